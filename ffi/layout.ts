@@ -1,0 +1,56 @@
+// Kernel struct layouts, by architecture / OS, as plain offset tables.
+// Pure data and byte codecs: no FFI calls here, so they are tested for every
+// platform on any machine.
+
+/** `struct epoll_event { uint32_t events; epoll_data_t data; }` */
+export interface EpollEventLayout {
+  readonly size: number;
+  readonly events: number;
+  readonly data: number;
+}
+
+/** x86_64 declares epoll_event packed: 12 bytes, data unaligned at 4. */
+export const EPOLL_EVENT_PACKED: EpollEventLayout = { size: 12, events: 0, data: 4 };
+/** Every other Linux architecture (aarch64, riscv64, …): 16 bytes, data at 8. */
+export const EPOLL_EVENT_ALIGNED: EpollEventLayout = { size: 16, events: 0, data: 8 };
+
+export function epollEventLayout(arch: string): EpollEventLayout {
+  return arch === "x64" ? EPOLL_EVENT_PACKED : EPOLL_EVENT_ALIGNED;
+}
+
+/** `struct kevent` (ident, filter, flags, fflags, data, udata [, ext[4]]). */
+export interface KeventLayout {
+  readonly size: number;
+  readonly ident: number;
+  readonly filter: number;
+  readonly flags: number;
+  readonly fflags: number;
+  readonly data: number;
+  readonly udata: number;
+}
+
+/** macOS, FreeBSD < 12 and libkqueue: 32 bytes. */
+export const KEVENT_32: KeventLayout = { size: 32, ident: 0, filter: 8, flags: 10, fflags: 12, data: 16, udata: 24 };
+/** FreeBSD >= 12: 64 bytes (ext[4] at 32). */
+export const KEVENT_64: KeventLayout = { size: 64, ident: 0, filter: 8, flags: 10, fflags: 12, data: 16, udata: 24 };
+
+/** `struct iovec { void *base; size_t len; }` on 64-bit targets. */
+export const IOVEC = { size: 16, base: 0, len: 8 } as const;
+
+/** `struct msghdr` on 64-bit Linux. */
+export const MSGHDR_LINUX = {
+  size: 56,
+  name: 0,
+  namelen: 8,
+  iov: 16,
+  iovlen: 24,
+  control: 32,
+  controllen: 40,
+  flags: 48,
+} as const;
+
+/** `struct linger { int l_onoff; int l_linger; }` */
+export const LINGER = { size: 8, onoff: 0, linger: 4 } as const;
+
+/** `struct rlimit { rlim_t cur; rlim_t max; }` on 64-bit targets. */
+export const RLIMIT = { size: 16, cur: 0, max: 8 } as const;

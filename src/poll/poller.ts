@@ -1,0 +1,48 @@
+// The backend contract. Every readiness backend (epoll on Linux, kqueue on
+// macOS/BSD) provides exactly these members; the runtime uses nothing else.
+// Cookies are (slot, generation) pairs, written into the kernel's user-data
+// field (epoll_event.data / kevent.udata) as slot + generation * 2^32.
+//
+//   open()                 create the kernel object (epoll_create1 / kqueue)
+//                          and the wake source. Never blocks.
+//   fd                     a descriptor that polls readable while events are
+//                          pending: the wake bridge waits on it in another
+//                          thread (the main thread never sleeps in the kernel).
+//   register(fd, s, g)     add fd once, edge-triggered, for read and write,
+//                          with cookie (s, g). Returns 0 or an errno. Never
+//                          blocks; never called again for the same fd.
+//   deregister(fd)         remove fd before it is closed. Returns 0 or errno.
+//   poll(timeoutMs)        fetch up to `capacity` events into the batch
+//                          buffer; returns the count (0 on EINTR).
+//                          timeoutMs 0 never blocks; the runtime calls it
+//                          only with 0 on the main thread.
+//   slot(i), gen(i)        cookie of event i of the last batch.
+//   modes(i)               READ | WRITE bits of event i (errors and hang-ups
+//                          wake both directions; the retried syscall reports).
+//   isWake(i)              event i is the wake source (already drained).
+//   wake()                 make the next/current poll() return. Safe to call
+//                          repeatedly: wakes are coalesced behind one flag
+//                          until a poll() drains the wake source.
+//   close()                release the kernel object and the wake source.
+
+/** Readiness bits reported per event. */
+export const READ = 1;
+export const WRITE = 2;
+
+export interface Poller {
+  readonly name: string;
+  readonly fd: number;
+  readonly capacity: number;
+  register(fd: number, slot: number, gen: number): number;
+  deregister(fd: number): number;
+  poll(timeoutMs: number): number;
+  slot(i: number): number;
+  gen(i: number): number;
+  modes(i: number): number;
+  isWake(i: number): boolean;
+  wake(): void;
+  close(): void;
+}
+
+/** Slot number reserved for the wake source's cookie. */
+export const WAKE_SLOT = 0xffffffff;

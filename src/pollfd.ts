@@ -1,0 +1,109 @@
+// pollFd: any descriptor the caller owns (pipe, eventfd, inotify, timerfd,
+// signalfd, a C library's socket) joins the loop.
+import { ClosedError, type ErrorContext } from "./errors.ts";
+import { type Deadline, toMono } from "./runtime/deadline.ts";
+import { FD } from "./runtime/fd.ts";
+import type { Half } from "./runtime/poll_desc.ts";
+
+export interface WaitOptions {
+  /** Cancels the wait; it rejects with `signal.reason`. */
+  readonly signal?: AbortSignal;
+  /**
+   * Sets this direction's deadline before waiting, exactly as
+   * setReadDeadline / setWriteDeadline would (it stays set afterwards).
+   */
+  readonly deadline?: Deadline;
+}
+
+/**
+ * A caller-owned descriptor registered with the netpoller.
+ *
+ * The registration is edge-triggered: a wait resolves when the descriptor
+ * *becomes* readable (or writable) after it was not. So the contract is:
+ * read (or write) until the call fails with EAGAIN, and only then wait again.
+ * Waiting while data is still unread may park forever. Wakeups may also be
+ * spurious: after a wait resolves, the next read may still say EAGAIN; just
+ * wait again. The descriptor should be non-blocking (O_NONBLOCK).
+ *
+ * `close()` takes the descriptor out of the loop and rejects parked waits with
+ * ClosedError; closing the descriptor itself stays the caller's job.
+ *
+ * ```ts
+ * const p = pollFd(pipeReadEnd);
+ * for (;;) {
+ *   const n = readNonBlocking(pipeReadEnd, buf); // your FFI read
+ *   if (n > 0) { use(buf, n); continue; }
+ *   if (n === 0) break;                           // EOF
+ *   await p.waitReadable();                       // EAGAIN: park
+ * }
+ * p.close();
+ * ```
+ */
+export class PollFd {
+  /** The descriptor number (still the caller's). */
+  readonly fd: number;
+  readonly #fd: FD;
+
+  constructor(fd: number) {
+    if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`pollFd: not a file descriptor: ${fd}`);
+    const ctx: ErrorContext = { net: "fd", address: `fd ${fd}` };
+    this.fd = fd;
+    this.#fd = new FD(fd, { socket: false, owned: false, ctx });
+  }
+
+  /**
+   * Resolves when the descriptor becomes readable (or reports EOF / an error,
+   * which the caller's next read will show). Rejects with ClosedError after
+   * close(), DeadlineExceededError when the read deadline passes, or
+   * `signal.reason` on abort. Waits on one PollFd are served in FIFO order.
+   */
+  waitReadable(opts?: WaitOptions): Promise<void> {
+    return this.#wait(this.#fd.pd.r, "waitReadable", opts);
+  }
+
+  /** Like waitReadable, for writability and the write deadline. */
+  waitWritable(opts?: WaitOptions): Promise<void> {
+    return this.#wait(this.#fd.pd.w, "waitWritable", opts);
+  }
+
+  async #wait(h: Half, op: string, opts?: WaitOptions): Promise<void> {
+    if (opts?.deadline !== undefined) {
+      if (this.#fd.closing) throw new ClosedError(op, this.#fd.ctx);
+      this.#fd.pd.setDeadline(h, toMono(opts.deadline));
+    }
+    await this.#fd.waitOnce(h, op, opts?.signal);
+  }
+
+  /** Sets both deadlines (epoch ms, a Date, or null for none). */
+  setDeadline(t: Deadline): void {
+    this.setReadDeadline(t);
+    this.setWriteDeadline(t);
+  }
+
+  setReadDeadline(t: Deadline): void {
+    if (this.#fd.closing) throw new ClosedError("setReadDeadline", this.#fd.ctx);
+    this.#fd.pd.setDeadline(this.#fd.pd.r, toMono(t));
+  }
+
+  setWriteDeadline(t: Deadline): void {
+    if (this.#fd.closing) throw new ClosedError("setWriteDeadline", this.#fd.ctx);
+    this.#fd.pd.setDeadline(this.#fd.pd.w, toMono(t));
+  }
+
+  get closed(): boolean {
+    return this.#fd.closing;
+  }
+
+  /**
+   * Takes the descriptor out of the loop and rejects parked waits with
+   * ClosedError. Does not close the descriptor. A second call throws ClosedError.
+   */
+  close(): void {
+    void this.#fd.close();
+  }
+}
+
+/** Registers a caller-owned descriptor with the netpoller. See PollFd. */
+export function pollFd(fd: number): PollFd {
+  return new PollFd(fd);
+}

@@ -1,0 +1,194 @@
+// The wake bridge: how Bun's event loop learns that epoll has events without
+// the main thread ever sleeping in the kernel.
+//
+// Worker doorbell. A small Worker owns a second epoll instance that watches
+// the main poller's fd, level-triggered. Protocol over a SharedArrayBuffer:
+//
+//   main  arm():  remember RING, ARM += 1, notify ARM, Atomics.waitAsync(RING)
+//   worker:       Atomics.wait(ARM) until it changes, then epoll_wait(-1) on
+//                 its own epoll fd (returns once the main poller has events),
+//                 then RING += 1, notify RING, and back to waiting on ARM.
+//
+// The worker sleeps in the kernel only after main armed it, and main arms only
+// after a drain found nothing, so a busy loop pays no cross-thread wake and an
+// idle one costs a blocked thread and no CPU. Level triggering on the main
+// poller's fd means an event that lands between main's last drain and the
+// worker's epoll_wait is still seen. A pending waitAsync does not keep the
+// process alive (the loop's keep-alive decides that), and the worker is unref'd.
+import { C, E, platform } from "../../ffi/platform.ts";
+
+const ARM = 0;
+const RING = 1;
+const STOP = 2;
+const CTL_INTS = 4;
+
+export interface BridgeStats {
+  arms: number;
+  rings: number;
+}
+
+export interface Bridge {
+  readonly name: string;
+  /** True once the sleeper is running; before that, wakes are polled by timer. */
+  readonly ready: boolean;
+  readonly stats: BridgeStats;
+  /** Calls `onWake` once, after the poller has events. At most one arm at a time. */
+  arm(onWake: () => void): void;
+  close(): void;
+}
+
+interface WorkerInit {
+  libc: string;
+  pollFd: number;
+  sab: SharedArrayBuffer;
+  eventSize: number;
+  EPOLL_CLOEXEC: number;
+  EPOLL_CTL_ADD: number;
+  EPOLLIN: number;
+  EINTR: number;
+  ARM: number;
+  RING: number;
+  STOP: number;
+}
+
+// Runs inside the Worker. Stringified, so it may only use its argument and
+// globals; kept in plain JS shapes.
+function sleeperMain(init: WorkerInit): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ffi = require("bun:ffi") as typeof import("bun:ffi");
+  const { i32, ptr } = ffi.FFIType;
+  const lib = ffi.dlopen(init.libc, {
+    epoll_create1: { args: [i32], returns: i32 },
+    epoll_ctl: { args: [i32, i32, i32, ptr], returns: i32 },
+    epoll_wait: { args: [i32, ptr, i32, i32], returns: i32 },
+    __errno_location: { args: [], returns: ptr },
+    close: { args: [i32], returns: i32 },
+  });
+  const s = lib.symbols;
+  const errnoPtr = s.__errno_location()!;
+  const ctl = new Int32Array(init.sab);
+  const ev = new Uint8Array(new ArrayBuffer(init.eventSize * 4));
+  new DataView(ev.buffer).setUint32(0, init.EPOLLIN, true);
+  const ep = s.epoll_create1(init.EPOLL_CLOEXEC);
+  if (ep < 0 || s.epoll_ctl(ep, init.EPOLL_CTL_ADD, init.pollFd, ev) < 0) {
+    postMessage({ error: ffi.read.i32(errnoPtr, 0) });
+    return;
+  }
+  postMessage({ ready: true });
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(ctl, init.ARM, seen);
+    if (Atomics.load(ctl, init.STOP) !== 0) break;
+    seen = Atomics.load(ctl, init.ARM);
+    for (;;) {
+      const n = s.epoll_wait(ep, ev, 4, -1);
+      if (n >= 0 || ffi.read.i32(errnoPtr, 0) !== init.EINTR) break;
+    }
+    if (Atomics.load(ctl, init.STOP) !== 0) break;
+    Atomics.add(ctl, init.RING, 1);
+    Atomics.notify(ctl, init.RING);
+  }
+  s.close(ep);
+  lib.close();
+}
+
+/** How long to poll by timer while the sleeper Worker starts (ms). */
+const STARTUP_POLL_MS = 1;
+
+export class WorkerBridge implements Bridge {
+  readonly name = "worker";
+  readonly stats: BridgeStats = { arms: 0, rings: 0 };
+  readonly #ctl: Int32Array;
+  readonly #worker: Worker;
+  #ready = false;
+  #failed: Error | null = null;
+  #pending: (() => void) | null = null;
+  #armId = 0;
+  #startupTimer: ReturnType<typeof setTimeout> | null = null;
+  #closed = false;
+
+  constructor(pollFd: number) {
+    const sab = new SharedArrayBuffer(CTL_INTS * 4);
+    this.#ctl = new Int32Array(sab);
+    const init: WorkerInit = {
+      libc: platform.libc,
+      pollFd,
+      sab,
+      eventSize: platform.epollEvent.size,
+      EPOLL_CLOEXEC: C.EPOLL_CLOEXEC,
+      EPOLL_CTL_ADD: C.EPOLL_CTL_ADD,
+      EPOLLIN: C.EPOLLIN,
+      EINTR: E.EINTR!,
+      ARM,
+      RING,
+      STOP,
+    };
+    const src = `(${sleeperMain.toString()})(require("node:worker_threads").workerData);`;
+    const url = URL.createObjectURL(new Blob([src], { type: "application/javascript" }));
+    this.#worker = new Worker(url, { workerData: init } as WorkerOptions);
+    URL.revokeObjectURL(url);
+    this.#worker.unref();
+    this.#worker.onmessage = (e: MessageEvent) => {
+      const data = e.data as { ready?: boolean; error?: number };
+      if (data.ready) {
+        this.#ready = true;
+        this.#stopStartupPoll();
+      } else if (data.error !== undefined) {
+        this.#failed = new Error(`wake bridge failed to start: ${platform.errno.name(data.error)}`);
+      }
+    };
+  }
+
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  arm(onWake: () => void): void {
+    if (this.#closed) return;
+    if (this.#failed) throw this.#failed;
+    this.stats.arms++;
+    const ctl = this.#ctl;
+    const ring = Atomics.load(ctl, RING);
+    Atomics.add(ctl, ARM, 1);
+    Atomics.notify(ctl, ARM);
+    this.#pending = onWake;
+    const id = ++this.#armId;
+    const fire = () => this.#fire(id);
+    const r = Atomics.waitAsync(ctl, RING, ring);
+    if (r.async) r.value.then(fire);
+    else queueMicrotask(fire);
+    if (!this.#ready) {
+      this.#stopStartupPoll();
+      this.#startupTimer = setTimeout(fire, STARTUP_POLL_MS);
+      this.#startupTimer.unref();
+    }
+  }
+
+  #fire(id: number): void {
+    // Each arm completes once: by its ring, or (during startup) by the timer,
+    // whichever comes first; the other completion is stale and ignored.
+    if (id !== this.#armId || this.#pending === null) return;
+    this.#stopStartupPoll();
+    const cb = this.#pending;
+    this.#pending = null;
+    this.stats.rings++;
+    cb();
+  }
+
+  #stopStartupPoll(): void {
+    if (this.#startupTimer !== null) {
+      clearTimeout(this.#startupTimer);
+      this.#startupTimer = null;
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopStartupPoll();
+    Atomics.store(this.#ctl, STOP, 1);
+    Atomics.add(this.#ctl, ARM, 1);
+    Atomics.notify(this.#ctl, ARM);
+    this.#worker.terminate();
+  }
+}

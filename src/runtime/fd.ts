@@ -1,0 +1,369 @@
+// FD: one non-blocking descriptor in the loop, with Go's I/O loop shape
+// (internal/poll/fd_unix.go): check errors, try the syscall, on EAGAIN park on
+// the pollDesc, retry. EINTR is retried here and nowhere else.
+//
+// References: every operation holds a reference while in flight (queued on a
+// direction lock, parked, or in a syscall). close() marks the FD closing and
+// wakes every parked task with the closed error; epoll_ctl(DEL) and close(2)
+// run only when the last reference drops, so the kernel cannot hand the number
+// to a new descriptor while an old task still uses it (Go issue 7970).
+// Reads are served one at a time in FIFO order, writes too; a read never
+// blocks a write.
+import { ptr } from "bun:ffi";
+import { IOVEC, MSGHDR_LINUX } from "../../ffi/layout.ts";
+import { errno, sys } from "../../ffi/libc.ts";
+import { C, E } from "../../ffi/platform.ts";
+import { ClosedError, DeadlineExceededError, type ErrorContext, type NetError, sysError } from "../errors.ts";
+import { FifoLock } from "./lock.ts";
+import { getLoop } from "./loop.ts";
+import { CLOSED, type Half, PollDesc, TIMEOUT } from "./poll_desc.ts";
+
+const EAGAIN = E.EAGAIN!;
+const EINTR = E.EINTR!;
+const MSG_NOSIGNAL = C.MSG_NOSIGNAL;
+const IOV_MAX = C.IOV_MAX;
+const TWO_32 = 0x1_0000_0000;
+
+/** Live FDs (opened and not yet released), for leak checks. */
+let liveFds = 0;
+export function openFdCount(): number {
+  return liveFds;
+}
+
+export interface FDOptions {
+  /** Use send(MSG_NOSIGNAL) for writes: a closed peer is EPIPE, never SIGPIPE. */
+  readonly socket: boolean;
+  /** close(2) the descriptor on release (false for pollFd: the caller owns it). */
+  readonly owned: boolean;
+  readonly ctx: ErrorContext;
+}
+
+// Scratch for vectored writes: filled right before sendmsg/writev, used in
+// the same synchronous block, never across an await.
+const iovecs = new Uint8Array(new ArrayBuffer(IOVEC.size * IOV_MAX));
+const iovView = new DataView(iovecs.buffer);
+const msghdr = new Uint8Array(new ArrayBuffer(MSGHDR_LINUX.size));
+const msgView = new DataView(msghdr.buffer);
+
+export class FD {
+  readonly sysfd: number;
+  readonly pd: PollDesc;
+  readonly socket: boolean;
+  readonly owned: boolean;
+  /** Error context (network and address); the net layer fills it in. */
+  ctx: ErrorContext;
+  readonly rlock = new FifoLock();
+  readonly wlock = new FifoLock();
+  #refs = 0;
+  #released = false;
+  #onReleased: (() => void) | null = null;
+  #releasedPromise: Promise<void> | null = null;
+
+  /** Registers sysfd with this thread's loop. Throws NetError (op "register") on failure. */
+  constructor(sysfd: number, opts: FDOptions) {
+    this.sysfd = sysfd;
+    this.socket = opts.socket;
+    this.owned = opts.owned;
+    this.ctx = opts.ctx;
+    this.pd = new PollDesc(sysfd);
+    const err = getLoop().register(this.pd);
+    if (err !== 0) throw sysError("register", "epoll_ctl", err, opts.ctx);
+    liveFds++;
+  }
+
+  get closing(): boolean {
+    return this.pd.closing;
+  }
+
+  /** The error for a rejection reason from the pollDesc or a lock. */
+  error(reason: unknown, op: string): unknown {
+    if (reason === CLOSED) return new ClosedError(op, this.ctx);
+    if (reason === TIMEOUT) return new DeadlineExceededError(op, this.ctx);
+    return reason;
+  }
+
+  /** Takes an in-flight reference, or throws the closed error. */
+  incref(op: string): void {
+    if (this.pd.closing) throw new ClosedError(op, this.ctx);
+    this.#refs++;
+  }
+
+  decref(): void {
+    if (--this.#refs === 0 && this.pd.closing) this.#release();
+  }
+
+  /** Throws the closed / timeout error if h must fail before a syscall. */
+  check(h: Half, op: string): void {
+    const reason = this.pd.check(h);
+    if (reason !== null) throw this.error(reason, op);
+  }
+
+  /** Waits for readiness on h (after EAGAIN), converting rejections to errors. */
+  async wait(h: Half, op: string, signal?: AbortSignal): Promise<void> {
+    if (this.pd.consume(h)) return;
+    try {
+      await this.pd.park(h, signal);
+    } catch (reason) {
+      throw this.error(reason, op);
+    }
+  }
+
+  /**
+   * Reads into buf. Resolves the byte count, 0 at EOF (stream) — callers
+   * map that to null — or 0 at once for an empty buf.
+   */
+  async read(buf: Uint8Array, signal?: AbortSignal): Promise<number> {
+    this.incref("read");
+    const lockWait = this.rlock.acquire(signal);
+    if (lockWait !== null) {
+      try {
+        await lockWait;
+      } catch (reason) {
+        this.decref();
+        throw this.error(reason, "read");
+      }
+    }
+    const r = this.pd.r;
+    try {
+      for (;;) {
+        this.check(r, "read");
+        if (buf.length === 0) return 0;
+        const n = sys.read(this.sysfd, buf, buf.length);
+        if (n >= 0) return n;
+        const e = errno();
+        if (e === EAGAIN) await this.wait(r, "read", signal);
+        else if (e !== EINTR) throw sysError("read", "read", e, this.ctx);
+      }
+    } finally {
+      this.rlock.release();
+      this.decref();
+    }
+  }
+
+  /** Writes all of buf; rejects with bytesWritten set on the error. */
+  async write(buf: Uint8Array, signal?: AbortSignal): Promise<number> {
+    this.incref("write");
+    const lockWait = this.wlock.acquire(signal);
+    if (lockWait !== null) {
+      try {
+        await lockWait;
+      } catch (reason) {
+        this.decref();
+        throw this.error(reason, "write");
+      }
+    }
+    const w = this.pd.w;
+    const len = buf.length;
+    let off = 0;
+    try {
+      for (;;) {
+        this.check(w, "write");
+        if (off === len) return len;
+        const view = off === 0 ? buf : buf.subarray(off);
+        const n = this.socket
+          ? sys.send(this.sysfd, view, len - off, MSG_NOSIGNAL)
+          : sys.write(this.sysfd, view, len - off);
+        if (n >= 0) {
+          off += n;
+          continue;
+        }
+        const e = errno();
+        if (e === EAGAIN) await this.wait(w, "write", signal);
+        else if (e !== EINTR) throw sysError("write", this.socket ? "send" : "write", e, this.ctx);
+      }
+    } catch (err) {
+      if (typeof err === "object" && err !== null && "bytesWritten" in err) (err as NetError).bytesWritten = off;
+      throw err;
+    } finally {
+      this.wlock.release();
+      this.decref();
+    }
+  }
+
+  /** Writes the concatenation of bufs with writev/sendmsg, IOV_MAX at a time. */
+  async writev(bufs: readonly Uint8Array[], signal?: AbortSignal): Promise<number> {
+    this.incref("write");
+    const lockWait = this.wlock.acquire(signal);
+    if (lockWait !== null) {
+      try {
+        await lockWait;
+      } catch (reason) {
+        this.decref();
+        throw this.error(reason, "write");
+      }
+    }
+    const w = this.pd.w;
+    let total = 0;
+    for (const b of bufs) total += b.length;
+    let written = 0;
+    let idx = 0; // first buffer not fully written
+    let off = 0; // bytes of bufs[idx] already written
+    try {
+      for (;;) {
+        this.check(w, "write");
+        while (idx < bufs.length && off === bufs[idx]!.length) {
+          idx++;
+          off = 0;
+        }
+        if (idx >= bufs.length) return total;
+        const n = this.#writevOnce(bufs, idx, off);
+        if (n >= 0) {
+          written += n;
+          let left = n;
+          while (left > 0) {
+            const room = bufs[idx]!.length - off;
+            if (left < room) {
+              off += left;
+              left = 0;
+            } else {
+              left -= room;
+              idx++;
+              off = 0;
+            }
+          }
+          continue;
+        }
+        const e = -n;
+        if (e === EAGAIN) await this.wait(w, "write", signal);
+        else if (e !== EINTR) throw sysError("write", this.socket ? "sendmsg" : "writev", e, this.ctx);
+      }
+    } catch (err) {
+      if (typeof err === "object" && err !== null && "bytesWritten" in err) (err as NetError).bytesWritten = written;
+      throw err;
+    } finally {
+      this.wlock.release();
+      this.decref();
+    }
+  }
+
+  // One writev/sendmsg over bufs[idx..] (from off into bufs[idx]); returns
+  // bytes written or -errno. Pointers are taken here and used at once: a
+  // `.buffer` access first pins small typed arrays, which could otherwise move.
+  #writevOnce(bufs: readonly Uint8Array[], idx: number, off: number): number {
+    let count = 0;
+    for (let i = idx; i < bufs.length && count < IOV_MAX; i++) {
+      const b = bufs[i]!;
+      const start = i === idx ? off : 0;
+      const len = b.length - start;
+      if (len === 0) continue;
+      void b.buffer;
+      const p = ptr(b) + start;
+      const at = count * IOVEC.size;
+      iovView.setUint32(at + IOVEC.base, p % TWO_32, true);
+      iovView.setUint32(at + IOVEC.base + 4, Math.floor(p / TWO_32), true);
+      iovView.setUint32(at + IOVEC.len, len, true);
+      iovView.setUint32(at + IOVEC.len + 4, 0, true);
+      count++;
+    }
+    let n: number;
+    if (this.socket) {
+      const m = msgView;
+      const ip = ptr(iovecs);
+      for (let i = 0; i < MSGHDR_LINUX.size; i += 4) m.setUint32(i, 0, true);
+      m.setUint32(MSGHDR_LINUX.iov, ip % TWO_32, true);
+      m.setUint32(MSGHDR_LINUX.iov + 4, Math.floor(ip / TWO_32), true);
+      m.setUint32(MSGHDR_LINUX.iovlen, count, true);
+      n = sys.sendmsg(this.sysfd, msghdr, MSG_NOSIGNAL);
+    } else {
+      n = sys.writev(this.sysfd, iovecs, count);
+    }
+    return n >= 0 ? n : -errno();
+  }
+
+  /**
+   * Runs a non-blocking attempt until it succeeds: attempt returns a result
+   * >= 0, or -errno. EAGAIN parks on h; EINTR retries. For accept, recvfrom,
+   * sendto and friends; holds the direction's lock.
+   */
+  async io(h: Half, op: string, syscall: string, attempt: () => number, signal?: AbortSignal): Promise<number> {
+    this.incref(op);
+    const lock = h === this.pd.r ? this.rlock : this.wlock;
+    const lockWait = lock.acquire(signal);
+    if (lockWait !== null) {
+      try {
+        await lockWait;
+      } catch (reason) {
+        this.decref();
+        throw this.error(reason, op);
+      }
+    }
+    try {
+      for (;;) {
+        this.check(h, op);
+        const n = attempt();
+        if (n >= 0) return n;
+        const e = -n;
+        if (e === EAGAIN) await this.wait(h, op, signal);
+        else if (e !== EINTR) throw sysError(op, syscall, e, this.ctx);
+      }
+    } finally {
+      lock.release();
+      this.decref();
+    }
+  }
+
+  /**
+   * One readiness wait on h, serialised with the direction's other waiters:
+   * resolves at once if readiness is latched, else parks. For pollFd.
+   */
+  async waitOnce(h: Half, op: string, signal?: AbortSignal): Promise<void> {
+    this.incref(op);
+    const lock = h === this.pd.r ? this.rlock : this.wlock;
+    const lockWait = lock.acquire(signal);
+    if (lockWait !== null) {
+      try {
+        await lockWait;
+      } catch (reason) {
+        this.decref();
+        throw this.error(reason, op);
+      }
+    }
+    try {
+      this.check(h, op);
+      await this.wait(h, op, signal);
+    } finally {
+      lock.release();
+      this.decref();
+    }
+  }
+
+  /**
+   * Closes: new operations fail, parked ones are woken with the closed error.
+   * The descriptor is released when the last in-flight operation finishes;
+   * the promise resolves then. Throws ClosedError if already closing.
+   */
+  close(op = "close"): Promise<void> {
+    if (this.pd.closing) throw new ClosedError(op, this.ctx);
+    this.pd.close();
+    if (this.#refs === 0) {
+      this.#release();
+      return Promise.resolve();
+    }
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#onReleased = resolve;
+    this.#releasedPromise = promise;
+    return promise;
+  }
+
+  /** Resolves once the descriptor has been released (after close). */
+  get released(): Promise<void> {
+    return this.#released ? Promise.resolve() : (this.#releasedPromise ?? Promise.resolve());
+  }
+
+  get isReleased(): boolean {
+    return this.#released;
+  }
+
+  #release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    liveFds--;
+    getLoop().deregister(this.pd);
+    // close(2) is never retried: on Linux the fd is gone even on EINTR.
+    if (this.owned) sys.close(this.sysfd);
+    this.pd.fd = -1;
+    const done = this.#onReleased;
+    this.#onReleased = null;
+    done?.();
+  }
+}

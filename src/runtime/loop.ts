@@ -1,0 +1,151 @@
+// The loop: one per thread (each Worker has its own). It owns the poller, the
+// pollDesc table and the wake bridge, and lives inside Bun's event loop:
+//
+//   drain():  epoll_wait(…, 0) until a batch comes back short; for each event
+//             look the cookie up (stale generation → drop) and mark readiness.
+//             Found events → schedule the next drain with setImmediate, so the
+//             tasks just resumed run and park again first (a macrotask hop).
+//             Found nothing → arm the bridge and let Bun's loop sleep.
+//
+// The main thread never sleeps in the kernel and never polls while idle. The
+// process stays alive exactly while a task is parked or something holds the
+// loop (a listening socket): one unref'd interval timer is ref'd for that.
+import { createPoller } from "../poll/index.ts";
+import type { Poller } from "../poll/poller.ts";
+import { READ, WRITE } from "../poll/poller.ts";
+import { type Bridge, WorkerBridge } from "./bridge.ts";
+import { hooks } from "./hooks.ts";
+import type { PollDesc } from "./poll_desc.ts";
+import { Table } from "./table.ts";
+
+/** Interval of the keep-alive timer (it never needs to fire). */
+const KEEPALIVE_MS = 0x3fffffff;
+
+export interface LoopStats {
+  drains: number;
+  events: number;
+  stale: number;
+  arms: number;
+  rings: number;
+}
+
+export class Loop {
+  readonly poller: Poller;
+  readonly table = new Table();
+  readonly #bridge: Bridge;
+  readonly #keepAlive: ReturnType<typeof setInterval>;
+  #scheduled = false;
+  #armed = false;
+  #closed = false;
+  readonly #stats = { drains: 0, events: 0, stale: 0 };
+
+  constructor() {
+    this.poller = createPoller();
+    this.#bridge = new WorkerBridge(this.poller.fd);
+    this.#keepAlive = setInterval(() => {}, KEEPALIVE_MS);
+    this.#keepAlive.unref();
+    hooks.setAliveListener((alive) => {
+      if (alive) this.#keepAlive.ref();
+      else this.#keepAlive.unref();
+    });
+  }
+
+  /** Adds pd to the table and the poller. Returns 0 or an errno. */
+  register(pd: PollDesc): number {
+    this.table.add(pd);
+    const err = this.poller.register(pd.fd, pd.slot, pd.gen);
+    if (err !== 0) {
+      this.table.remove(pd);
+      return err;
+    }
+    this.#kick();
+    return 0;
+  }
+
+  /** Removes pd from the poller (before its fd is closed) and frees its slot. */
+  deregister(pd: PollDesc): number {
+    const err = pd.fd >= 0 ? this.poller.deregister(pd.fd) : 0;
+    this.table.remove(pd);
+    return err;
+  }
+
+  get stats(): LoopStats {
+    return { ...this.#stats, arms: this.#bridge.stats.arms, rings: this.#bridge.stats.rings };
+  }
+
+  /** Makes sure a drain will happen: the first registration starts the loop. */
+  #kick(): void {
+    if (this.#scheduled || this.#armed || this.#closed) return;
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    this.#scheduled = true;
+    setImmediate(this.#drain);
+  }
+
+  #drain = (): void => {
+    this.#scheduled = false;
+    if (this.#closed) return;
+    const { poller, table } = this;
+    const cap = poller.capacity;
+    let found = 0;
+    for (;;) {
+      const n = poller.poll(0);
+      for (let i = 0; i < n; i++) {
+        const slot = poller.slot(i);
+        const pd = table.lookup(slot, poller.gen(i));
+        if (pd === undefined) {
+          if (!poller.isWake(i)) this.#stats.stale++;
+          continue;
+        }
+        const m = poller.modes(i);
+        if (m & READ) pd.ready(pd.r);
+        if (m & WRITE) pd.ready(pd.w);
+      }
+      found += n;
+      if (n < cap) break;
+    }
+    this.#stats.drains++;
+    this.#stats.events += found;
+    if (found > 0) this.#schedule();
+    else this.#arm();
+  };
+
+  #arm(): void {
+    this.#armed = true;
+    this.#bridge.arm(this.#onWake);
+  }
+
+  #onWake = (): void => {
+    this.#armed = false;
+    this.#drain();
+  };
+
+  /** Wakes a drain from JS (the poller's coalesced wake). */
+  wake(): void {
+    this.poller.wake();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    hooks.setAliveListener(null);
+    clearInterval(this.#keepAlive);
+    this.#bridge.close();
+    this.poller.close();
+  }
+}
+
+let current: Loop | null = null;
+
+/** This thread's loop, created on first use. */
+export function getLoop(): Loop {
+  current ??= new Loop();
+  return current;
+}
+
+/** This thread's loop if one was created. */
+export function peekLoop(): Loop | null {
+  return current;
+}

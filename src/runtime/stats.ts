@@ -1,0 +1,33 @@
+// Resource counts for leak checks and diagnostics.
+import { openFdCount } from "./fd.ts";
+import { hooks } from "./hooks.ts";
+import { peekLoop } from "./loop.ts";
+
+export interface RuntimeStats {
+  /** Descriptors registered by the runtime and not yet released. */
+  readonly fds: number;
+  /** pollDescs in the table. */
+  readonly pollDescs: number;
+  /** Deadline timers armed. */
+  readonly timers: number;
+  /** Tasks parked on a pollDesc. */
+  readonly parked: number;
+  /** Keep-alive holds (listeners, ref'd handles). */
+  readonly holds: number;
+  /** Loop counters: drains run, events seen, stale events dropped, bridge arms and rings. */
+  readonly loop: { drains: number; events: number; stale: number; arms: number; rings: number };
+}
+
+/** A snapshot of the runtime's resources on this thread. */
+export function runtimeStats(): RuntimeStats {
+  const loop = peekLoop();
+  const c = hooks.counters;
+  return {
+    fds: openFdCount(),
+    pollDescs: loop?.table.size ?? 0,
+    timers: c.timers,
+    parked: c.parked,
+    holds: c.holds,
+    loop: loop?.stats ?? { drains: 0, events: 0, stale: 0, arms: 0, rings: 0 },
+  };
+}
