@@ -1,4 +1,18 @@
 // bun-netpoll: the public API. Explicit named exports only.
+export { listen, Listener, type AcceptOptions, type ListenOptions, type ListenTcpOptions, type ListenUnixOptions } from "./net/listener.ts";
+export { connect, type ConnectOptions, type ConnectTcpOptions, type ConnectUnixOptions } from "./net/dial.ts";
+export { Conn, type IoOptions } from "./net/conn.ts";
+export {
+  connectDatagram,
+  DatagramConn,
+  listenDatagram,
+  type ConnectDatagramOptions,
+  type Datagram,
+  type DatagramTarget,
+  type ListenDatagramOptions,
+  type ListenUnixgramOptions,
+} from "./net/datagram.ts";
+export { formatAddr, type Addr, type IpAddr, type UnixAddr } from "./net/addr.ts";
 export { pollFd, PollFd, type WaitOptions } from "./pollfd.ts";
 export { AddrError, ClosedError, DeadlineExceededError, NetError, type ErrorContext } from "./errors.ts";
 export { runtimeStats, type RuntimeStats } from "./runtime/stats.ts";

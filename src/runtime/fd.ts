@@ -14,6 +14,7 @@ import { IOVEC, MSGHDR_LINUX } from "../../ffi/layout.ts";
 import { errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
 import { ClosedError, DeadlineExceededError, type ErrorContext, type NetError, sysError } from "../errors.ts";
+import type { BufferPool } from "./buffer_pool.ts";
 import { FifoLock } from "./lock.ts";
 import { getLoop } from "./loop.ts";
 import { CLOSED, type Half, PollDesc, TIMEOUT } from "./poll_desc.ts";
@@ -109,10 +110,10 @@ export class FD {
   }
 
   /**
-   * Reads into buf. Resolves the byte count, 0 at EOF (stream) — callers
-   * map that to null — or 0 at once for an empty buf.
+   * Reads into buf (a stream). Resolves the byte count, null at EOF, or 0 at
+   * once for an empty buf.
    */
-  async read(buf: Uint8Array, signal?: AbortSignal): Promise<number> {
+  async read(buf: Uint8Array, signal?: AbortSignal): Promise<number | null> {
     this.incref("read");
     const lockWait = this.rlock.acquire(signal);
     if (lockWait !== null) {
@@ -129,7 +130,43 @@ export class FD {
         this.check(r, "read");
         if (buf.length === 0) return 0;
         const n = sys.read(this.sysfd, buf, buf.length);
-        if (n >= 0) return n;
+        if (n > 0) return n;
+        if (n === 0) return null;
+        const e = errno();
+        if (e === EAGAIN) await this.wait(r, "read", signal);
+        else if (e !== EINTR) throw sysError("read", "read", e, this.ctx);
+      }
+    } finally {
+      this.rlock.release();
+      this.decref();
+    }
+  }
+
+  /**
+   * Reads into a buffer borrowed from pool only once data is there: while
+   * parked, nothing is held. Resolves a view of the bytes read (the caller
+   * gives the buffer back), or null at EOF.
+   */
+  async readPooled(pool: BufferPool, signal?: AbortSignal): Promise<Uint8Array | null> {
+    this.incref("read");
+    const lockWait = this.rlock.acquire(signal);
+    if (lockWait !== null) {
+      try {
+        await lockWait;
+      } catch (reason) {
+        this.decref();
+        throw this.error(reason, "read");
+      }
+    }
+    const r = this.pd.r;
+    try {
+      for (;;) {
+        this.check(r, "read");
+        const buf = pool.take();
+        const n = sys.read(this.sysfd, buf, buf.length);
+        if (n > 0) return buf.subarray(0, n);
+        pool.give(buf);
+        if (n === 0) return null;
         const e = errno();
         if (e === EAGAIN) await this.wait(r, "read", signal);
         else if (e !== EINTR) throw sysError("read", "read", e, this.ctx);
@@ -271,11 +308,13 @@ export class FD {
   }
 
   /**
-   * Runs a non-blocking attempt until it succeeds: attempt returns a result
-   * >= 0, or -errno. EAGAIN parks on h; EINTR retries. For accept, recvfrom,
-   * sendto and friends; holds the direction's lock.
+   * Runs a non-blocking attempt until it succeeds: attempt returns its result,
+   * or a negative number (-errno) on failure. EAGAIN parks on h; EINTR
+   * retries. For accept, recvfrom, sendto and friends; holds the direction's
+   * lock. Anything the attempt decodes from shared scratch must be decoded
+   * inside it and returned.
    */
-  async io(h: Half, op: string, syscall: string, attempt: () => number, signal?: AbortSignal): Promise<number> {
+  async io<T>(h: Half, op: string, syscall: string, attempt: () => T | number, signal?: AbortSignal): Promise<T> {
     this.incref(op);
     const lock = h === this.pd.r ? this.rlock : this.wlock;
     const lockWait = lock.acquire(signal);
@@ -290,9 +329,9 @@ export class FD {
     try {
       for (;;) {
         this.check(h, op);
-        const n = attempt();
-        if (n >= 0) return n;
-        const e = -n;
+        const res = attempt();
+        if (typeof res !== "number" || res >= 0) return res as T;
+        const e = -res;
         if (e === EAGAIN) await this.wait(h, op, signal);
         else if (e !== EINTR) throw sysError(op, syscall, e, this.ctx);
       }

@@ -1,0 +1,123 @@
+// Addresses as users see them, and the checks that run before any syscall.
+import { formatSockaddr, ipFamily, type SockAddr } from "../../ffi/sockaddr.ts";
+import { platform } from "../../ffi/platform.ts";
+import { AddrError } from "../errors.ts";
+
+/** An IP endpoint. `hostname` is the numeric address (RFC 5952 text for IPv6). */
+export interface IpAddr {
+  readonly transport: "tcp" | "udp";
+  readonly family: "IPv4" | "IPv6";
+  readonly hostname: string;
+  readonly port: number;
+}
+
+/** A unix socket endpoint. `path` is "" for an unnamed socket; Linux abstract names start with "\0". */
+export interface UnixAddr {
+  readonly transport: "unix" | "unixgram";
+  readonly path: string;
+}
+
+export type Addr = IpAddr | UnixAddr;
+
+/** "127.0.0.1:80", "[::1]:80", or the unix path ("@name" for abstract names). */
+export function formatAddr(a: Addr): string {
+  if ("path" in a) return a.path.charCodeAt(0) === 0 ? `@${a.path.slice(1)}` : a.path;
+  return a.family === "IPv6" ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
+}
+
+export function toAddr(sa: SockAddr, transport: "tcp" | "udp" | "unix" | "unixgram"): Addr {
+  switch (sa.family) {
+    case "inet":
+      return { transport: transport as "tcp" | "udp", family: "IPv4", hostname: sa.address, port: sa.port };
+    case "inet6":
+      return { transport: transport as "tcp" | "udp", family: "IPv6", hostname: sa.address, port: sa.port };
+    case "unix":
+      return { transport: transport as "unix" | "unixgram", path: sa.path };
+  }
+}
+
+export { formatSockaddr };
+
+/** The network name used in errors: tcp/tcp6/udp/udp6/unix/unixgram. */
+export function netName(kind: "tcp" | "udp", family: "inet" | "inet6"): string {
+  return family === "inet6" ? `${kind}6` : kind;
+}
+
+/** Validates a port number; throws AddrError naming the bad value. */
+export function checkPort(op: string, net: string, port: unknown, hostname = ""): number {
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535) {
+    const shown = typeof port === "string" ? JSON.stringify(port) : String(port);
+    throw new AddrError(op, { net, address: hostname ? `${hostname}:${shown}` : shown }, `invalid port ${shown}`);
+  }
+  return port;
+}
+
+export type IpNetwork = "tcp" | "tcp4" | "tcp6";
+
+/** Validates a `network` option. */
+export function checkNetwork(op: string, network: unknown, kinds: readonly string[]): void {
+  if (network !== undefined && !kinds.includes(network as string)) {
+    throw new AddrError(op, { net: String(network), address: "" }, `unknown network ${JSON.stringify(network)}`);
+  }
+}
+
+/** Family a network option pins, or null for either. */
+export function networkFamily(network: string | undefined): "inet" | "inet6" | null {
+  if (network === undefined) return null;
+  if (network.endsWith("4")) return "inet";
+  if (network.endsWith("6")) return "inet6";
+  return null;
+}
+
+/**
+ * IP literal checks: returns the family of `host`, or throws AddrError when it
+ * is not a literal of the pinned family. Returns null for a name to resolve.
+ */
+export function literalFamily(op: string, net: string, host: string, pinned: "inet" | "inet6" | null): "inet" | "inet6" | null {
+  const fam = ipFamily(host);
+  if (fam !== null && pinned !== null && fam !== pinned) {
+    throw new AddrError(op, { net, address: host }, `address ${host}: wrong address family for ${net}`);
+  }
+  return fam;
+}
+
+/** Resolves a host name to addresses of the pinned family (Bun's resolver). */
+export async function resolveHost(
+  op: string,
+  net: string,
+  host: string,
+  pinned: "inet" | "inet6" | null,
+): Promise<{ family: "inet" | "inet6"; address: string }[]> {
+  let results: { address: string; family: number }[];
+  try {
+    results = await Bun.dns.lookup(host, { family: pinned === "inet" ? 4 : pinned === "inet6" ? 6 : 0 });
+  } catch (cause) {
+    throw new AddrError(op, { net, address: host }, `lookup ${host}: no such host`, "ENOTFOUND");
+  }
+  const out: { family: "inet" | "inet6"; address: string }[] = [];
+  for (const r of results) {
+    const family = r.family === 6 ? "inet6" : "inet";
+    if (pinned !== null && family !== pinned) continue;
+    out.push({ family, address: r.address });
+  }
+  // IPv4 first, like Go's preference for the first address of a family that
+  // works on most hosts; then IPv6.
+  out.sort((a, b) => (a.family === b.family ? 0 : a.family === "inet" ? -1 : 1));
+  if (out.length === 0) throw new AddrError(op, { net, address: host }, `lookup ${host}: no suitable address`, "ENOTFOUND");
+  return out;
+}
+
+/** Checks a unix path fits sun_path; throws AddrError ENAMETOOLONG / EINVAL. */
+export function checkUnixPath(op: string, net: string, path: unknown): string {
+  if (typeof path !== "string") throw new AddrError(op, { net, address: String(path) }, "unix path must be a string");
+  const bytes = new TextEncoder().encode(path).length;
+  const abstract = path.charCodeAt(0) === 0;
+  const room = platform.constants.SUN_PATH_MAX - (abstract ? 0 : 1);
+  if (bytes > room) {
+    throw new AddrError(op, { net, address: path }, `unix path too long: ${bytes} bytes, at most ${room}`, "ENAMETOOLONG");
+  }
+  if (path.length === 0) throw new AddrError(op, { net, address: path }, "empty unix path");
+  if (!abstract && path.includes("\0")) throw new AddrError(op, { net, address: path }, "unix path contains NUL");
+  if (abstract && platform.os !== "linux") throw new AddrError(op, { net, address: path }, "abstract unix names are Linux-only");
+  return path;
+}

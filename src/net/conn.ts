@@ -1,0 +1,287 @@
+// Conn: a connected stream socket (TCP or unix) on the netpoller.
+import { errno, sys } from "../../ffi/libc.ts";
+import { C } from "../../ffi/platform.ts";
+import { ClosedError, sysError } from "../errors.ts";
+import { chunkPool } from "../runtime/buffer_pool.ts";
+import { type Deadline, toMono } from "../runtime/deadline.ts";
+import type { FD } from "../runtime/fd.ts";
+import { type Addr, toAddr } from "./addr.ts";
+import { localName, setIntOpt } from "./sys.ts";
+
+export interface IoOptions {
+  /** Cancels the operation; it rejects with `signal.reason`. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * A stream connection. Reads and writes park the calling task on the
+ * netpoller when the socket is not ready; concurrent reads are served one at
+ * a time in order, and so are writes; a read never blocks a write.
+ *
+ * Errors: ClosedError after close(), DeadlineExceededError when a deadline
+ * passes, NetError with the errno name otherwise (`ECONNRESET`, `EPIPE`, …).
+ *
+ * ```ts
+ * const c = await connect({ hostname: "127.0.0.1", port: 8080 });
+ * await c.write(new TextEncoder().encode("ping\n"));
+ * const buf = new Uint8Array(1024);
+ * const n = await c.read(buf); // null at EOF
+ * await c.close();
+ * ```
+ */
+export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
+  readonly #fd: FD;
+  readonly #transport: "tcp" | "unix";
+  #local: Addr | null;
+  readonly #remote: Addr;
+  #readable: ReadableStream<Uint8Array> | null = null;
+  #writable: WritableStream<Uint8Array> | null = null;
+
+  /** @internal Built by connect() and Listener.accept(). */
+  constructor(fd: FD, transport: "tcp" | "unix", remote: Addr, local: Addr | null = null) {
+    this.#fd = fd;
+    this.#transport = transport;
+    this.#remote = remote;
+    this.#local = local;
+  }
+
+  /** The descriptor number (owned by this Conn). */
+  get fd(): number {
+    return this.#fd.sysfd;
+  }
+
+  get remoteAddr(): Addr {
+    return this.#remote;
+  }
+
+  get localAddr(): Addr {
+    if (this.#local === null) {
+      const sa = this.#fd.isReleased ? null : localName(this.#fd.sysfd);
+      this.#local =
+        sa === null
+          ? this.#transport === "unix"
+            ? { transport: "unix", path: "" }
+            : { transport: "tcp", family: "IPv4", hostname: "", port: 0 }
+          : toAddr(sa, this.#transport);
+    }
+    return this.#local;
+  }
+
+  /**
+   * Reads into buf. Resolves the number of bytes read, `null` at EOF (and on
+   * every read after it), or 0 at once when buf is empty. A reset by the peer
+   * rejects with code `ECONNRESET`, never EOF.
+   */
+  read(buf: Uint8Array, opts?: IoOptions): Promise<number | null> {
+    return this.#fd.read(buf, opts?.signal);
+  }
+
+  /**
+   * Writes all of buf, parking while the send buffer is full; resolves
+   * buf.length. On failure the error's `bytesWritten` says how much was
+   * accepted. A closed peer is `EPIPE` (no SIGPIPE).
+   */
+  write(buf: Uint8Array, opts?: IoOptions): Promise<number> {
+    return this.#fd.write(buf, opts?.signal);
+  }
+
+  /** Writes several buffers in order with vectored writes; resolves the total. */
+  writev(bufs: readonly Uint8Array[], opts?: IoOptions): Promise<number> {
+    return this.#fd.writev(bufs, opts?.signal);
+  }
+
+  /**
+   * Shuts down the write side (the peer reads EOF) after every write queued
+   * before it has finished. Reading still works.
+   */
+  async closeWrite(): Promise<void> {
+    await this.#shutdown(C.SHUT_WR, "closeWrite", true);
+  }
+
+  /** Shuts down the read side: later reads return EOF at once. */
+  async closeRead(): Promise<void> {
+    await this.#shutdown(C.SHUT_RD, "closeRead", false);
+  }
+
+  async #shutdown(how: number, op: string, afterWrites: boolean): Promise<void> {
+    const fd = this.#fd;
+    fd.incref(op);
+    try {
+      if (afterWrites) {
+        const wait = fd.wlock.acquire();
+        if (wait !== null) await wait;
+      }
+      try {
+        if (fd.closing) throw new ClosedError(op, fd.ctx);
+        if (sys.shutdown(fd.sysfd, how) < 0) throw sysError(op, "shutdown", errno(), fd.ctx);
+      } finally {
+        if (afterWrites) fd.wlock.release();
+      }
+    } finally {
+      fd.decref();
+    }
+  }
+
+  /** Sets the read and write deadlines (epoch ms, a Date, or null for none). */
+  setDeadline(t: Deadline): void {
+    const mono = this.#deadlineMono("setDeadline", t);
+    this.#fd.pd.setDeadline(this.#fd.pd.r, mono);
+    this.#fd.pd.setDeadline(this.#fd.pd.w, mono);
+  }
+
+  /**
+   * Sets the read deadline: a read parked or started after it passes rejects
+   * with DeadlineExceededError. A past time fails reads at once (even with
+   * data buffered); null clears it. Moving it while a read is parked
+   * re-times that read.
+   */
+  setReadDeadline(t: Deadline): void {
+    this.#fd.pd.setDeadline(this.#fd.pd.r, this.#deadlineMono("setReadDeadline", t));
+  }
+
+  /** Sets the write deadline; see setReadDeadline. */
+  setWriteDeadline(t: Deadline): void {
+    this.#fd.pd.setDeadline(this.#fd.pd.w, this.#deadlineMono("setWriteDeadline", t));
+  }
+
+  #deadlineMono(op: string, t: Deadline): number {
+    if (this.#fd.closing) throw new ClosedError(op, this.#fd.ctx);
+    return toMono(t);
+  }
+
+  /** TCP_NODELAY (on by default for TCP, as in Go). */
+  setNoDelay(noDelay = true): void {
+    this.#opt("setNoDelay", C.IPPROTO_TCP, C.TCP_NODELAY, noDelay ? 1 : 0);
+  }
+
+  /** SO_KEEPALIVE, with the idle time and probe interval (ms, whole seconds used). */
+  setKeepAlive(enable: boolean, initialDelayMs = 15_000): void {
+    this.#opt("setKeepAlive", C.SOL_SOCKET, C.SO_KEEPALIVE, enable ? 1 : 0);
+    if (enable) {
+      const secs = Math.max(1, Math.ceil(initialDelayMs / 1000));
+      this.#opt("setKeepAlive", C.IPPROTO_TCP, C.TCP_KEEPIDLE, secs);
+      this.#opt("setKeepAlive", C.IPPROTO_TCP, C.TCP_KEEPINTVL, secs);
+    }
+  }
+
+  /** SO_LINGER: 0 makes close() send RST and drop unsent data; null restores the default. */
+  setLinger(seconds: number | null): void {
+    const fd = this.#fd;
+    fd.incref("setLinger");
+    try {
+      const v = new Int32Array(new ArrayBuffer(8));
+      v[0] = seconds === null ? 0 : 1;
+      v[1] = seconds ?? 0;
+      if (sys.setsockopt(fd.sysfd, C.SOL_SOCKET, C.SO_LINGER, v, 8) < 0) {
+        throw sysError("setLinger", "setsockopt", errno(), fd.ctx);
+      }
+    } finally {
+      fd.decref();
+    }
+  }
+
+  #opt(op: string, level: number, name: number, value: number): void {
+    if (this.#transport !== "tcp" && level === C.IPPROTO_TCP) return;
+    const fd = this.#fd;
+    fd.incref(op);
+    try {
+      const e = setIntOpt(fd.sysfd, level, name, value);
+      if (e !== 0) throw sysError(op, "setsockopt", e, fd.ctx);
+    } finally {
+      fd.decref();
+    }
+  }
+
+  /** A dup(2) of the descriptor, owned by the caller (Go's File()). */
+  dup(): number {
+    const fd = this.#fd;
+    fd.incref("dup");
+    try {
+      const d = sys.dup(fd.sysfd);
+      if (d < 0) throw sysError("dup", "dup", errno(), fd.ctx);
+      return d;
+    } finally {
+      fd.decref();
+    }
+  }
+
+  get closed(): boolean {
+    return this.#fd.closing;
+  }
+
+  /**
+   * Closes the connection. Parked and queued operations reject with
+   * ClosedError; the descriptor is released when the last of them has
+   * settled, and the promise resolves then. A second close() throws ClosedError.
+   */
+  close(): Promise<void> {
+    return this.#fd.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#fd.closing) await this.#fd.close();
+    else await this.#fd.released;
+  }
+
+  /**
+   * Iterates over incoming chunks until EOF. While waiting it holds no
+   * buffer; each chunk is a view into a pooled 64 KiB buffer that is valid
+   * until the next iteration step (copy it with `.slice()` to keep it).
+   * Breaking out of the loop does not close the connection.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
+    let chunk: Uint8Array | null = null;
+    try {
+      for (;;) {
+        chunk = await this.#fd.readPooled(chunkPool);
+        if (chunk === null) return;
+        yield chunk;
+        chunkPool.give(chunk);
+        chunk = null;
+      }
+    } finally {
+      if (chunk !== null) chunkPool.give(chunk);
+    }
+  }
+
+  /** A byte stream of incoming data (each chunk is a fresh copy). */
+  get readable(): ReadableStream<Uint8Array> {
+    this.#readable ??= new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          const chunk = await this.#fd.readPooled(chunkPool);
+          if (chunk === null) {
+            controller.close();
+            return;
+          }
+          controller.enqueue(chunk.slice());
+          chunkPool.give(chunk);
+        },
+        cancel: async () => {
+          if (!this.#fd.closing) await this.closeRead().catch(() => {});
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return this.#readable;
+  }
+
+  /** A sink for outgoing data; closing it shuts down the write side. */
+  get writable(): WritableStream<Uint8Array> {
+    this.#writable ??= new WritableStream<Uint8Array>(
+      {
+        write: async (chunk) => {
+          await this.write(chunk);
+        },
+        close: async () => {
+          await this.closeWrite();
+        },
+        abort: async () => {
+          if (!this.#fd.closing) await this.close();
+        },
+      },
+      { highWaterMark: 1 },
+    );
+    return this.#writable;
+  }
+}

@@ -1,0 +1,344 @@
+// DatagramConn: UDP and unixgram sockets on the netpoller.
+import { cString, errno, sys } from "../../ffi/libc.ts";
+import { C, E } from "../../ffi/platform.ts";
+import { decodeSockaddr, ipFamily, type SockAddr } from "../../ffi/sockaddr.ts";
+import { AddrError, ClosedError, type ErrorContext, NetError, sysError } from "../errors.ts";
+import { type Deadline, toMono } from "../runtime/deadline.ts";
+import { FD } from "../runtime/fd.ts";
+import {
+  type Addr,
+  checkNetwork,
+  checkPort,
+  checkUnixPath,
+  formatAddr,
+  literalFamily,
+  networkFamily,
+  netName,
+  resolveHost,
+  toAddr,
+} from "./addr.ts";
+import { bindTo, encode, familyNumber, localName, openSocket, saBuf, saLen, setIntOpt } from "./sys.ts";
+import { statSync } from "node:fs";
+
+export interface ListenDatagramOptions {
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** An IP literal or "localhost"; default every address (dual-stack "::", or "0.0.0.0"). */
+  readonly hostname?: string;
+  /** "udp" (default), "udp4" or "udp6". */
+  readonly network?: "udp" | "udp4" | "udp6";
+  readonly reusePort?: boolean;
+}
+
+export interface ListenUnixgramOptions {
+  /** A filesystem path (unlinked on close) or a Linux abstract name starting with "\0". */
+  readonly path: string;
+}
+
+export interface ConnectDatagramOptions {
+  readonly port: number;
+  readonly hostname?: string;
+  readonly network?: "udp" | "udp4" | "udp6";
+}
+
+/** Where to send a datagram: an IP endpoint or a unixgram path. */
+export type DatagramTarget = { readonly hostname: string; readonly port: number } | { readonly path: string } | Addr;
+
+export interface Datagram {
+  /** Bytes received (the datagram is truncated to the buffer's length). */
+  readonly n: number;
+  /** The sender. */
+  readonly addr: Addr;
+}
+
+const MSG_NOSIGNAL = C.MSG_NOSIGNAL;
+const SA_SIZE = C.SOCKADDR_STORAGE_SIZE;
+void E;
+
+/**
+ * A datagram socket. `send(data, addr)` sends one datagram; `receive(buf)`
+ * waits for one. A connected socket (connectDatagram) uses `write(data)` and
+ * `read(buf)` instead and rejects `send` with an address.
+ */
+export class DatagramConn implements AsyncDisposable {
+  readonly #fd: FD;
+  readonly #transport: "udp" | "unixgram";
+  readonly #family: SockAddr["family"];
+  readonly #local: Addr;
+  readonly #remote: Addr | null;
+  readonly #unlink: { path: string; dev: number; ino: number } | null;
+
+  /** @internal Use listenDatagram() or connectDatagram(). */
+  constructor(fd: FD, family: SockAddr["family"], local: Addr, remote: Addr | null, unlink: { path: string; dev: number; ino: number } | null) {
+    this.#fd = fd;
+    this.#family = family;
+    this.#transport = family === "unix" ? "unixgram" : "udp";
+    this.#local = local;
+    this.#remote = remote;
+    this.#unlink = unlink;
+  }
+
+  get fd(): number {
+    return this.#fd.sysfd;
+  }
+
+  /** The bound address. */
+  get addr(): Addr {
+    return this.#local;
+  }
+
+  get localAddr(): Addr {
+    return this.#local;
+  }
+
+  /** The peer of a connected socket, else null. */
+  get remoteAddr(): Addr | null {
+    return this.#remote;
+  }
+
+  /**
+   * Sends data as one datagram to addr; resolves the bytes sent (data.length,
+   * 0 for an empty datagram). Too large a datagram rejects `EMSGSIZE`.
+   */
+  async send(data: Uint8Array, addr: DatagramTarget, opts?: { signal?: AbortSignal }): Promise<number> {
+    if (this.#remote !== null) {
+      throw new NetError({ ...this.#fd.ctx, op: "send", code: "EISCONN", errno: E.EISCONN!, syscall: "" }, "use of WriteTo with pre-connected connection");
+    }
+    const sa = await this.#target(addr);
+    const fd = this.#fd;
+    return fd.io(
+      fd.pd.w,
+      "send",
+      "sendto",
+      () => {
+        const len = encode(sa);
+        const n = sys.sendto(fd.sysfd, data, data.length, MSG_NOSIGNAL, saBuf, len);
+        return n >= 0 ? n : -errno();
+      },
+      opts?.signal,
+    );
+  }
+
+  /**
+   * Waits for one datagram and copies it into buf. A zero-length datagram
+   * resolves n = 0 (never EOF); one longer than buf is truncated and the
+   * rest discarded.
+   */
+  receive(buf: Uint8Array, opts?: { signal?: AbortSignal }): Promise<Datagram> {
+    const fd = this.#fd;
+    const transport = this.#transport;
+    return fd.io(
+      fd.pd.r,
+      "receive",
+      "recvfrom",
+      (): Datagram | number => {
+        saLen[0] = SA_SIZE;
+        const n = sys.recvfrom(fd.sysfd, buf, buf.length, 0, saBuf, saLen);
+        if (n < 0) return -errno();
+        const len = Math.min(saLen[0]!, SA_SIZE);
+        const addr: Addr = len > 2 ? toAddr(decodeSockaddr(saBuf, len), transport) : { transport: "unixgram", path: "" };
+        return { n, addr };
+      },
+      opts?.signal,
+    );
+  }
+
+  /** Connected sockets only: sends data as one datagram to the peer. */
+  async write(data: Uint8Array, opts?: { signal?: AbortSignal }): Promise<number> {
+    if (this.#remote === null) {
+      throw new NetError({ ...this.#fd.ctx, op: "write", code: "EDESTADDRREQ", errno: E.EDESTADDRREQ!, syscall: "" }, "missing address: the socket is not connected; use send(data, addr)");
+    }
+    const fd = this.#fd;
+    return fd.io(
+      fd.pd.w,
+      "write",
+      "send",
+      () => {
+        const n = sys.send(fd.sysfd, data, data.length, MSG_NOSIGNAL);
+        return n >= 0 ? n : -errno();
+      },
+      opts?.signal,
+    );
+  }
+
+  /** Connected sockets only: receives one datagram from the peer; resolves its length. */
+  async read(buf: Uint8Array, opts?: { signal?: AbortSignal }): Promise<number> {
+    const fd = this.#fd;
+    return fd.io(
+      fd.pd.r,
+      "read",
+      "recv",
+      () => {
+        const n = sys.recv(fd.sysfd, buf, buf.length, 0);
+        return n >= 0 ? n : -errno();
+      },
+      opts?.signal,
+    );
+  }
+
+  async #target(addr: DatagramTarget): Promise<SockAddr> {
+    const ctx = this.#fd.ctx;
+    if ("path" in addr) {
+      if (this.#family !== "unix") throw new AddrError("send", ctx, "a unix path target needs a unixgram socket");
+      return { family: "unix", path: checkUnixPath("send", "unixgram", addr.path) };
+    }
+    if (this.#family === "unix") throw new AddrError("send", ctx, "an IP target needs a UDP socket");
+    const port = checkPort("send", ctx.net, addr.port, addr.hostname);
+    let host = addr.hostname;
+    if (host === "localhost") host = this.#family === "inet6" ? "::1" : "127.0.0.1";
+    let fam = ipFamily(host);
+    if (fam === null) {
+      const r = await resolveHost("send", ctx.net, host, this.#family === "inet" ? "inet" : null);
+      host = r[0]!.address;
+      fam = r[0]!.family;
+    }
+    if (this.#family === "inet" && fam === "inet6") throw new AddrError("send", ctx, `address ${host}: wrong address family for udp4`);
+    if (this.#family === "inet6" && fam === "inet") host = `::ffff:${host}`;
+    return { family: this.#family, address: host, port };
+  }
+
+  setDeadline(t: Deadline): void {
+    this.setReadDeadline(t);
+    this.setWriteDeadline(t);
+  }
+
+  setReadDeadline(t: Deadline): void {
+    if (this.#fd.closing) throw new ClosedError("setReadDeadline", this.#fd.ctx);
+    this.#fd.pd.setDeadline(this.#fd.pd.r, toMono(t));
+  }
+
+  setWriteDeadline(t: Deadline): void {
+    if (this.#fd.closing) throw new ClosedError("setWriteDeadline", this.#fd.ctx);
+    this.#fd.pd.setDeadline(this.#fd.pd.w, toMono(t));
+  }
+
+  get closed(): boolean {
+    return this.#fd.closing;
+  }
+
+  /** Closes the socket; parked operations reject with ClosedError. A second close() throws ClosedError. */
+  close(): Promise<void> {
+    const released = this.#fd.close();
+    if (this.#unlink !== null) unlinkIfSame(this.#unlink);
+    return released;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#fd.closing) await this.close();
+  }
+
+  /** Yields datagrams (each a fresh copy, up to 64 KiB) until the socket is closed. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<{ data: Uint8Array; addr: Addr }, void, undefined> {
+    const buf = new Uint8Array(new ArrayBuffer(65536));
+    for (;;) {
+      let d: Datagram;
+      try {
+        d = await this.receive(buf);
+      } catch (err) {
+        if (err instanceof ClosedError) return;
+        throw err;
+      }
+      yield { data: buf.slice(0, d.n), addr: d.addr };
+    }
+  }
+}
+
+function unlinkIfSame(u: { path: string; dev: number; ino: number }): void {
+  try {
+    const st = statSync(u.path);
+    if (st.dev === u.dev && st.ino === u.ino) sys.unlink(cString(u.path));
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Opens a datagram socket bound to a UDP port or a unixgram path. Throws NetError / AddrError. */
+export function listenDatagram(opts: ListenDatagramOptions | ListenUnixgramOptions): DatagramConn {
+  if (opts === null || typeof opts !== "object") throw new TypeError("listenDatagram: options object required");
+  if ("path" in opts) {
+    const path = checkUnixPath("listen", "unixgram", opts.path);
+    const ctx: ErrorContext = { net: "unixgram", address: formatAddr({ transport: "unixgram", path }) };
+    const s = openSocket(C.AF_UNIX, C.SOCK_DGRAM, "listen", ctx);
+    try {
+      const e = bindTo(s, { family: "unix", path });
+      if (e !== 0) throw sysError("listen", "bind", e, ctx);
+      let unlink: { path: string; dev: number; ino: number } | null = null;
+      if (path.charCodeAt(0) !== 0) {
+        const st = statSync(path);
+        unlink = { path, dev: st.dev, ino: st.ino };
+      }
+      return new DatagramConn(new FD(s, { socket: true, owned: true, ctx }), "unix", { transport: "unixgram", path }, null, unlink);
+    } catch (err) {
+      sys.close(s);
+      throw err;
+    }
+  }
+  checkNetwork("listen", opts.network, ["udp", "udp4", "udp6"]);
+  const net0 = opts.network ?? "udp";
+  const pinned = networkFamily(opts.network);
+  const port = checkPort("listen", net0, opts.port, opts.hostname);
+  let host = opts.hostname ?? "";
+  if (host === "localhost") host = pinned === "inet6" ? "::1" : "127.0.0.1";
+  let family: "inet" | "inet6";
+  let dual = false;
+  if (host === "") {
+    family = pinned ?? "inet6";
+    host = family === "inet6" ? "::" : "0.0.0.0";
+    dual = pinned === null;
+  } else {
+    const f = literalFamily("listen", net0, host, pinned);
+    if (f === null) throw new AddrError("listen", { net: net0, address: host }, `listen needs an IP address or "localhost", not ${JSON.stringify(host)}`);
+    family = f;
+  }
+  try {
+    return bindUdp(family, host, port, dual, opts.reusePort === true, null);
+  } catch (err) {
+    if (dual && err instanceof NetError && err.code === "EAFNOSUPPORT") return bindUdp("inet", "0.0.0.0", port, false, opts.reusePort === true, null);
+    throw err;
+  }
+}
+
+function bindUdp(family: "inet" | "inet6", host: string, port: number, dual: boolean, reusePort: boolean, peer: SockAddr | null): DatagramConn {
+  const net = netName("udp", family);
+  const ctx: ErrorContext = { net, address: family === "inet6" ? `[${host}]:${port}` : `${host}:${port}`, port };
+  const s = openSocket(familyNumber(family), C.SOCK_DGRAM, peer ? "dial" : "listen", ctx);
+  try {
+    let e = 0;
+    if (reusePort) e = setIntOpt(s, C.SOL_SOCKET, C.SO_REUSEPORT, 1);
+    if (e === 0 && family === "inet6" && peer === null) e = setIntOpt(s, C.IPPROTO_IPV6, C.IPV6_V6ONLY, dual ? 0 : 1);
+    if (e !== 0) throw sysError("listen", "setsockopt", e, ctx);
+    if (peer === null) {
+      e = bindTo(s, { family, address: host, port });
+      if (e !== 0) throw sysError("listen", "bind", e, ctx);
+    } else {
+      const len = encode(peer);
+      if (sys.connect(s, saBuf, len) < 0) throw sysError("dial", "connect", errno(), ctx);
+    }
+    const bound = localName(s);
+    if (bound === null) throw sysError("listen", "getsockname", errno(), ctx);
+    const local = toAddr(bound, "udp");
+    const remote = peer === null ? null : toAddr(peer, "udp");
+    const fctx: ErrorContext = remote ? { net, address: formatAddr(remote), port: peer!.family === "unix" ? undefined : peer!.port } : { net, address: formatAddr(local) };
+    return new DatagramConn(new FD(s, { socket: true, owned: true, ctx: fctx }), family, local, remote, null);
+  } catch (err) {
+    sys.close(s);
+    throw err;
+  }
+}
+
+/** Opens a UDP socket connected to one peer: use write/read; errors from the peer (ECONNREFUSED) surface on read. */
+export async function connectDatagram(opts: ConnectDatagramOptions): Promise<DatagramConn> {
+  if (opts === null || typeof opts !== "object") throw new TypeError("connectDatagram: options object required");
+  checkNetwork("dial", opts.network, ["udp", "udp4", "udp6"]);
+  const net0 = opts.network ?? "udp";
+  const pinned = networkFamily(opts.network);
+  const port = checkPort("dial", net0, opts.port, opts.hostname);
+  let host = opts.hostname ?? "localhost";
+  let fam = literalFamily("dial", net0, host, pinned);
+  if (fam === null) {
+    const r = await resolveHost("dial", net0, host, pinned);
+    host = r[0]!.address;
+    fam = r[0]!.family;
+  }
+  return bindUdp(fam, fam === "inet6" ? "::" : "0.0.0.0", 0, false, false, { family: fam, address: host, port });
+}

@@ -1,0 +1,153 @@
+// connect(): a non-blocking connect on the netpoller (Go: net/fd_unix.go connect).
+import { errno, sys } from "../../ffi/libc.ts";
+import { C, E } from "../../ffi/platform.ts";
+import type { SockAddr } from "../../ffi/sockaddr.ts";
+import { DeadlineExceededError, type ErrorContext, NetError, sysError } from "../errors.ts";
+import { type Deadline, toMono } from "../runtime/deadline.ts";
+import { FD } from "../runtime/fd.ts";
+import {
+  type Addr,
+  checkNetwork,
+  checkPort,
+  checkUnixPath,
+  formatAddr,
+  literalFamily,
+  networkFamily,
+  netName,
+  resolveHost,
+  toAddr,
+} from "./addr.ts";
+import { Conn } from "./conn.ts";
+import { encode, familyNumber, getIntOpt, openSocket, peerName, saBuf, setIntOpt } from "./sys.ts";
+
+export interface ConnectTcpOptions {
+  readonly port: number;
+  /** An IP literal or a host name (resolved with Bun's resolver); default "localhost". */
+  readonly hostname?: string;
+  /** "tcp" (default), "tcp4" or "tcp6". */
+  readonly network?: "tcp" | "tcp4" | "tcp6";
+  /** Cancels the connect: it rejects with `signal.reason` and leaks nothing. */
+  readonly signal?: AbortSignal;
+  /** Gives up after this many ms (DeadlineExceededError). 0 or Infinity: no limit. */
+  readonly timeout?: number;
+  /** Gives up at this absolute time (epoch ms or Date), like Go's Dialer.Deadline. */
+  readonly deadline?: Deadline;
+}
+
+export interface ConnectUnixOptions {
+  readonly path: string;
+  readonly signal?: AbortSignal;
+  readonly timeout?: number;
+  readonly deadline?: Deadline;
+}
+
+export type ConnectOptions = ConnectTcpOptions | ConnectUnixOptions;
+
+const EINPROGRESS = E.EINPROGRESS!;
+const EINTR = E.EINTR!;
+const EISCONN = E.EISCONN!;
+const ENOTCONN = E.ENOTCONN!;
+const EALREADY = E.EALREADY!;
+
+/**
+ * Connects to a TCP endpoint or a unix socket. Resolves a Conn once the
+ * connection is established (confirmed with SO_ERROR and getpeername).
+ * Rejects with NetError (`ECONNREFUSED`, `ENOENT`, …), DeadlineExceededError
+ * on timeout, `signal.reason` on abort, or AddrError for bad input (checked
+ * before any system call). A failed connect leaves no descriptor behind.
+ */
+export async function connect(opts: ConnectOptions): Promise<Conn> {
+  if (opts === null || typeof opts !== "object") throw new TypeError("connect: options object required");
+  const deadline = connectDeadline(opts);
+  if ("path" in opts) {
+    const path = checkUnixPath("dial", "unix", opts.path);
+    return dialOne({ family: "unix", path }, "unix", deadline, opts.signal);
+  }
+  checkNetwork("dial", opts.network, ["tcp", "tcp4", "tcp6"]);
+  const net0 = opts.network ?? "tcp";
+  const pinned = networkFamily(opts.network);
+  const port = checkPort("dial", net0, opts.port, opts.hostname);
+  const host = opts.hostname ?? "localhost";
+  const fam = literalFamily("dial", net0, host, pinned);
+  opts.signal?.throwIfAborted();
+  const targets = fam !== null ? [{ family: fam, address: host }] : await resolveHost("dial", net0, host, pinned);
+  let first: unknown = null;
+  for (const t of targets) {
+    try {
+      return await dialOne({ family: t.family, address: t.address, port }, "tcp", deadline, opts.signal);
+    } catch (err) {
+      // Try the next address only for errors of that address, not for a
+      // timeout or a cancel that ends the whole dial.
+      if (err instanceof DeadlineExceededError || !(err instanceof NetError)) throw err;
+      first ??= err;
+    }
+  }
+  throw first;
+}
+
+function connectDeadline(opts: ConnectOptions): number {
+  let mono = toMono(opts.deadline);
+  const t = opts.timeout;
+  if (t !== undefined) {
+    if (typeof t !== "number" || Number.isNaN(t)) throw new TypeError(`connect: timeout must be a number of ms, got ${String(t)}`);
+    if (t !== 0 && t !== Infinity) {
+      const byTimeout = t > 0 ? performance.now() + t : Number.MIN_VALUE;
+      mono = mono === 0 ? byTimeout : Math.min(mono, byTimeout);
+    }
+  }
+  return mono;
+}
+
+async function dialOne(sa: SockAddr, transport: "tcp" | "unix", deadline: number, signal?: AbortSignal): Promise<Conn> {
+  const remote = toAddr(sa, transport);
+  const net = sa.family === "unix" ? "unix" : netName("tcp", sa.family);
+  const ctx: ErrorContext = { net, address: formatAddr(remote), port: sa.family === "unix" ? undefined : sa.port };
+  if (deadline !== 0 && deadline <= performance.now()) throw new DeadlineExceededError("dial", ctx);
+  signal?.throwIfAborted();
+  const s = openSocket(familyNumber(sa.family), C.SOCK_STREAM, "dial", ctx);
+  let fd: FD;
+  try {
+    fd = new FD(s, { socket: true, owned: true, ctx });
+  } catch (err) {
+    sys.close(s);
+    throw err;
+  }
+  try {
+    if (transport === "tcp") setIntOpt(s, C.IPPROTO_TCP, C.TCP_NODELAY, 1);
+    if (deadline !== 0) fd.pd.setDeadline(fd.pd.w, deadline);
+    await connectFd(fd, sa, signal);
+    if (deadline !== 0) fd.pd.setDeadline(fd.pd.w, 0);
+    return new Conn(fd, transport, remote);
+  } catch (err) {
+    await fd.close().catch(() => {});
+    throw err;
+  }
+}
+
+async function connectFd(fd: FD, sa: SockAddr, signal?: AbortSignal): Promise<void> {
+  const len = encode(sa);
+  const r = sys.connect(fd.sysfd, saBuf, len);
+  const e = r < 0 ? errno() : 0;
+  if (e === 0 || e === EISCONN) return;
+  if (e !== EINPROGRESS && e !== EALREADY && e !== EINTR) throw sysError("dial", "connect", e, fd.ctx);
+  // In progress: wait for writability, then ask SO_ERROR. Never call
+  // connect again to probe. A wakeup with SO_ERROR 0 is confirmed with
+  // getpeername: it can be spurious (Go issue 14548).
+  const w = fd.pd.w;
+  for (;;) {
+    fd.incref("dial");
+    try {
+      fd.check(w, "dial");
+      await fd.wait(w, "dial", signal);
+    } finally {
+      fd.decref();
+    }
+    const soErr = getIntOpt(fd.sysfd, C.SOL_SOCKET, C.SO_ERROR);
+    if (soErr < 0) throw sysError("dial", "getsockopt", -soErr, fd.ctx);
+    if (soErr === EINPROGRESS || soErr === EALREADY || soErr === EINTR) continue;
+    if (soErr !== 0) throw sysError("dial", "connect", soErr, fd.ctx);
+    const peer = peerName(fd.sysfd);
+    if (typeof peer !== "number") return;
+    if (-peer !== ENOTCONN) throw sysError("dial", "getpeername", -peer, fd.ctx);
+  }
+}

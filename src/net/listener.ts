@@ -1,0 +1,341 @@
+// Listener and listen(): a listening stream socket on the netpoller.
+import { statSync } from "node:fs";
+import { cString, errno, sys } from "../../ffi/libc.ts";
+import { C, E } from "../../ffi/platform.ts";
+import { decodeSockaddr, type SockAddr } from "../../ffi/sockaddr.ts";
+import { AddrError, ClosedError, type ErrorContext, NetError, sysError } from "../errors.ts";
+import { type Deadline, toMono } from "../runtime/deadline.ts";
+import { FD } from "../runtime/fd.ts";
+import { hooks } from "../runtime/hooks.ts";
+import {
+  type Addr,
+  checkNetwork,
+  checkPort,
+  checkUnixPath,
+  formatAddr,
+  literalFamily,
+  networkFamily,
+  netName,
+  toAddr,
+} from "./addr.ts";
+import { Conn } from "./conn.ts";
+import { bindTo, familyNumber, localName, openSocket, saBuf, saLen, setIntOpt } from "./sys.ts";
+
+export interface ListenTcpOptions {
+  /** 0 picks a free port (see `addr`). */
+  readonly port: number;
+  /** An IP literal or "localhost"; default: every address (dual-stack "::", or "0.0.0.0"). */
+  readonly hostname?: string;
+  /** "tcp" (default), "tcp4" or "tcp6". */
+  readonly network?: "tcp" | "tcp4" | "tcp6";
+  /** Accept queue length; default SOMAXCONN. */
+  readonly backlog?: number;
+  /** SO_REUSEPORT: several listeners (e.g. one per Worker) share the port. */
+  readonly reusePort?: boolean;
+}
+
+export interface ListenUnixOptions {
+  /** A filesystem path (unlinked on close) or a Linux abstract name starting with "\0". */
+  readonly path: string;
+  readonly backlog?: number;
+}
+
+export type ListenOptions = ListenTcpOptions | ListenUnixOptions;
+
+export interface AcceptOptions {
+  readonly signal?: AbortSignal;
+}
+
+const EINTR = E.EINTR!;
+
+interface Accepted {
+  readonly cfd: number;
+  readonly remote: SockAddr | null;
+}
+const ECONNABORTED = E.ECONNABORTED!;
+const EPROTO = E.EPROTO!;
+const EMFILE = E.EMFILE!;
+const ENFILE = E.ENFILE!;
+const ENOBUFS = E.ENOBUFS!;
+const ENOMEM = E.ENOMEM!;
+/** Back-off while the process is out of descriptors (Go's http.Server: 5 ms … 1 s). */
+const EXHAUSTED_MIN_MS = 5;
+const EXHAUSTED_MAX_MS = 1000;
+
+/**
+ * A listening socket. `accept()` parks until a connection arrives; the async
+ * iterator yields connections until close(). While open (and not unref'd) the
+ * listener keeps the process alive.
+ *
+ * ```ts
+ * const ln = listen({ port: 8080 });
+ * for await (const conn of ln) handle(conn);
+ * ```
+ */
+export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
+  /** The bound address (the real port when listening on port 0). */
+  readonly addr: Addr;
+  readonly #fd: FD;
+  readonly #transport: "tcp" | "unix";
+  readonly #unlink: { path: string; dev: number; ino: number } | null;
+  #held = true;
+  #backoff: { timer: ReturnType<typeof setTimeout>; wake: () => void } | null = null;
+  readonly #acceptOnce: () => Accepted | number;
+
+  /** @internal Use listen(). */
+  constructor(fd: FD, addr: Addr, transport: "tcp" | "unix", unlink: { path: string; dev: number; ino: number } | null) {
+    this.#fd = fd;
+    this.addr = addr;
+    this.#transport = transport;
+    this.#unlink = unlink;
+    // One accept4 attempt. The peer address is decoded here, in the same
+    // synchronous block as the call, because the sockaddr scratch is shared.
+    // Handshakes aborted by the client are retried (Go TestAcceptIgnoreAbortedConnRequest).
+    this.#acceptOnce = () => {
+      saLen[0] = C.SOCKADDR_STORAGE_SIZE;
+      const cfd = sys.accept4(fd.sysfd, saBuf, saLen, C.SOCK_NONBLOCK | C.SOCK_CLOEXEC);
+      if (cfd >= 0) {
+        const n = Math.min(saLen[0]!, C.SOCKADDR_STORAGE_SIZE);
+        return { cfd, remote: n > 2 ? decodeSockaddr(saBuf, n) : null };
+      }
+      const e = errno();
+      return e === ECONNABORTED || e === EPROTO ? -EINTR : -e;
+    };
+    hooks.hold(1);
+  }
+
+  get fd(): number {
+    return this.#fd.sysfd;
+  }
+
+  /**
+   * Waits for the next connection. Rejects with ClosedError once the
+   * listener is closed, DeadlineExceededError after its deadline, or
+   * `signal.reason`. Aborted handshakes (ECONNABORTED, EPROTO) are skipped.
+   * When the process is out of descriptors (EMFILE/ENFILE) it backs off and
+   * retries (5 ms doubling to 1 s) instead of spinning or failing.
+   */
+  async accept(opts?: AcceptOptions): Promise<Conn> {
+    const fd = this.#fd;
+    const signal = opts?.signal;
+    let backoff = EXHAUSTED_MIN_MS;
+    for (;;) {
+      try {
+        const got = await fd.io(fd.pd.r, "accept", "accept4", this.#acceptOnce, signal);
+        return this.#wrap(got.cfd, got.remote);
+      } catch (err) {
+        if (!(err instanceof NetError) || (err.errno !== EMFILE && err.errno !== ENFILE && err.errno !== ENOBUFS && err.errno !== ENOMEM)) throw err;
+        await this.#sleep(backoff, signal);
+        backoff = Math.min(backoff * 2, EXHAUSTED_MAX_MS);
+      }
+    }
+  }
+
+  // Waits out an EMFILE back-off; close() and abort cut it short.
+  #sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        hooks.timers(-1);
+        this.#backoff = null;
+        signal?.removeEventListener("abort", onAbort);
+        if (this.#fd.closing) reject(new ClosedError("accept", this.#fd.ctx));
+        else if (signal?.aborted) reject(signal.reason);
+        else resolve();
+      };
+      const onAbort = () => done();
+      const timer = setTimeout(done, ms);
+      hooks.timers(1);
+      this.#backoff = { timer, wake: done };
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  #wrap(cfd: number, remote: SockAddr | null): Conn {
+    const ctx: ErrorContext =
+      remote === null || remote.family === "unix"
+        ? { net: "unix", address: this.#transport === "unix" ? formatAddr(this.addr) : "" }
+        : { net: netName("tcp", remote.family), address: formatAddr(toAddr(remote, "tcp")), port: remote.port };
+    let fd: FD;
+    try {
+      fd = new FD(cfd, { socket: true, owned: true, ctx });
+    } catch (err) {
+      sys.close(cfd);
+      throw err;
+    }
+    if (this.#transport === "tcp") setIntOpt(cfd, C.IPPROTO_TCP, C.TCP_NODELAY, 1);
+    const remoteAddr: Addr =
+      remote === null ? { transport: "unix", path: "" } : toAddr(remote, this.#transport);
+    const local: Addr | null = this.#transport === "unix" ? this.addr : null;
+    return new Conn(fd, this.#transport, remoteAddr, local);
+  }
+
+  /** Sets the accept deadline (epoch ms, a Date, or null for none). */
+  setDeadline(t: Deadline): void {
+    if (this.#fd.closing) throw new ClosedError("setDeadline", this.#fd.ctx);
+    this.#fd.pd.setDeadline(this.#fd.pd.r, toMono(t));
+  }
+
+  /** Lets the process exit while this listener is open. */
+  unref(): this {
+    if (this.#held) {
+      this.#held = false;
+      hooks.hold(-1);
+    }
+    return this;
+  }
+
+  /** Keeps the process alive while this listener is open (the default). */
+  ref(): this {
+    if (!this.#held && !this.#fd.closing) {
+      this.#held = true;
+      hooks.hold(1);
+    }
+    return this;
+  }
+
+  get closed(): boolean {
+    return this.#fd.closing;
+  }
+
+  /**
+   * Stops listening: parked accepts reject with ClosedError and the iterator
+   * ends. A unix socket file is unlinked (if it is still the one this
+   * listener created). A second close() throws ClosedError.
+   */
+  close(): Promise<void> {
+    const released = this.#fd.close();
+    if (this.#held) {
+      this.#held = false;
+      hooks.hold(-1);
+    }
+    this.#backoff?.wake();
+    if (this.#unlink !== null) {
+      const u = this.#unlink;
+      try {
+        const st = statSync(u.path);
+        if (st.dev === u.dev && st.ino === u.ino) sys.unlink(cString(u.path));
+      } catch {
+        // Already gone: nothing to unlink.
+      }
+    }
+    return released;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#fd.closing) await this.close();
+  }
+
+  /** Yields accepted connections until the listener is closed. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Conn, void, undefined> {
+    for (;;) {
+      try {
+        yield await this.accept();
+      } catch (err) {
+        if (err instanceof ClosedError) return;
+        throw err;
+      }
+    }
+  }
+}
+
+/**
+ * Listens on a TCP port or a unix socket path. Synchronous: bind and listen
+ * errors (EADDRINUSE, EACCES, …) throw NetError; bad input throws AddrError
+ * before any system call.
+ */
+export function listen(opts: ListenOptions): Listener {
+  if (opts === null || typeof opts !== "object") throw new TypeError("listen: options object required");
+  if ("path" in opts) return listenUnix(opts);
+  return listenTcp(opts);
+}
+
+function listenTcp(opts: ListenTcpOptions): Listener {
+  checkNetwork("listen", opts.network, ["tcp", "tcp4", "tcp6"]);
+  const net0 = opts.network ?? "tcp";
+  const pinned = networkFamily(opts.network);
+  const port = checkPort("listen", net0, opts.port, opts.hostname);
+  let host = opts.hostname ?? "";
+  if (host === "localhost") host = pinned === "inet6" ? "::1" : "127.0.0.1";
+  let family: "inet" | "inet6";
+  let dualStack = false;
+  if (host === "") {
+    family = pinned ?? "inet6";
+    host = family === "inet6" ? "::" : "0.0.0.0";
+    dualStack = pinned === null;
+  } else {
+    const f = literalFamily("listen", net0, host, pinned);
+    if (f === null) {
+      throw new AddrError("listen", { net: net0, address: host }, `listen needs an IP address or "localhost", not ${JSON.stringify(host)}`);
+    }
+    family = f;
+  }
+  const backlog = checkBacklog(opts.backlog);
+  try {
+    return bindListen(family, host, port, backlog, dualStack, opts.reusePort === true);
+  } catch (err) {
+    // No IPv6 on this host: fall back to IPv4 for the wildcard.
+    if (dualStack && err instanceof NetError && err.code === "EAFNOSUPPORT") {
+      return bindListen("inet", "0.0.0.0", port, backlog, false, opts.reusePort === true);
+    }
+    throw err;
+  }
+}
+
+function bindListen(family: "inet" | "inet6", host: string, port: number, backlog: number, dualStack: boolean, reusePort: boolean): Listener {
+  const net = netName("tcp", family);
+  const sa: SockAddr = { family, address: host, port };
+  const ctx: ErrorContext = { net, address: family === "inet6" ? `[${host}]:${port}` : `${host}:${port}`, port };
+  const s = openSocket(familyNumber(family), C.SOCK_STREAM, "listen", ctx);
+  try {
+    let e = setIntOpt(s, C.SOL_SOCKET, C.SO_REUSEADDR, 1);
+    if (e === 0 && reusePort) e = setIntOpt(s, C.SOL_SOCKET, C.SO_REUSEPORT, 1);
+    if (e === 0 && family === "inet6") e = setIntOpt(s, C.IPPROTO_IPV6, C.IPV6_V6ONLY, dualStack ? 0 : 1);
+    if (e !== 0) throw sysError("listen", "setsockopt", e, ctx);
+    e = bindTo(s, sa);
+    if (e !== 0) throw sysError("listen", "bind", e, ctx);
+    if (sys.listen(s, backlog) < 0) throw sysError("listen", "listen", errno(), ctx);
+    const bound = localName(s);
+    if (bound === null) throw sysError("listen", "getsockname", errno(), ctx);
+    const addr = toAddr(bound, "tcp");
+    const fd = new FD(s, { socket: true, owned: true, ctx: { net, address: formatAddr(addr), port: bound.family === "unix" ? undefined : bound.port } });
+    return new Listener(fd, addr, "tcp", null);
+  } catch (err) {
+    sys.close(s);
+    throw err;
+  }
+}
+
+function listenUnix(opts: ListenUnixOptions): Listener {
+  const path = checkUnixPath("listen", "unix", opts.path);
+  const backlog = checkBacklog(opts.backlog);
+  const ctx: ErrorContext = { net: "unix", address: formatAddr({ transport: "unix", path }) };
+  const s = openSocket(C.AF_UNIX, C.SOCK_STREAM, "listen", ctx);
+  try {
+    const e = bindTo(s, { family: "unix", path });
+    if (e !== 0) throw sysError("listen", "bind", e, ctx);
+    let unlink: { path: string; dev: number; ino: number } | null = null;
+    if (path.charCodeAt(0) !== 0) {
+      const st = statSync(path);
+      unlink = { path, dev: st.dev, ino: st.ino };
+    }
+    if (sys.listen(s, backlog) < 0) {
+      const le = errno();
+      if (unlink) sys.unlink(cString(path));
+      throw sysError("listen", "listen", le, ctx);
+    }
+    const fd = new FD(s, { socket: true, owned: true, ctx });
+    return new Listener(fd, { transport: "unix", path }, "unix", unlink);
+  } catch (err) {
+    sys.close(s);
+    throw err;
+  }
+}
+
+function checkBacklog(backlog: unknown): number {
+  if (backlog === undefined) return C.SOMAXCONN;
+  if (typeof backlog !== "number" || !Number.isInteger(backlog) || backlog < 0) {
+    throw new TypeError(`listen: backlog must be a non-negative integer, got ${String(backlog)}`);
+  }
+  return backlog;
+}

@@ -1,0 +1,62 @@
+// Socket plumbing shared by listeners, dialers and datagram sockets: creation
+// with the runtime's flags, options, and address queries. Scratch buffers are
+// module-lived and used only within one synchronous block.
+import { errno, sys } from "../../ffi/libc.ts";
+import { C } from "../../ffi/platform.ts";
+import { decodeSockaddr, encodeSockaddr, type SockAddr } from "../../ffi/sockaddr.ts";
+import { type ErrorContext, sysError } from "../errors.ts";
+
+const SA_SIZE = C.SOCKADDR_STORAGE_SIZE;
+export const saBuf = new Uint8Array(new ArrayBuffer(SA_SIZE));
+export const saLen = new Uint32Array(new ArrayBuffer(4));
+const intBuf = new Int32Array(new ArrayBuffer(8));
+const intLen = new Uint32Array(new ArrayBuffer(4));
+
+export function familyNumber(f: SockAddr["family"]): number {
+  return f === "inet" ? C.AF_INET : f === "inet6" ? C.AF_INET6 : C.AF_UNIX;
+}
+
+/** socket(2) with SOCK_NONBLOCK | SOCK_CLOEXEC; throws NetError. */
+export function openSocket(family: number, type: number, op: string, ctx: ErrorContext): number {
+  const fd = sys.socket(family, type | C.SOCK_NONBLOCK | C.SOCK_CLOEXEC, 0);
+  if (fd < 0) throw sysError(op, "socket", errno(), ctx);
+  return fd;
+}
+
+/** setsockopt with an int value; returns 0 or errno. */
+export function setIntOpt(fd: number, level: number, name: number, value: number): number {
+  intBuf[0] = value;
+  return sys.setsockopt(fd, level, name, intBuf, 4) < 0 ? errno() : 0;
+}
+
+/** getsockopt of an int value; returns the value, or -errno. */
+export function getIntOpt(fd: number, level: number, name: number): number {
+  intLen[0] = 4;
+  if (sys.getsockopt(fd, level, name, intBuf, intLen) < 0) return -errno();
+  return intBuf[0]!;
+}
+
+/** Encodes sa into the shared scratch; returns its length. */
+export function encode(sa: SockAddr): number {
+  return encodeSockaddr(sa, saBuf);
+}
+
+/** getsockname(2), decoded; null on error. */
+export function localName(fd: number): SockAddr | null {
+  saLen[0] = SA_SIZE;
+  if (sys.getsockname(fd, saBuf, saLen) < 0) return null;
+  return decodeSockaddr(saBuf, Math.min(saLen[0]!, SA_SIZE));
+}
+
+/** getpeername(2), decoded; or -errno. */
+export function peerName(fd: number): SockAddr | number {
+  saLen[0] = SA_SIZE;
+  if (sys.getpeername(fd, saBuf, saLen) < 0) return -errno();
+  return decodeSockaddr(saBuf, Math.min(saLen[0]!, SA_SIZE));
+}
+
+/** bind(2) to sa; returns 0 or errno. */
+export function bindTo(fd: number, sa: SockAddr): number {
+  const len = encode(sa);
+  return sys.bind(fd, saBuf, len) < 0 ? errno() : 0;
+}
