@@ -51,11 +51,11 @@ interface WorkerInit {
   STOP: number;
 }
 
-// Runs inside the Worker. Stringified, so it may only use its argument and
-// globals; kept in plain JS shapes.
-function sleeperMain(init: WorkerInit): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const ffi = require("bun:ffi") as typeof import("bun:ffi");
+// Runs inside the Worker. Stringified, so it may only use its arguments and
+// globals. `req` is the worker's own require, passed in so that bundlers do
+// not rewrite the call.
+function sleeperMain(init: WorkerInit, req: (id: string) => unknown): void {
+  const ffi = req("bun:ffi") as typeof import("bun:ffi");
   const { i32, ptr } = ffi.FFIType;
   const lib = ffi.dlopen(init.libc, {
     epoll_create1: { args: [i32], returns: i32 },
@@ -123,7 +123,7 @@ export class WorkerBridge implements Bridge {
       RING,
       STOP,
     };
-    const src = `(${sleeperMain.toString()})(require("node:worker_threads").workerData);`;
+    const src = `(${sleeperMain.toString()})(require("node:worker_threads").workerData, require);`;
     const url = URL.createObjectURL(new Blob([src], { type: "application/javascript" }));
     this.#worker = new Worker(url, { workerData: init } as WorkerOptions);
     URL.revokeObjectURL(url);
