@@ -46,7 +46,7 @@ export class PollFd {
 
   constructor(fd: number) {
     if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`pollFd: not a file descriptor: ${fd}`);
-    const ctx: ErrorContext = { net: "fd", address: `fd ${fd}` };
+    const ctx: ErrorContext = { net: "fd", address: String(fd) };
     this.fd = fd;
     this.#fd = new FD(fd, { socket: false, owned: false, ctx });
   }

@@ -126,17 +126,35 @@ export class WorkerBridge implements Bridge {
     const src = `(${sleeperMain.toString()})(require("node:worker_threads").workerData, require);`;
     const url = URL.createObjectURL(new Blob([src], { type: "application/javascript" }));
     this.#worker = new Worker(url, { workerData: init } as WorkerOptions);
-    URL.revokeObjectURL(url);
     this.#worker.unref();
+    // The Worker loads its script asynchronously: the blob URL must live
+    // until it has started (revoking it at once makes the start fail).
     this.#worker.onmessage = (e: MessageEvent) => {
+      URL.revokeObjectURL(url);
       const data = e.data as { ready?: boolean; error?: number };
       if (data.ready) {
         this.#ready = true;
         this.#stopStartupPoll();
       } else if (data.error !== undefined) {
-        this.#failed = new Error(`wake bridge failed to start: ${platform.errno.name(data.error)}`);
+        this.#fail(new Error(`wake bridge failed to start: ${platform.errno.name(data.error)}`));
       }
     };
+    this.#worker.onerror = (e: ErrorEvent) => {
+      URL.revokeObjectURL(url);
+      this.#fail(new Error(`wake bridge failed to start: ${e.message}`));
+    };
+  }
+
+  // A bridge that cannot start is reported, never silently replaced by polling.
+  #fail(err: Error): void {
+    this.#failed = err;
+    this.#stopStartupPoll();
+    const cb = this.#pending;
+    this.#pending = null;
+    if (cb !== null) queueMicrotask(cb);
+    queueMicrotask(() => {
+      throw err;
+    });
   }
 
   get ready(): boolean {

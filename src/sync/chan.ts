@@ -1,0 +1,343 @@
+// Channels and select, as in Go (runtime/chan.go, runtime/select.go): a task
+// that cannot proceed parks as a waiter on the channel's send or receive
+// queue and is resumed by the task that completes the exchange.
+//
+// Invariants (a channel is in exactly one of these at a time):
+// - the buffer is non-empty  ⇒ no receiver is parked;
+// - a receiver is parked     ⇒ the buffer is empty and no sender is parked;
+// - a sender is parked       ⇒ the buffer is full (for unbuffered: always).
+import { type Waiter, WaiterQueue } from "./_queue.ts";
+
+/** What a receive yields: `ok` is false once the channel is closed and drained. */
+export interface Received<T> {
+  readonly value: T | undefined;
+  readonly ok: boolean;
+}
+
+/** Thrown by send on a closed channel, close of a closed channel, and similar misuse. */
+export class ChannelError extends Error {
+  override name = "ChannelError";
+}
+
+interface RecvWaiter<T> extends Waiter {
+  /** Called with the value (ok) or with closed (!ok). Also settles a select. */
+  deliver(value: T | undefined, ok: boolean): void;
+}
+
+interface SendWaiter<T> extends Waiter {
+  readonly value: T;
+  /** The value was taken. */
+  taken(): void;
+  /** The channel was closed while waiting. */
+  closed(): void;
+}
+
+export interface ChanOptions {
+  readonly signal?: AbortSignal;
+}
+
+const CLOSED_RESULT: Received<never> = Object.freeze({ value: undefined, ok: false });
+
+/**
+ * A Go channel. `new Chan<T>()` is unbuffered (a send waits for a receiver);
+ * `new Chan<T>(n)` buffers n values.
+ *
+ * ```ts
+ * const ch = new Chan<number>();
+ * go(async () => { for (let i = 0; i < 3; i++) await ch.send(i); ch.close(); });
+ * for await (const v of ch) console.log(v); // 0 1 2
+ * ```
+ */
+export class Chan<T> implements AsyncIterable<T> {
+  readonly #cap: number;
+  readonly #buf: (T | undefined)[];
+  #head = 0;
+  #len = 0;
+  #closed = false;
+  readonly #recvq = new WaiterQueue<RecvWaiter<T>>();
+  readonly #sendq = new WaiterQueue<SendWaiter<T>>();
+
+  constructor(capacity = 0) {
+    if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError(`channel capacity must be a non-negative integer, got ${capacity}`);
+    this.#cap = capacity;
+    this.#buf = new Array(capacity);
+  }
+
+  /** Values buffered now. */
+  get len(): number {
+    return this.#len;
+  }
+
+  /** Buffer capacity (0 for unbuffered). */
+  get cap(): number {
+    return this.#cap;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Sends v, waiting until a receiver takes it (unbuffered) or there is room
+   * (buffered). Throws ChannelError if the channel is closed, now or while waiting.
+   */
+  send(v: T, opts?: ChanOptions): Promise<void> {
+    if (this.trySend(v)) return Promise.resolve();
+    const signal = opts?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      const w: SendWaiter<T> = {
+        done: false,
+        value: v,
+        taken: () => {
+          w.done = true;
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+        closed: () => {
+          w.done = true;
+          signal?.removeEventListener("abort", onAbort);
+          reject(new ChannelError("send on closed channel"));
+        },
+      };
+      const onAbort = () => {
+        if (w.done) return;
+        w.done = true;
+        reject(signal!.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#sendq.push(w);
+    });
+  }
+
+  /** Sends v only if that completes at once; throws ChannelError if closed. */
+  trySend(v: T): boolean {
+    if (this.#closed) throw new ChannelError("send on closed channel");
+    const r = this.#recvq.shift();
+    if (r !== undefined) {
+      r.deliver(v, true);
+      return true;
+    }
+    if (this.#len < this.#cap) {
+      this.#buf[(this.#head + this.#len) % this.#cap] = v;
+      this.#len++;
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Receives a value, waiting until one is available. Resolves `{ value, ok: true }`,
+   * or `{ value: undefined, ok: false }` once the channel is closed and drained.
+   */
+  recv(opts?: ChanOptions): Promise<Received<T>> {
+    const got = this.tryRecv();
+    if (got !== null) return Promise.resolve(got);
+    const signal = opts?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<Received<T>>((resolve, reject) => {
+      const w: RecvWaiter<T> = {
+        done: false,
+        deliver: (value, ok) => {
+          w.done = true;
+          signal?.removeEventListener("abort", onAbort);
+          resolve(ok ? { value, ok } : CLOSED_RESULT);
+        },
+      };
+      const onAbort = () => {
+        if (w.done) return;
+        w.done = true;
+        reject(signal!.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#recvq.push(w);
+    });
+  }
+
+  /** Receives only if a value (or the closed state) is there at once; else null. */
+  tryRecv(): Received<T> | null {
+    if (this.#len > 0) {
+      const value = this.#buf[this.#head] as T;
+      this.#buf[this.#head] = undefined;
+      this.#head = (this.#head + 1) % this.#cap;
+      this.#len--;
+      // A parked sender's value moves into the freed slot, keeping FIFO order.
+      const s = this.#sendq.shift();
+      if (s !== undefined) {
+        this.#buf[(this.#head + this.#len) % this.#cap] = s.value;
+        this.#len++;
+        s.taken();
+      }
+      return { value, ok: true };
+    }
+    const s = this.#sendq.shift();
+    if (s !== undefined) {
+      s.taken();
+      return { value: s.value, ok: true };
+    }
+    if (this.#closed) return CLOSED_RESULT;
+    return null;
+  }
+
+  /**
+   * Closes the channel: parked receivers get `ok: false`, parked senders throw.
+   * Buffered values can still be received. Closing twice throws ChannelError.
+   */
+  close(): void {
+    if (this.#closed) throw new ChannelError("close of closed channel");
+    this.#closed = true;
+    for (const r of this.#recvq.drain()) r.deliver(undefined, false);
+    for (const s of this.#sendq.drain()) s.closed();
+  }
+
+  /** Receives until the channel is closed and drained (Go's `range ch`). */
+  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    for (;;) {
+      const r = this.tryRecv() ?? (await this.recv());
+      if (!r.ok) return;
+      yield r.value as T;
+    }
+  }
+
+  /** @internal select: parks a receive waiter. */
+  _parkRecv(w: RecvWaiter<T>): void {
+    this.#recvq.push(w);
+  }
+
+  /** @internal select: parks a send waiter. */
+  _parkSend(w: SendWaiter<T>): void {
+    this.#sendq.push(w);
+  }
+}
+
+/** A select case: receive from ch (null never fires, like a nil channel). */
+export interface RecvCase<T> {
+  readonly recv: Chan<T> | null;
+}
+
+/** A select case: send value on ch (null never fires). */
+export interface SendCase<T> {
+  readonly send: Chan<T> | null;
+  readonly value: T;
+}
+
+/** A select case that fires when the signal aborts. */
+export interface SignalCase {
+  readonly signal: AbortSignal;
+}
+
+export type SelectCase = RecvCase<unknown> | SendCase<unknown> | SignalCase;
+
+/** Which case fired: its index, and for a receive the value and ok. `index` is -1 for default. */
+export interface Selected {
+  readonly index: number;
+  readonly value: unknown;
+  readonly ok: boolean;
+}
+
+export interface SelectOptions {
+  /** Never wait: if no case is ready, resolve `{ index: -1 }` (Go's `default:`). */
+  readonly default?: boolean;
+}
+
+const DEFAULT_SELECTED: Selected = Object.freeze({ index: -1, value: undefined, ok: false });
+
+/**
+ * Waits until one of the cases can proceed and performs it. When several are
+ * ready, one is chosen uniformly at random; the others are not consumed.
+ * With `{ default: true }` it never waits. A send case on a closed channel
+ * throws ChannelError, as in Go.
+ *
+ * ```ts
+ * const r = await select([{ recv: jobs }, { recv: after(1000) }, { signal }]);
+ * if (r.index === 0) handle(r.value);
+ * ```
+ */
+export function select(cases: readonly SelectCase[], opts?: SelectOptions): Promise<Selected> {
+  const order = shuffled(cases.length);
+  for (const i of order) {
+    const c = cases[i]!;
+    if ("recv" in c) {
+      if (c.recv === null) continue;
+      const got = c.recv.tryRecv();
+      if (got !== null) return Promise.resolve({ index: i, value: got.value, ok: got.ok });
+    } else if ("send" in c) {
+      if (c.send === null) continue;
+      if (c.send.trySend(c.value)) return Promise.resolve({ index: i, value: undefined, ok: true });
+    } else if (c.signal.aborted) {
+      return Promise.resolve({ index: i, value: c.signal.reason, ok: true });
+    }
+  }
+  if (opts?.default) return Promise.resolve(DEFAULT_SELECTED);
+  return new Promise<Selected>((resolve, reject) => {
+    // One shared "done" flag: the first case to fire settles the select and
+    // the waiters parked on the other channels become dead (skipped lazily).
+    const state = { done: false };
+    const cleanups: (() => void)[] = [];
+    const finish = () => {
+      state.done = true;
+      for (const f of cleanups) f();
+    };
+    for (const i of order) {
+      const c = cases[i]!;
+      if ("recv" in c) {
+        if (c.recv === null) continue;
+        const w: RecvWaiter<unknown> = {
+          get done() {
+            return state.done;
+          },
+          set done(v: boolean) {
+            if (v) state.done = true;
+          },
+          deliver: (value, ok) => {
+            finish();
+            resolve({ index: i, value, ok });
+          },
+        };
+        c.recv._parkRecv(w);
+      } else if ("send" in c) {
+        if (c.send === null) continue;
+        const w: SendWaiter<unknown> = {
+          get done() {
+            return state.done;
+          },
+          set done(v: boolean) {
+            if (v) state.done = true;
+          },
+          value: c.value,
+          taken: () => {
+            finish();
+            resolve({ index: i, value: undefined, ok: true });
+          },
+          closed: () => {
+            finish();
+            reject(new ChannelError("send on closed channel"));
+          },
+        };
+        c.send._parkSend(w);
+      } else {
+        const sig = c.signal;
+        const onAbort = () => {
+          if (state.done) return;
+          finish();
+          resolve({ index: i, value: sig.reason, ok: true });
+        };
+        sig.addEventListener("abort", onAbort, { once: true });
+        cleanups.push(() => sig.removeEventListener("abort", onAbort));
+      }
+    }
+  });
+}
+
+// A uniformly random permutation of 0..n-1 (Fisher–Yates).
+function shuffled(n: number): number[] {
+  const a = new Array<number>(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    const t = a[i]!;
+    a[i] = a[j]!;
+    a[j] = t;
+  }
+  return a;
+}

@@ -1,0 +1,322 @@
+// Pure state-machine tests of the pollDesc latch: no FFI, no loop.
+import { afterEach, describe, expect, test } from "bun:test";
+import { hooks } from "../../src/runtime/hooks.ts";
+import { CLOSED, NIL, PollDesc, READY, TIMEOUT, WAITING } from "../../src/runtime/poll_desc.ts";
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Tracks a promise's outcome without awaiting it. */
+function track<T>(p: Promise<T>) {
+  const t = { settled: false, ok: false, value: undefined as unknown, error: undefined as unknown, at: 0, p };
+  p.then(
+    (v) => Object.assign(t, { settled: true, ok: true, value: v, at: performance.now() }),
+    (e) => Object.assign(t, { settled: true, ok: false, error: e, at: performance.now() }),
+  );
+  return t;
+}
+
+const pds: PollDesc[] = [];
+function newPd(): PollDesc {
+  const pd = new PollDesc(-1);
+  pds.push(pd);
+  return pd;
+}
+
+function expectCountersZero(): void {
+  expect({ parked: hooks.counters.parked, timers: hooks.counters.timers }).toEqual({ parked: 0, timers: 0 });
+}
+
+afterEach(() => {
+  // Safety net: a failing test must not leak parked tasks or timers into the next one.
+  for (const pd of pds.splice(0)) if (!pd.closing) pd.close();
+});
+
+describe("pollDesc latch", () => {
+  test("ready before wait is not lost: consume() true once, then false", () => {
+    const pd = newPd();
+    expect(pd.r.state).toBe(NIL);
+    pd.ready(pd.r);
+    expect(pd.r.state).toBe(READY);
+    pd.ready(pd.r); // READY stays READY (no counting)
+    expect(pd.r.state).toBe(READY);
+    expect(pd.consume(pd.r)).toBe(true);
+    expect(pd.r.state).toBe(NIL);
+    expect(pd.consume(pd.r)).toBe(false);
+    // the other direction is independent
+    expect(pd.w.state).toBe(NIL);
+    expect(pd.consume(pd.w)).toBe(false);
+    pd.close();
+    expectCountersZero();
+  });
+
+  test("ready before wait is not lost: park() resolves at once without parking", async () => {
+    const pd = newPd();
+    pd.ready(pd.r);
+    const t = track(pd.park(pd.r));
+    expect(pd.r.state).toBe(NIL);
+    expect(hooks.counters.parked).toBe(0);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(t.settled).toBe(true);
+    expect(t.ok).toBe(true);
+    // the latch was consumed: the next park really parks
+    const t2 = track(pd.park(pd.r));
+    expect(pd.r.state).toBe(WAITING);
+    expect(pd.waiting).toBe(1);
+    expect(hooks.counters.parked).toBe(1);
+    pd.ready(pd.r);
+    await t2.p;
+    expect(t2.ok).toBe(true);
+    expect(pd.r.state).toBe(NIL); // a wake resolves the waiter and does not also latch READY
+    expect(pd.consume(pd.r)).toBe(false);
+    pd.close();
+    expectCountersZero();
+  });
+
+  test("timeout while parked rejects with TIMEOUT and never plants READY", async () => {
+    const pd = newPd();
+    const t = track(pd.park(pd.r));
+    expect(hooks.counters.parked).toBe(1);
+    pd.setDeadline(pd.r, performance.now() - 1);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(t.settled).toBe(true);
+    expect(t.error).toBe(TIMEOUT);
+    expect(pd.r.state).toBe(NIL);
+    expect(pd.consume(pd.r)).toBe(false);
+    expect(hooks.counters.parked).toBe(0);
+    // the expired deadline keeps failing new parks at once, without parking
+    await expect(pd.park(pd.r)).rejects.toBe(TIMEOUT);
+    expect(pd.r.state).toBe(NIL);
+    expect(hooks.counters.parked).toBe(0);
+    pd.close();
+    expectCountersZero();
+  });
+
+  test("timeout by timer while parked rejects with TIMEOUT and never plants READY", async () => {
+    const pd = newPd();
+    const t0 = performance.now();
+    pd.setDeadline(pd.r, t0 + 20);
+    expect(hooks.counters.timers).toBe(0); // nobody parked: no timer yet
+    const t = track(pd.park(pd.r));
+    expect(hooks.counters.timers).toBe(1);
+    await t.p.catch(() => {});
+    expect(t.error).toBe(TIMEOUT);
+    expect(t.at - t0).toBeGreaterThanOrEqual(19);
+    expect(t.at - t0).toBeLessThan(200);
+    expect(pd.consume(pd.r)).toBe(false);
+    expect(hooks.counters.timers).toBe(0);
+    expect(hooks.counters.parked).toBe(0);
+    pd.close();
+    expectCountersZero();
+  });
+
+  test("close while parked rejects both directions with CLOSED and never plants READY", async () => {
+    const pd = newPd();
+    const tr = track(pd.park(pd.r));
+    const tw = track(pd.park(pd.w));
+    expect(hooks.counters.parked).toBe(2);
+    expect(pd.waiting).toBe(2);
+    pd.close();
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(tr.error).toBe(CLOSED);
+    expect(tw.error).toBe(CLOSED);
+    expect(pd.consume(pd.r)).toBe(false);
+    expect(pd.consume(pd.w)).toBe(false);
+    expect(pd.waiting).toBe(0);
+    // close also clears a latched READY, and later parks fail with CLOSED
+    const pd2 = newPd();
+    pd2.ready(pd2.r);
+    pd2.close();
+    expect(pd2.consume(pd2.r)).toBe(false);
+    await expect(pd2.park(pd2.r)).rejects.toBe(CLOSED);
+    pd.close(); // idempotent
+    expectCountersZero();
+  });
+
+  test("double wait throws 'double wait' and leaves the first waiter parked", async () => {
+    const pd = newPd();
+    const t = track(pd.park(pd.r));
+    expect(() => pd.park(pd.r)).toThrow("double wait");
+    expect(hooks.counters.parked).toBe(1);
+    expect(pd.r.state).toBe(WAITING);
+    // the other direction may still park
+    const tw = track(pd.park(pd.w));
+    expect(hooks.counters.parked).toBe(2);
+    pd.ready(pd.r);
+    pd.ready(pd.w);
+    await t.p;
+    await tw.p;
+    expect(t.ok && tw.ok).toBe(true);
+    pd.close();
+    expectCountersZero();
+  });
+
+  test("spurious wakeup: the caller retries its syscall and parks again", async () => {
+    const pd = newPd();
+    let dataAvailable = false;
+    let attempts = 0;
+    let parks = 0;
+    // Go's fd_unix.go loop shape over a fake syscall
+    const reader = (async () => {
+      for (;;) {
+        attempts++;
+        if (dataAvailable) return "data";
+        if (pd.consume(pd.r)) continue;
+        parks++;
+        await pd.park(pd.r);
+      }
+    })();
+    const t = track(reader);
+    await Promise.resolve();
+    expect(attempts).toBe(1);
+    expect(parks).toBe(1);
+    expect(pd.r.state).toBe(WAITING);
+    // spurious: readiness without data
+    pd.ready(pd.r);
+    await new Promise((r) => setImmediate(r));
+    expect(t.settled).toBe(false);
+    expect(attempts).toBe(2);
+    expect(parks).toBe(2);
+    expect(pd.r.state).toBe(WAITING);
+    expect(hooks.counters.parked).toBe(1);
+    // real readiness
+    dataAvailable = true;
+    pd.ready(pd.r);
+    expect(await reader).toBe("data");
+    expect(attempts).toBe(3);
+    expect(parks).toBe(2);
+    expect(pd.r.state).toBe(NIL);
+    pd.close();
+    expectCountersZero();
+  });
+
+  test("extending the deadline while parked does not wake the waiter", async () => {
+    const pd = newPd();
+    const t0 = performance.now();
+    const t = track(pd.park(pd.r));
+    pd.setDeadline(pd.r, t0 + 10_000);
+    expect(hooks.counters.timers).toBe(1);
+    pd.setDeadline(pd.r, t0 + 20_000);
+    expect(hooks.counters.timers).toBe(1); // one timer per half at most
+    pd.setDeadline(pd.r, 0); // no deadline at all
+    expect(hooks.counters.timers).toBe(0);
+    await sleep(20);
+    expect(t.settled).toBe(false);
+    expect(pd.r.state).toBe(WAITING);
+    expect(hooks.counters.parked).toBe(1);
+    pd.ready(pd.r);
+    await t.p;
+    expect(t.ok).toBe(true);
+    pd.close();
+    expectCountersZero();
+  });
+
+  test("stale timer: a deadline moved from +30ms to +200ms does not time out at ~30ms", async () => {
+    const pd = newPd();
+    const t0 = performance.now();
+    pd.setDeadline(pd.r, t0 + 30);
+    const t = track(pd.park(pd.r));
+    expect(hooks.counters.timers).toBe(1);
+    await sleep(5);
+    pd.setDeadline(pd.r, t0 + 200);
+    expect(hooks.counters.timers).toBe(1);
+    await sleep(80); // well past the old deadline
+    expect(t.settled).toBe(false);
+    expect(pd.check(pd.r)).toBe(null);
+    expect(hooks.counters.parked).toBe(1);
+    await t.p.catch(() => {});
+    expect(t.error).toBe(TIMEOUT);
+    expect(t.at - t0).toBeGreaterThanOrEqual(199);
+    expect(t.at - t0).toBeLessThan(450);
+    expect(pd.consume(pd.r)).toBe(false);
+    pd.close();
+    expectCountersZero();
+  });
+
+  test("stale timer callback from an old deadline cannot time out a newer parked op", async () => {
+    // deadline A fires the timer, but the deadline was cleared and reset since:
+    // the seq check must drop the old callback.
+    const pd = newPd();
+    const t0 = performance.now();
+    pd.setDeadline(pd.r, t0 + 20);
+    const t1 = track(pd.park(pd.r));
+    pd.ready(pd.r); // op 1 completes; its timer stays armed
+    await t1.p;
+    expect(hooks.counters.timers).toBe(1);
+    pd.setDeadline(pd.r, t0 + 150); // new op's deadline
+    const t2 = track(pd.park(pd.r));
+    await sleep(60);
+    expect(t2.settled).toBe(false);
+    pd.ready(pd.r);
+    await t2.p;
+    expect(t2.ok).toBe(true);
+    pd.close();
+    expectCountersZero();
+  });
+
+  test("AbortSignal while parked rejects with signal.reason and unparks", async () => {
+    const pd = newPd();
+    const ac = new AbortController();
+    const reason = { why: "custom" };
+    const t = track(pd.park(pd.r, ac.signal));
+    expect(hooks.counters.parked).toBe(1);
+    ac.abort(reason);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(t.settled).toBe(true);
+    expect(t.error).toBe(reason);
+    expect(pd.r.state).toBe(NIL);
+    expect(hooks.counters.parked).toBe(0);
+    expect(pd.consume(pd.r)).toBe(false);
+    // an already-aborted signal rejects at once without parking
+    await expect(pd.park(pd.r, ac.signal)).rejects.toBe(reason);
+    expect(hooks.counters.parked).toBe(0);
+    // a later readiness is latched normally (the aborted waiter is gone)
+    pd.ready(pd.r);
+    expect(pd.r.state).toBe(READY);
+    pd.close();
+    expectCountersZero();
+  });
+
+  test("AbortSignal listener is removed once the waiter resumes normally", async () => {
+    const pd = newPd();
+    const ac = new AbortController();
+    const t = track(pd.park(pd.r, ac.signal));
+    pd.ready(pd.r);
+    await t.p;
+    expect(pd.r.abortSignal).toBe(null);
+    const t2 = track(pd.park(pd.r));
+    ac.abort(new Error("late")); // must not reject the second, unrelated wait
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(t2.settled).toBe(false);
+    pd.close();
+    await t2.p.catch(() => {});
+    expect(t2.error).toBe(CLOSED);
+    expectCountersZero();
+  });
+
+  test("check(): null, CLOSED after close, TIMEOUT after an expired deadline", async () => {
+    const pd = newPd();
+    expect(pd.check(pd.r)).toBe(null);
+    expect(pd.check(pd.w)).toBe(null);
+    pd.setDeadline(pd.r, performance.now() - 5);
+    expect(pd.check(pd.r)).toBe(TIMEOUT);
+    expect(pd.check(pd.w)).toBe(null);
+    pd.setDeadline(pd.w, performance.now() + 10);
+    expect(pd.check(pd.w)).toBe(null);
+    await sleep(15);
+    expect(pd.check(pd.w)).toBe(TIMEOUT); // passed by time alone, no timer needed
+    pd.setDeadline(pd.w, 0);
+    expect(pd.check(pd.w)).toBe(null); // clearing the deadline revives the direction
+    // an expired deadline fails even with readiness latched
+    pd.ready(pd.r);
+    expect(pd.check(pd.r)).toBe(TIMEOUT);
+    pd.close();
+    expect(pd.check(pd.r)).toBe(CLOSED);
+    expect(pd.check(pd.w)).toBe(CLOSED);
+    expectCountersZero();
+  });
+});
