@@ -22,7 +22,7 @@ function script(name: string, body: string): string {
 }
 
 /** Reads a child's stdout until `marker` appears; returns the text so far. */
-async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>>, marker: string, limitMs: number) {
+async function readUntil(reader: { read(): Promise<{ done: boolean; value?: Uint8Array }> }, marker: string, limitMs: number) {
   const dec = new TextDecoder();
   let text = "";
   const deadline = performance.now() + limitMs;
@@ -36,7 +36,7 @@ async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuf
   return text;
 }
 
-async function readRest(reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>>): Promise<string> {
+async function readRest(reader: { read(): Promise<{ done: boolean; value?: Uint8Array }> }): Promise<string> {
   const dec = new TextDecoder();
   let text = "";
   for (;;) {
