@@ -17,3 +17,26 @@ export { pollFd, PollFd, type WaitOptions } from "./pollfd.ts";
 export { AddrError, ClosedError, DeadlineExceededError, NetError, type ErrorContext } from "./errors.ts";
 export { runtimeStats, type RuntimeStats } from "./runtime/stats.ts";
 export type { Deadline } from "./runtime/deadline.ts";
+export {
+  after,
+  Chan,
+  ChannelError,
+  go,
+  Mutex,
+  Once,
+  RWMutex,
+  select,
+  setTaskErrorHandler,
+  sleep,
+  Ticker,
+  WaitGroup,
+  type ChanOptions,
+  type Received,
+  type RecvCase,
+  type SelectCase,
+  type Selected,
+  type SelectOptions,
+  type SendCase,
+  type SignalCase,
+  type TaskErrorHandler,
+} from "./sync/index.ts";
