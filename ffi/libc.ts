@@ -2,12 +2,16 @@
 // own copy of this module). Signatures use i64_fast for ssize_t so results
 // stay plain numbers.
 //
+// Every OS gets the same `sys` surface: where a call is missing (macOS has no
+// accept4 or pipe2) a JS shim does the same with the calls that exist, and
+// errno comes from __errno_location (Linux) or __error (BSD).
+//
 // Memory rules (see DESIGN §8): every pointer argument is a TypedArray view
 // over `new ArrayBuffer(n)` owned by a long-lived object; no raw pointer
 // numbers are kept; errno is read with `errno()` in the same synchronous block
 // as the failing call.
-import { dlopen, FFIType, read, type Pointer } from "bun:ffi";
-import { platform } from "./platform.ts";
+import { dlopen, FFIType, type Pointer, read } from "bun:ffi";
+import { C, platform } from "./platform.ts";
 
 const { i32, u32, u64, ptr, i64_fast } = FFIType;
 
@@ -34,15 +38,17 @@ const posix = {
   getsockname: { args: [i32, ptr, ptr], returns: i32 },
   getpeername: { args: [i32, ptr, ptr], returns: i32 },
   // fcntl is variadic; (int, int, int) is passed in registers on x86_64 and
-  // Linux aarch64, which is all this binding is used on.
+  // Linux/FreeBSD aarch64. Apple arm64 passes variadic arguments on the
+  // stack, so F_SETFL through this binding is not reliable there.
   fcntl: { args: [i32, i32, i32], returns: i32 },
   dup: { args: [i32], returns: i32 },
+  pipe: { args: [ptr], returns: i32 },
   unlink: { args: [ptr], returns: i32 },
   getrlimit: { args: [i32, ptr], returns: i32 },
   setrlimit: { args: [i32, ptr], returns: i32 },
 } as const;
 
-const linux = {
+const linuxOnly = {
   __errno_location: { args: [], returns: ptr },
   accept4: { args: [i32, ptr, ptr, i32], returns: i32 },
   pipe2: { args: [ptr, i32], returns: i32 },
@@ -52,12 +58,21 @@ const linux = {
   epoll_wait: { args: [i32, ptr, i32, i32], returns: i32 },
 } as const;
 
-function load() {
-  if (platform.os !== "linux") throw new Error(`no libc binding for ${platform.os}`);
-  return dlopen(platform.libc, { ...posix, ...linux });
-}
+const freebsdOnly = {
+  __error: { args: [], returns: ptr },
+  accept4: { args: [i32, ptr, ptr, i32], returns: i32 },
+  pipe2: { args: [ptr, i32], returns: i32 },
+} as const;
 
-const lib = load();
+const darwinOnly = {
+  __error: { args: [], returns: ptr },
+} as const;
+
+/** kqueue(2) and kevent(2): from libc on BSD, or a kqueue library on Linux. */
+export const kqueueSymbols = {
+  kqueue: { args: [], returns: i32 },
+  kevent: { args: [i32, ptr, i32, ptr, i32, ptr], returns: i32 },
+} as const;
 
 // i64_fast returns a number whenever the value fits in 53 bits, which every
 // ssize_t result here does; the type says so.
@@ -65,12 +80,68 @@ type Narrow<T> = {
   [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => bigint extends R ? number : R : T[K];
 };
 
+function symbolsOf<D extends Record<string, { readonly args: readonly FFIType[]; readonly returns: FFIType }>>(lib: string, defs: D) {
+  return dlopen(lib, defs).symbols as unknown as Narrow<ReturnType<typeof dlopen<D>>["symbols"]>;
+}
+
+type Linux = ReturnType<typeof symbolsOf<typeof posix & typeof linuxOnly>>;
+/** The same surface on every OS (epoll/eventfd exist only on Linux). */
+export type Sys = Linux;
+
+function load(): { sys: Sys; errnoPtr: Pointer } {
+  switch (platform.os) {
+    case "linux": {
+      const s = symbolsOf(platform.libc, { ...posix, ...linuxOnly });
+      return { sys: s, errnoPtr: s.__errno_location() as unknown as Pointer };
+    }
+    case "freebsd": {
+      const s = symbolsOf(platform.libc, { ...posix, ...freebsdOnly });
+      return { sys: { ...s, ...noEpoll } as unknown as Sys, errnoPtr: s.__error() as unknown as Pointer };
+    }
+    case "darwin": {
+      const s = symbolsOf(platform.libc, { ...posix, ...darwinOnly });
+      const shims = {
+        // No accept4: accept, then O_NONBLOCK and FD_CLOEXEC as asked.
+        accept4: (fd: number, addr: Uint8Array | null, len: Uint32Array | null, flags: number): number => {
+          const c = s.accept(fd, addr, len);
+          if (c >= 0) setFlags(s, c, flags);
+          return c;
+        },
+        // No pipe2: pipe, then the flags.
+        pipe2: (fds: Int32Array, flags: number): number => {
+          const r = s.pipe(fds);
+          if (r === 0) {
+            setFlags(s, fds[0]!, flags);
+            setFlags(s, fds[1]!, flags);
+          }
+          return r;
+        },
+      };
+      return { sys: { ...s, ...shims, ...noEpoll } as unknown as Sys, errnoPtr: s.__error() as unknown as Pointer };
+    }
+  }
+}
+
+// O_NONBLOCK / FD_CLOEXEC after the fact, for systems without the SOCK_/O_
+// creation flags. `flags` uses this OS's O_NONBLOCK and O_CLOEXEC bits.
+function setFlags(s: { fcntl(fd: number, cmd: number, arg: number): number }, fd: number, flags: number): void {
+  if (flags & C.O_NONBLOCK) s.fcntl(fd, C.F_SETFL, s.fcntl(fd, C.F_GETFL, 0) | C.O_NONBLOCK);
+  if (flags & C.O_CLOEXEC) s.fcntl(fd, C.F_SETFD, C.FD_CLOEXEC);
+}
+
+const enosys = (): number => {
+  throw new Error("epoll is Linux-only");
+};
+const noEpoll = { __errno_location: enosys, eventfd: enosys, epoll_create1: enosys, epoll_ctl: enosys, epoll_wait: enosys };
+
+const loaded = load();
+
 /** The raw libc symbols. Results are -1 on error; call `errno()` right after. */
-export const sys = lib.symbols as unknown as Narrow<typeof lib.symbols>;
+export const sys: Sys = loaded.sys;
 
 // The errno location is thread-local storage owned by libc, not a JS buffer,
 // so caching it for this thread is safe.
-const errnoPtr = sys.__errno_location() as Pointer;
+const errnoPtr = loaded.errnoPtr;
 
 /** errno of the last failing call on this thread. Read it before any other FFI call. */
 export function errno(): number {
@@ -83,4 +154,9 @@ export function cString(s: string): Uint8Array {
   const out = new Uint8Array(new ArrayBuffer(bytes.length + 1));
   out.set(bytes);
   return out;
+}
+
+/** Sets O_NONBLOCK and FD_CLOEXEC on fd (for systems without SOCK_NONBLOCK). */
+export function setNonblockCloexec(fd: number): void {
+  setFlags(sys, fd, C.O_NONBLOCK | C.O_CLOEXEC);
 }

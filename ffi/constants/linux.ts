@@ -75,7 +75,7 @@ export const linuxConstants: OsConstants = {
   EFD_CLOEXEC: 0o2000000,
   EFD_NONBLOCK: 0o4000,
 
-  // kqueue (not on Linux)
+  // kqueue: the numbers libkqueue uses on Linux (FreeBSD's)
   EVFILT_READ: -1,
   EVFILT_WRITE: -2,
   EVFILT_USER: -11,

@@ -51,7 +51,9 @@ export interface Datagram {
   readonly addr: Addr;
 }
 
-const MSG_NOSIGNAL = C.MSG_NOSIGNAL;
+// Writes to a closed peer are EPIPE, never SIGPIPE: MSG_NOSIGNAL where it
+// exists, SO_NOSIGPIPE on the socket elsewhere (see net/sys.ts).
+const MSG_NOSIGNAL = C.MSG_NOSIGNAL > 0 ? C.MSG_NOSIGNAL : 0;
 const SA_SIZE = C.SOCKADDR_STORAGE_SIZE;
 void E;
 

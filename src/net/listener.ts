@@ -19,7 +19,7 @@ import {
   toAddr,
 } from "./addr.ts";
 import { Conn } from "./conn.ts";
-import { bindTo, familyNumber, localName, openSocket, saBuf, saLen, setIntOpt } from "./sys.ts";
+import { acceptedSocket, bindTo, familyNumber, localName, openSocket, saBuf, saLen, setIntOpt } from "./sys.ts";
 
 export interface ListenTcpOptions {
   /** 0 picks a free port (see `addr`). */
@@ -163,6 +163,7 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
       sys.close(cfd);
       throw err;
     }
+    acceptedSocket(cfd);
     if (this.#transport === "tcp") setIntOpt(cfd, C.IPPROTO_TCP, C.TCP_NODELAY, 1);
     const remoteAddr: Addr =
       remote === null ? { transport: "unix", path: "" } : toAddr(remote, this.#transport);

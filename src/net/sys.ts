@@ -1,7 +1,7 @@
 // Socket plumbing shared by listeners, dialers and datagram sockets: creation
 // with the runtime's flags, options, and address queries. Scratch buffers are
 // module-lived and used only within one synchronous block.
-import { errno, sys } from "../../ffi/libc.ts";
+import { errno, setNonblockCloexec, sys } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { decodeSockaddr, encodeSockaddr, type SockAddr } from "../../ffi/sockaddr.ts";
 import { type ErrorContext, sysError } from "../errors.ts";
@@ -16,11 +16,24 @@ export function familyNumber(f: SockAddr["family"]): number {
   return f === "inet" ? C.AF_INET : f === "inet6" ? C.AF_INET6 : C.AF_UNIX;
 }
 
-/** socket(2) with SOCK_NONBLOCK | SOCK_CLOEXEC; throws NetError. */
+/** Whether socket(2) takes SOCK_NONBLOCK | SOCK_CLOEXEC (not on macOS). */
+const CREATION_FLAGS = C.SOCK_NONBLOCK > 0 && C.SOCK_CLOEXEC > 0;
+
+/**
+ * socket(2), non-blocking and close-on-exec; on systems without
+ * MSG_NOSIGNAL the socket gets SO_NOSIGPIPE instead. Throws NetError.
+ */
 export function openSocket(family: number, type: number, op: string, ctx: ErrorContext): number {
-  const fd = sys.socket(family, type | C.SOCK_NONBLOCK | C.SOCK_CLOEXEC, 0);
+  const fd = sys.socket(family, CREATION_FLAGS ? type | C.SOCK_NONBLOCK | C.SOCK_CLOEXEC : type, 0);
   if (fd < 0) throw sysError(op, "socket", errno(), ctx);
+  if (!CREATION_FLAGS) setNonblockCloexec(fd);
+  if (C.SO_NOSIGPIPE > 0) setIntOpt(fd, C.SOL_SOCKET, C.SO_NOSIGPIPE, 1);
   return fd;
+}
+
+/** Per-accepted-socket set-up for systems whose accept4 cannot do it all. */
+export function acceptedSocket(fd: number): void {
+  if (C.SO_NOSIGPIPE > 0) setIntOpt(fd, C.SOL_SOCKET, C.SO_NOSIGPIPE, 1);
 }
 
 /** setsockopt with an int value; returns 0 or errno. */

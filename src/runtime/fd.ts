@@ -21,7 +21,9 @@ import { CLOSED, type Half, PollDesc, TIMEOUT } from "./poll_desc.ts";
 
 const EAGAIN = E.EAGAIN!;
 const EINTR = E.EINTR!;
-const MSG_NOSIGNAL = C.MSG_NOSIGNAL;
+// Writes to a closed peer are EPIPE, never SIGPIPE: MSG_NOSIGNAL where it
+// exists, SO_NOSIGPIPE on the socket elsewhere (see net/sys.ts).
+const MSG_NOSIGNAL = C.MSG_NOSIGNAL > 0 ? C.MSG_NOSIGNAL : 0;
 const IOV_MAX = C.IOV_MAX;
 const TWO_32 = 0x1_0000_0000;
 
@@ -401,8 +403,11 @@ export class FD {
     // close(2) is never retried: on Linux the fd is gone even on EINTR.
     if (this.owned) sys.close(this.sysfd);
     this.pd.fd = -1;
+    // Resolve close() one microtask later: #release runs inside the finally of
+    // the last in-flight operation, whose own promise settles only after it;
+    // that operation must settle before close() does.
     const done = this.#onReleased;
     this.#onReleased = null;
-    done?.();
+    if (done !== null) queueMicrotask(done);
   }
 }

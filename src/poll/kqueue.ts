@@ -1,0 +1,162 @@
+// kqueue backend (macOS, FreeBSD; libkqueue on Linux). Go:
+// runtime/netpoll_kqueue.go; mio: sys/unix/selector/kqueue.rs.
+//
+// Each fd gets EVFILT_READ and EVFILT_WRITE with EV_ADD|EV_CLEAR (edge-
+// triggered) in one kevent() call, udata = the cookie. close(2) removes the
+// filters; deregister deletes them explicitly first. The wake source is an
+// EVFILT_USER event triggered with NOTE_TRIGGER.
+//
+// The kevent layout (32 or 64 bytes) and the kqueue numbers are separate
+// inputs: libkqueue on Linux uses the 32-byte layout with FreeBSD's numbers.
+import { dlopen, type FFIType } from "bun:ffi";
+import type { OsConstants } from "../../ffi/constants/types.ts";
+import { errno, kqueueSymbols, setNonblockCloexec, sys } from "../../ffi/libc.ts";
+import type { KeventLayout } from "../../ffi/layout.ts";
+import { platform } from "../../ffi/platform.ts";
+import { PollerOpenError } from "./epoll.ts";
+import { type Poller, READ, WAKE_SLOT, WRITE } from "./poller.ts";
+
+const TWO_32 = 0x1_0000_0000;
+/** `struct timespec { time_t tv_sec; long tv_nsec; }` on 64-bit targets. */
+const TIMESPEC = { size: 16, sec: 0, nsec: 8 } as const;
+const NS_PER_MS = 1_000_000;
+const MS_PER_S = 1000;
+/** The EVFILT_USER event's ident. */
+const WAKE_IDENT = 0;
+
+export interface KqueueApi {
+  kqueue(): number;
+  kevent(kq: number, changes: Uint8Array | null, nchanges: number, events: Uint8Array | null, nevents: number, timeout: Uint8Array | null): number;
+}
+
+/** kqueue()/kevent() from `lib` (libc on BSD, a kqueue library on Linux). */
+export function loadKqueueApi(lib: string): KqueueApi {
+  return dlopen(lib, kqueueSymbols as unknown as Record<string, { args: FFIType[]; returns: FFIType }>).symbols as unknown as KqueueApi;
+}
+
+export class KqueuePoller implements Poller {
+  readonly name = "kqueue";
+  readonly fd: number;
+  readonly capacity: number;
+  readonly #api: KqueueApi;
+  readonly #L: KeventLayout;
+  readonly #K: OsConstants;
+  readonly #events: Uint8Array;
+  readonly #ev: DataView;
+  readonly #changes: Uint8Array;
+  readonly #ch: DataView;
+  readonly #timeout: Uint8Array;
+  readonly #ts: DataView;
+  #wakePending = false;
+  #closed = false;
+
+  constructor(api: KqueueApi, layout: KeventLayout, constants: OsConstants, capacity = 256) {
+    this.#api = api;
+    this.#L = layout;
+    this.#K = constants;
+    this.capacity = capacity;
+    this.#events = new Uint8Array(new ArrayBuffer(layout.size * capacity));
+    this.#ev = new DataView(this.#events.buffer);
+    this.#changes = new Uint8Array(new ArrayBuffer(layout.size * 2));
+    this.#ch = new DataView(this.#changes.buffer);
+    this.#timeout = new Uint8Array(new ArrayBuffer(TIMESPEC.size));
+    this.#ts = new DataView(this.#timeout.buffer);
+    const kq = api.kqueue();
+    if (kq < 0) throw new PollerOpenError("kqueue", errno());
+    setNonblockCloexec(kq);
+    this.fd = kq;
+    this.#setChange(0, WAKE_IDENT, constants.EVFILT_USER, constants.EV_ADD | constants.EV_CLEAR, 0, WAKE_SLOT, 0);
+    if (api.kevent(kq, this.#changes, 1, null, 0, null) < 0) {
+      const e = errno();
+      sys.close(kq);
+      throw new PollerOpenError("kevent", e);
+    }
+  }
+
+  #setChange(i: number, ident: number, filter: number, flags: number, fflags: number, slot: number, gen: number): void {
+    const L = this.#L;
+    const v = this.#ch;
+    const at = i * L.size;
+    for (let b = 0; b < L.size; b += 4) v.setUint32(at + b, 0, true);
+    v.setUint32(at + L.ident, ident >>> 0, true);
+    v.setInt16(at + L.filter, filter, true);
+    v.setUint16(at + L.flags, flags, true);
+    v.setUint32(at + L.fflags, fflags >>> 0, true);
+    v.setUint32(at + L.udata, slot >>> 0, true);
+    v.setUint32(at + L.udata + 4, gen >>> 0, true);
+  }
+
+  register(fd: number, slot: number, gen: number): number {
+    const K = this.#K;
+    const flags = K.EV_ADD | K.EV_CLEAR;
+    this.#setChange(0, fd, K.EVFILT_READ, flags, 0, slot, gen);
+    this.#setChange(1, fd, K.EVFILT_WRITE, flags, 0, slot, gen);
+    return this.#api.kevent(this.fd, this.#changes, 2, null, 0, null) < 0 ? errno() : 0;
+  }
+
+  deregister(fd: number): number {
+    const K = this.#K;
+    this.#setChange(0, fd, K.EVFILT_READ, K.EV_DELETE, 0, 0, 0);
+    this.#setChange(1, fd, K.EVFILT_WRITE, K.EV_DELETE, 0, 0, 0);
+    return this.#api.kevent(this.fd, this.#changes, 2, null, 0, null) < 0 ? errno() : 0;
+  }
+
+  poll(timeoutMs: number): number {
+    const ts = this.#ts;
+    const ms = Math.max(0, timeoutMs);
+    ts.setBigInt64(TIMESPEC.sec, BigInt(Math.floor(ms / MS_PER_S)), true);
+    ts.setBigInt64(TIMESPEC.nsec, BigInt((ms % MS_PER_S) * NS_PER_MS), true);
+    const n = this.#api.kevent(this.fd, null, 0, this.#events, this.capacity, timeoutMs < 0 ? null : this.#timeout);
+    if (n < 0) {
+      const e = errno();
+      if (e === platform.errno.codes.EINTR) return 0;
+      throw new PollerOpenError("kevent", e);
+    }
+    if (this.#wakePending) {
+      for (let i = 0; i < n; i++) if (this.isWake(i)) this.#wakePending = false;
+    }
+    return n;
+  }
+
+  slot(i: number): number {
+    return this.#ev.getUint32(i * this.#L.size + this.#L.udata, true);
+  }
+
+  gen(i: number): number {
+    return this.#ev.getUint32(i * this.#L.size + this.#L.udata + 4, true);
+  }
+
+  modes(i: number): number {
+    const L = this.#L;
+    const K = this.#K;
+    const at = i * L.size;
+    const filter = this.#ev.getInt16(at + L.filter, true);
+    const flags = this.#ev.getUint16(at + L.flags, true);
+    // EV_ERROR and EV_EOF on the read side wake both directions: the retried
+    // syscall reports the error or the EOF (Go does the same).
+    if (flags & K.EV_ERROR) return READ | WRITE;
+    if (filter === K.EVFILT_READ) return flags & K.EV_EOF ? READ | WRITE : READ;
+    if (filter === K.EVFILT_WRITE) return WRITE;
+    return 0;
+  }
+
+  isWake(i: number): boolean {
+    return this.#ev.getInt16(i * this.#L.size + this.#L.filter, true) === this.#K.EVFILT_USER;
+  }
+
+  wake(): void {
+    if (this.#wakePending || this.#closed) return;
+    this.#wakePending = true;
+    const K = this.#K;
+    this.#setChange(0, WAKE_IDENT, K.EVFILT_USER, 0, K.NOTE_TRIGGER, WAKE_SLOT, 0);
+    this.#api.kevent(this.fd, this.#changes, 1, null, 0, null);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    sys.close(this.fd);
+  }
+}
+
+void TWO_32;

@@ -1,0 +1,458 @@
+// Conformance B1–B6, B9: dial / connect. (B7 is in test/stress/dial.stress.ts.)
+import { afterEach, describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { sys } from "../../ffi/libc.ts";
+import { E } from "../../ffi/platform.ts";
+import {
+  AddrError,
+  ClosedError,
+  type Conn,
+  connect,
+  type ConnectOptions,
+  DeadlineExceededError,
+  type IpAddr,
+  type Listener,
+  listen,
+  NetError,
+  runtimeStats,
+} from "../../src/index.ts";
+import { expectClean, sleep, tick } from "../helpers.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+const open: (Conn | Listener)[] = [];
+function keep<T extends Conn | Listener>(x: T): T {
+  open.push(x);
+  return x;
+}
+const tmpDirs: string[] = [];
+function tmpDir(): string {
+  const d = fs.mkdtempSync(os.tmpdir() + "/bnp-");
+  tmpDirs.push(d);
+  return d;
+}
+afterEach(async () => {
+  for (const x of open.splice(0)) if (!x.closed) await x.close().catch(() => {});
+  await tick();
+  for (const d of tmpDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function track<T>(p: Promise<T>) {
+  const t = { settled: 0, ok: false, value: undefined as T | undefined, error: undefined as unknown, at: 0, p };
+  p.then(
+    (v) => Object.assign(t, { settled: t.settled + 1, ok: true, value: v, at: performance.now() }),
+    (e) => Object.assign(t, { settled: t.settled + 1, ok: false, error: e, at: performance.now() }),
+  );
+  return t;
+}
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  let v: unknown;
+  try {
+    v = await p;
+  } catch (e) {
+    return e;
+  }
+  if (v && typeof v === "object" && "close" in v) keep(v as Conn);
+  throw new Error("expected a rejection, got a value");
+}
+
+async function readN(c: Conn, n: number): Promise<Uint8Array> {
+  const out = new Uint8Array(n);
+  let off = 0;
+  const buf = new Uint8Array(new ArrayBuffer(Math.max(n, 1)));
+  while (off < n) {
+    const k = await c.read(buf.subarray(0, n - off));
+    if (k === null) break;
+    out.set(buf.subarray(0, k), off);
+    off += k;
+  }
+  return out.subarray(0, off);
+}
+
+function ip(a: unknown): IpAddr {
+  return a as IpAddr;
+}
+
+/** A port that was just listened on and closed: nobody listens there. */
+async function closedPort(hostname: string): Promise<number> {
+  const ln = listen({ port: 0, hostname });
+  const port = ip(ln.addr).port;
+  await ln.close();
+  return port;
+}
+
+/**
+ * A loopback listener with backlog 1 whose accept queue is full: further SYNs
+ * are dropped, so a connect to it stays pending. Returns the listener and the
+ * idle clients that fill it (close them all).
+ */
+async function fullBacklog(): Promise<{ ln: Listener; port: number; fillers: Conn[] }> {
+  const ln = keep(listen({ port: 0, hostname: "127.0.0.1", backlog: 1 }));
+  const port = ip(ln.addr).port;
+  const fillers: Conn[] = [];
+  // Linux queues backlog+1 handshakes; fill until a connect no longer completes.
+  for (let i = 0; i < 8; i++) {
+    try {
+      fillers.push(keep(await connect({ port, hostname: "127.0.0.1", timeout: 100 })));
+    } catch (e) {
+      if (!(e instanceof DeadlineExceededError)) throw e;
+      return { ln, port, fillers };
+    }
+  }
+  throw new Error(`backlog never filled after ${fillers.length} connects`);
+}
+
+describe("B dial / connect", () => {
+  test("B1 tcp4: dial resolves; remoteAddr = listener addr, accepted remoteAddr = dialer localAddr; a same-tick write succeeds", async () => {
+    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
+    const port = ip(ln.addr).port;
+    const c = keep(await connect({ port, hostname: "127.0.0.1" }));
+    const w = c.write(enc.encode("first")); // no await between dial and write
+    expect(await w).toBe(5);
+    expect(c.remoteAddr).toEqual(ln.addr);
+    expect(c.remoteAddr).toEqual({ transport: "tcp", family: "IPv4", hostname: "127.0.0.1", port });
+    const s = keep(await ln.accept());
+    expect(ip(c.localAddr).hostname).toBe("127.0.0.1");
+    expect(ip(c.localAddr).port).toBeGreaterThan(0);
+    expect(s.remoteAddr).toEqual(c.localAddr);
+    expect(s.localAddr).toEqual(ln.addr);
+    expect(dec.decode(await readN(s, 5))).toBe("first");
+    await c.close();
+    await s.close();
+    await ln.close();
+    expectClean();
+  });
+
+  test("B1 tcp6: dial to [::1] resolves with matching addresses; a same-tick write succeeds", async () => {
+    const ln = keep(listen({ port: 0, hostname: "::1" }));
+    const port = ip(ln.addr).port;
+    const c = keep(await connect({ port, hostname: "::1" }));
+    const w = c.write(enc.encode("six"));
+    expect(c.remoteAddr).toEqual({ transport: "tcp", family: "IPv6", hostname: "::1", port });
+    expect(await w).toBe(3);
+    const s = keep(await ln.accept());
+    expect(s.remoteAddr).toEqual(c.localAddr);
+    expect(ip(c.localAddr).family).toBe("IPv6");
+    expect(s.localAddr).toEqual(ln.addr);
+    expect(dec.decode(await readN(s, 3))).toBe("six");
+    await c.close();
+    await s.close();
+    await ln.close();
+    expectClean();
+  });
+
+  test("B1 unix: dial resolves; remoteAddr = listener path, dialer is unnamed on both sides; a same-tick write succeeds", async () => {
+    const p = path.join(tmpDir(), "b1.sock");
+    const ln = keep(listen({ path: p }));
+    const c = keep(await connect({ path: p }));
+    const w = c.write(enc.encode("unix"));
+    expect(await w).toBe(4);
+    expect(c.remoteAddr).toEqual({ transport: "unix", path: p });
+    expect(c.localAddr).toEqual({ transport: "unix", path: "" });
+    const s = keep(await ln.accept());
+    expect(s.remoteAddr).toEqual(c.localAddr);
+    expect(s.localAddr).toEqual({ transport: "unix", path: p });
+    expect(dec.decode(await readN(s, 4))).toBe("unix");
+    await c.close();
+    await s.close();
+    await ln.close();
+    expectClean();
+  });
+
+  test("B2 dial to a closed 127.0.0.1 port rejects ECONNREFUSED in under 1 s", async () => {
+    const port = await closedPort("127.0.0.1");
+    const t0 = performance.now();
+    const e = await rejection(connect({ port, hostname: "127.0.0.1" }));
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(e).toBeInstanceOf(NetError);
+    expect(e).not.toBeInstanceOf(ClosedError);
+    expect(e).not.toBeInstanceOf(DeadlineExceededError);
+    const ne = e as NetError;
+    expect(ne.code).toBe("ECONNREFUSED");
+    expect(ne.errno).toBe(E.ECONNREFUSED!);
+    expect(ne.op).toBe("dial");
+    expect(ne.syscall).toBe("connect");
+    expect(ne.net).toBe("tcp");
+    expect(ne.address).toBe(`127.0.0.1:${port}`);
+    expect(ne.port).toBe(port);
+    expect(ne.timeout).toBe(false);
+    expectClean();
+  });
+
+  test("B2 dial to a closed [::1] port rejects ECONNREFUSED in under 1 s", async () => {
+    const port = await closedPort("::1");
+    const t0 = performance.now();
+    const e = await rejection(connect({ port, hostname: "::1" }));
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(e).toBeInstanceOf(NetError);
+    expect((e as NetError).code).toBe("ECONNREFUSED");
+    expect((e as NetError).net).toBe("tcp6");
+    expect((e as NetError).address).toBe(`[::1]:${port}`);
+    expectClean();
+  });
+
+  test("B2 repeated dials to a closed port each fail ECONNREFUSED at once (no retry loop)", async () => {
+    const port = await closedPort("127.0.0.1");
+    const t0 = performance.now();
+    for (let i = 0; i < 20; i++) {
+      const e = await rejection(connect({ port, hostname: "127.0.0.1" }));
+      expect((e as NetError).code).toBe("ECONNREFUSED");
+    }
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expectClean();
+  });
+
+  test("B3 a 50 ms connect timeout against a full accept backlog rejects Timeout after ≥50 ms and <1 s", async () => {
+    const { ln, port, fillers } = await fullBacklog();
+    expect(fillers.length).toBeGreaterThanOrEqual(1);
+    const base = runtimeStats().fds;
+    const t0 = performance.now();
+    const e = await rejection(connect({ port, hostname: "127.0.0.1", timeout: 50 }));
+    const dt = performance.now() - t0;
+    expect(e).toBeInstanceOf(DeadlineExceededError);
+    expect((e as DeadlineExceededError).timeout).toBe(true);
+    expect((e as DeadlineExceededError).message).toContain("i/o timeout");
+    expect((e as DeadlineExceededError).op).toBe("dial");
+    expect((e as DeadlineExceededError).address).toBe(`127.0.0.1:${port}`);
+    expect(dt).toBeGreaterThanOrEqual(50);
+    expect(dt).toBeLessThan(1000);
+    expect(runtimeStats().fds).toBe(base); // the timed-out socket was released
+    for (const c of fillers) await c.close();
+    await ln.close();
+    expectClean();
+  });
+
+  test("B3 a connect deadline already past rejects Timeout in <100 ms and sends no SYN", async () => {
+    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
+    const port = ip(ln.addr).port;
+    for (const opts of [
+      { port, hostname: "127.0.0.1", deadline: Date.now() - 1 },
+      { port, hostname: "127.0.0.1", deadline: new Date(Date.now() - 1000) },
+      { port, hostname: "127.0.0.1", timeout: -1 },
+    ] as ConnectOptions[]) {
+      const t0 = performance.now();
+      const e = await rejection(connect(opts));
+      expect(performance.now() - t0).toBeLessThan(100);
+      expect(e).toBeInstanceOf(DeadlineExceededError);
+      expect((e as DeadlineExceededError).timeout).toBe(true);
+      expect(runtimeStats().fds).toBe(1); // only the listener
+    }
+    // Nothing reached the listener: a short accept deadline expires with an empty queue.
+    ln.setDeadline(Date.now() + 30);
+    expect(await rejection(ln.accept())).toBeInstanceOf(DeadlineExceededError);
+    await ln.close();
+    expectClean();
+  });
+
+  test("B4 a huge timeout or deadline (2^63−1 ns, Infinity) does not overflow into the past: dial succeeds in <250 ms", async () => {
+    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
+    const port = ip(ln.addr).port;
+    const maxNsInMs = 9223372036854.775807; // 2^63−1 ns
+    const cases: ConnectOptions[] = [
+      { port, hostname: "127.0.0.1", timeout: maxNsInMs },
+      { port, hostname: "127.0.0.1", deadline: Date.now() + maxNsInMs },
+      { port, hostname: "127.0.0.1", timeout: Infinity },
+      { port, hostname: "127.0.0.1", deadline: Infinity },
+      { port, hostname: "127.0.0.1", timeout: Number.MAX_VALUE },
+      { port, hostname: "127.0.0.1", deadline: 8.64e15 }, // the largest Date
+    ];
+    for (const opts of cases) {
+      const t0 = performance.now();
+      const c = keep(await connect(opts));
+      expect(performance.now() - t0).toBeLessThan(250);
+      const s = keep(await ln.accept());
+      expect(await c.write(enc.encode("x"))).toBe(1);
+      expect(dec.decode(await readN(s, 1))).toBe("x");
+      expect(runtimeStats().timers).toBe(0);
+      await c.close();
+      await s.close();
+    }
+    await ln.close();
+    expectClean();
+  });
+
+  test("B5 aborting a pending connect rejects it once with signal.reason, never resolves later, leaks no fd", async () => {
+    const { ln, port, fillers } = await fullBacklog();
+    const base = runtimeStats().fds;
+    const ac = new AbortController();
+    const t = track(connect({ port, hostname: "127.0.0.1", signal: ac.signal }));
+    await sleep(20);
+    expect(t.settled).toBe(0);
+    expect(runtimeStats().fds).toBe(base + 1);
+    expect(runtimeStats().parked).toBe(1);
+    ac.abort();
+    await tick();
+    expect(t.settled).toBe(1);
+    expect(t.ok).toBe(false);
+    expect(t.error).toBe(ac.signal.reason);
+    expect((t.error as Error).name).toBe("AbortError");
+    await sleep(100);
+    expect(t.settled).toBe(1);
+    expect(runtimeStats().fds).toBe(base);
+    expect(runtimeStats().parked).toBe(0);
+    for (const c of fillers) await c.close();
+    await ln.close();
+    expectClean();
+  });
+
+  test("B5 aborting a pending connect with a custom reason rejects with that reason; a timeout armed with it is cleared", async () => {
+    const { ln, port, fillers } = await fullBacklog();
+    const base = runtimeStats().fds;
+    const ac = new AbortController();
+    const reason = new Error("custom cancel");
+    const t = track(connect({ port, hostname: "127.0.0.1", signal: ac.signal, timeout: 5000 }));
+    await sleep(20);
+    expect(runtimeStats().timers).toBe(1);
+    ac.abort(reason);
+    await tick();
+    expect(t.settled).toBe(1);
+    expect(t.error).toBe(reason);
+    expect(runtimeStats().fds).toBe(base);
+    expect(runtimeStats().timers).toBe(0);
+    for (const c of fillers) await c.close();
+    await ln.close();
+    expectClean();
+  });
+
+  test("B5 a signal aborted before connect rejects with its reason and opens no socket", async () => {
+    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
+    const port = ip(ln.addr).port;
+    const ac = new AbortController();
+    ac.abort();
+    const e = await rejection(connect({ port, hostname: "127.0.0.1", signal: ac.signal }));
+    expect(e).toBe(ac.signal.reason);
+    expect(runtimeStats().fds).toBe(1);
+    ln.setDeadline(Date.now() + 30);
+    expect(await rejection(ln.accept())).toBeInstanceOf(DeadlineExceededError);
+    await ln.close();
+    expectClean();
+  });
+
+  test("B6 aborting after dial resolved has no effect: echo round-trip then EOF still work (10 tries)", async () => {
+    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
+    const port = ip(ln.addr).port;
+    for (let i = 0; i < 10; i++) {
+      const ac = new AbortController();
+      const c = keep(await connect({ port, hostname: "127.0.0.1", signal: ac.signal, timeout: 1000 }));
+      ac.abort();
+      await tick();
+      expect(c.closed).toBe(false);
+      const s = keep(await ln.accept());
+      const msg = `hello ${i}`;
+      expect(await c.write(enc.encode(msg))).toBe(msg.length);
+      const got = await readN(s, msg.length);
+      expect(await s.write(got)).toBe(msg.length);
+      expect(dec.decode(await readN(c, msg.length))).toBe(msg);
+      await c.closeWrite();
+      expect(await s.read(new Uint8Array(8))).toBe(null);
+      await s.close();
+      expect(await c.read(new Uint8Array(8))).toBe(null);
+      await c.close();
+    }
+    await ln.close();
+    expectClean();
+  });
+
+  test("B9 invalid dial input rejects with AddrError before any syscall and yields no conn", async () => {
+    const cases: { opts: unknown; names: string }[] = [
+      { opts: { port: 80, hostname: "127.0.0.1", network: "tcpx" }, names: "tcpx" },
+      { opts: { port: -1, hostname: "127.0.0.1" }, names: "-1" },
+      { opts: { port: 65536, hostname: "127.0.0.1" }, names: "65536" },
+      { opts: { port: 123456789, hostname: "127.0.0.1" }, names: "123456789" },
+      { opts: { port: "☺", hostname: "127.0.0.1" }, names: "☺" },
+      { opts: { port: 1.5, hostname: "127.0.0.1" }, names: "1.5" },
+      { opts: { port: Number.NaN, hostname: "127.0.0.1" }, names: "NaN" },
+      { opts: { port: 80, hostname: "::1", network: "tcp4" }, names: "::1" },
+      { opts: { port: 80, hostname: "127.0.0.1", network: "tcp6" }, names: "127.0.0.1" },
+      { opts: { path: "" }, names: "" },
+      { opts: { path: "/tmp/" + "x".repeat(200) }, names: "too long" },
+    ];
+    // Count socket(2)/connect(2) calls made through the FFI layer meanwhile.
+    const realSocket = sys.socket;
+    const realConnect = sys.connect;
+    let syscalls = 0;
+    const S = sys as { socket: typeof realSocket; connect: typeof realConnect };
+    S.socket = ((...a: Parameters<typeof realSocket>) => (syscalls++, realSocket(...a))) as typeof realSocket;
+    S.connect = ((...a: Parameters<typeof realConnect>) => (syscalls++, realConnect(...a))) as typeof realConnect;
+    try {
+      for (const { opts, names } of cases) {
+        const e = await rejection(connect(opts as ConnectOptions));
+        if (!(e instanceof AddrError)) throw new Error(`${JSON.stringify(opts)}: expected AddrError, got ${String(e)}`);
+        expect(e).toBeInstanceOf(NetError);
+        expect(e.op).toBe("dial");
+        expect(e.syscall).toBe("");
+        expect(e.timeout).toBe(false);
+        expect(e.message).toContain(names);
+        expect(runtimeStats().fds).toBe(0);
+      }
+    } finally {
+      S.socket = realSocket;
+      S.connect = realConnect;
+    }
+    expect(syscalls).toBe(0);
+    expectClean();
+  });
+
+  test("B9 tcp4 with hostname ::1 fails with an AddrError that names ::1", async () => {
+    const e = await rejection(connect({ port: 80, hostname: "::1", network: "tcp4" }));
+    expect(e).toBeInstanceOf(AddrError);
+    expect((e as AddrError).address).toBe("::1");
+    expect((e as AddrError).net).toBe("tcp4");
+    expect((e as AddrError).message).toContain("::1");
+    expectClean();
+  });
+
+  test("B9 invalid listen input throws AddrError synchronously and opens nothing", () => {
+    const cases: unknown[] = [
+      { port: 0, hostname: "127.0.0.1", network: "tcpx" },
+      { port: -1, hostname: "127.0.0.1" },
+      { port: 65536, hostname: "127.0.0.1" },
+      { port: 123456789, hostname: "127.0.0.1" },
+      { port: "☺", hostname: "127.0.0.1" },
+      { port: 0, hostname: "::1", network: "tcp4" },
+      { port: 0, hostname: "127.0.0.1", network: "tcp6" },
+    ];
+    for (const opts of cases) {
+      let err: unknown = null;
+      try {
+        const ln = listen(opts as never);
+        keep(ln);
+      } catch (e) {
+        err = e;
+      }
+      if (!(err instanceof AddrError)) throw new Error(`${JSON.stringify(opts)}: expected AddrError, got ${String(err)}`);
+      expect(err.op).toBe("listen");
+      expect(runtimeStats().fds).toBe(0);
+    }
+    expectClean();
+  });
+
+  test("B9 dialing the unix path // (a directory, not a socket) fails ECONNREFUSED with no conn left", async () => {
+    // "//" is a valid sun_path, so it reaches connect(2); Linux refuses a
+    // non-socket inode with ECONNREFUSED (Go's TestProtocolDialError also
+    // expects a syscall error here).
+    const e = await rejection(connect({ path: "//" }));
+    expect(e).toBeInstanceOf(NetError);
+    expect(e).not.toBeInstanceOf(AddrError);
+    expect(e).not.toBeInstanceOf(ClosedError);
+    expect((e as NetError).code).toBe("ECONNREFUSED");
+    expect((e as NetError).op).toBe("dial");
+    expect((e as NetError).syscall).toBe("connect");
+    expect((e as NetError).net).toBe("unix");
+    expect((e as NetError).address).toBe("//");
+    expectClean();
+  });
+
+  test("B9 dialing a unix path that does not exist fails ENOENT with no conn left", async () => {
+    const p = path.join(tmpDir(), "nobody.sock");
+    const e = await rejection(connect({ path: p }));
+    expect(e).toBeInstanceOf(NetError);
+    expect((e as NetError).code).toBe("ENOENT");
+    expect((e as NetError).address).toBe(p);
+    expectClean();
+  });
+});

@@ -1,0 +1,268 @@
+// C: read / write / EOF (CONFORMANCE.md section C).
+import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import {
+  ClosedError,
+  type Conn,
+  connect,
+  DeadlineExceededError,
+  type DatagramConn,
+  type IpAddr,
+  listen,
+  listenDatagram,
+  NetError,
+  runtimeStats,
+} from "../../src/index.ts";
+import { closeFd, expectClean, pipe, readFd, sleep, writeFd } from "../helpers.ts";
+
+type Kind = "tcp" | "unix";
+let dir = "";
+let seq = 0;
+const conns: Conn[] = [];
+const dgrams: DatagramConn[] = [];
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(`${os.tmpdir()}/bnp-`);
+});
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+// A failed test may leave conns open: close them so later tests start clean.
+afterEach(async () => {
+  for (const c of conns.splice(0)) if (!c.closed) await c.close().catch(() => {});
+  for (const d of dgrams.splice(0)) if (!d.closed) await d.close().catch(() => {});
+});
+
+/** A connected pair: [dialer, accepted]. The listener is closed before returning. */
+async function pair(kind: Kind): Promise<[Conn, Conn]> {
+  const path = `${dir}/s${seq++}.sock`;
+  const ln = kind === "tcp" ? listen({ port: 0, hostname: "127.0.0.1" }) : listen({ path });
+  try {
+    const [a, b] = await Promise.all([
+      kind === "tcp" ? connect({ port: (ln.addr as IpAddr).port, hostname: "127.0.0.1" }) : connect({ path }),
+      ln.accept(),
+    ]);
+    conns.push(a, b);
+    return [a, b];
+  } finally {
+    await ln.close();
+  }
+}
+
+/** Outcome of a promise without awaiting it. */
+function track<T>(p: Promise<T>) {
+  const t = { settled: false, ok: false, value: undefined as T | undefined, error: undefined as unknown };
+  p.then(
+    (v) => Object.assign(t, { settled: true, ok: true, value: v }),
+    (e) => Object.assign(t, { settled: true, ok: false, error: e }),
+  );
+  return t;
+}
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  throw new Error("expected a rejection");
+}
+
+/** Waits (a few ms at most per step) until cond() holds, or fails after ms. */
+async function until(cond: () => boolean, ms = 1000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error("until: timed out");
+    await sleep(1);
+  }
+}
+
+for (const kind of ["tcp", "unix"] as const) {
+  test(`C1 peer writes [1,2,3] then closes: read gets 3 bytes, then null on every later read (${kind})`, async () => {
+    const [a, b] = await pair(kind);
+    expect(await b.write(new Uint8Array([1, 2, 3]))).toBe(3);
+    await b.close();
+    const buf = new Uint8Array(16);
+    expect(await a.read(buf)).toBe(3);
+    expect([...buf.subarray(0, 3)]).toEqual([1, 2, 3]);
+    expect(await a.read(buf)).toBeNull();
+    expect(await a.read(buf)).toBeNull();
+    expect(await a.read(buf)).toBeNull();
+    expect(a.closed).toBe(false);
+    await a.close();
+    expectClean();
+  });
+
+  test(`C2 read into a zero-length buffer resolves 0 at once: no park, no EOF, no data consumed (${kind})`, async () => {
+    const [a, b] = await pair(kind);
+    // Nothing buffered: still 0, and before one macrotask hop.
+    const t = track(a.read(new Uint8Array(0)));
+    expect(runtimeStats().parked).toBe(0);
+    await Promise.resolve();
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(t.settled).toBe(true);
+    expect(t.value).toBe(0);
+    expect(runtimeStats().parked).toBe(0);
+    // Data buffered: a zero-length read leaves it there.
+    await b.write(new Uint8Array([9, 8, 7]));
+    await sleep(5);
+    expect(await a.read(new Uint8Array(0))).toBe(0);
+    const buf = new Uint8Array(8);
+    expect(await a.read(buf)).toBe(3);
+    expect([...buf.subarray(0, 3)]).toEqual([9, 8, 7]);
+    await a.close();
+    await b.close();
+    expectClean();
+  });
+}
+
+test("C3 peer reset (SO_LINGER 0) rejects a parked read with ECONNRESET, not EOF, Timeout or temporary", async () => {
+  const [a, b] = await pair("tcp");
+  const r = track(a.read(new Uint8Array(64)));
+  await until(() => runtimeStats().parked === 1);
+  b.setLinger(0);
+  await b.close();
+  await until(() => r.settled);
+  expect(r.ok).toBe(false);
+  const e = r.error as NetError;
+  expect(e).toBeInstanceOf(NetError);
+  expect(e).not.toBeInstanceOf(ClosedError);
+  expect(e).not.toBeInstanceOf(DeadlineExceededError);
+  expect(e.code).toBe("ECONNRESET");
+  expect(e.op).toBe("read");
+  expect(e.timeout).toBe(false);
+  expect(e.temporary).toBe(false);
+  await a.close();
+  expectClean();
+});
+
+test("C3 peer reset (SO_LINGER 0) makes the next read reject ECONNRESET, not EOF", async () => {
+  const [a, b] = await pair("tcp");
+  b.setLinger(0);
+  await b.close();
+  await sleep(20); // the RST has arrived
+  const e = (await rejection(a.read(new Uint8Array(64)))) as NetError;
+  expect(e).toBeInstanceOf(NetError);
+  expect(e).not.toBeInstanceOf(ClosedError);
+  expect(e).not.toBeInstanceOf(DeadlineExceededError);
+  expect(e.code).toBe("ECONNRESET");
+  expect(e.timeout).toBe(false);
+  expect(e.temporary).toBe(false);
+  await a.close();
+  expectClean();
+});
+
+test("C4 a 0-byte recv is EOF (null) on a stream", async () => {
+  const [a, b] = await pair("tcp");
+  await b.closeWrite();
+  expect(await a.read(new Uint8Array(16))).toBeNull();
+  await a.close();
+  await b.close();
+  expectClean();
+});
+
+test("C4 a 0-byte datagram is an empty message (n = 0), not EOF; the socket keeps receiving", async () => {
+  const rx = listenDatagram({ port: 0, hostname: "127.0.0.1" });
+  const tx = listenDatagram({ port: 0, hostname: "127.0.0.1" });
+  dgrams.push(rx, tx);
+  const to = { hostname: "127.0.0.1", port: (rx.localAddr as IpAddr).port };
+  expect(await tx.send(new Uint8Array(0), to)).toBe(0);
+  const buf = new Uint8Array(32);
+  const d = await rx.receive(buf);
+  expect(d.n).toBe(0);
+  expect((d.addr as IpAddr).port).toBe((tx.localAddr as IpAddr).port);
+  await tx.send(new Uint8Array([4, 5]), to);
+  const d2 = await rx.receive(buf);
+  expect(d2.n).toBe(2);
+  expect([...buf.subarray(0, 2)]).toEqual([4, 5]);
+  await rx.close();
+  await tx.close();
+  expectClean();
+});
+
+test("C4 after close, a zero-length read / receive still rejects Closed (not 0)", async () => {
+  const [a, b] = await pair("tcp");
+  await a.close();
+  const e = await rejection(a.read(new Uint8Array(0)));
+  expect(e).toBeInstanceOf(ClosedError);
+  expect((e as ClosedError).code).toBe("ERR_NET_CLOSED");
+  const u = listenDatagram({ port: 0, hostname: "127.0.0.1" });
+  await u.close();
+  const e2 = await rejection(u.receive(new Uint8Array(0)));
+  expect(e2).toBeInstanceOf(ClosedError);
+  await b.close();
+  expectClean();
+});
+
+test("C5 data arriving while nobody reads causes no busy loop (<= 20 poller wakeups in 1 s)", async () => {
+  const [a, b] = await pair("tcp");
+  await b.write(new Uint8Array(new ArrayBuffer(4096)).fill(7));
+  await b.write(new Uint8Array(new ArrayBuffer(100_000)).fill(8));
+  await sleep(30); // the edge has arrived and been drained
+  const s0 = runtimeStats().loop;
+  // More data trickles in, still unread.
+  for (let i = 0; i < 5; i++) {
+    await b.write(new Uint8Array([i]));
+    await sleep(100);
+  }
+  await sleep(500);
+  const s1 = runtimeStats().loop;
+  expect(s1.drains - s0.drains).toBeLessThanOrEqual(20);
+  expect(s1.rings - s0.rings).toBeLessThanOrEqual(20);
+  expect(s1.events - s0.events).toBeLessThanOrEqual(20);
+  // The data is all still there.
+  let got = 0;
+  const buf = new Uint8Array(new ArrayBuffer(65536));
+  await b.closeWrite();
+  for (;;) {
+    const n = await a.read(buf);
+    if (n === null) break;
+    got += n;
+  }
+  expect(got).toBe(4096 + 100_000 + 5);
+  await a.close();
+  await b.close();
+  expectClean();
+}, 5000);
+
+test("C7 after local close, read and write reject Closed; 2nd/3rd close throw Closed and close no other fd", async () => {
+  const [a, b] = await pair("tcp");
+  const oldFd = a.fd;
+  await a.close();
+  const re = await rejection(a.read(new Uint8Array(4)));
+  expect(re).toBeInstanceOf(ClosedError);
+  expect((re as Error).message).toContain("use of closed network connection");
+  const we = await rejection(a.write(new Uint8Array([1])));
+  expect(we).toBeInstanceOf(ClosedError);
+  expect((we as ClosedError).code).toBe("ERR_NET_CLOSED");
+  // The number is free now: a new pipe likely reuses it.
+  const [r, w] = pipe();
+  try {
+    expect([r, w]).toContain(oldFd);
+    let e2: unknown;
+    let e3: unknown;
+    try {
+      void a.close();
+    } catch (e) {
+      e2 = e;
+    }
+    try {
+      void a.close();
+    } catch (e) {
+      e3 = e;
+    }
+    expect(e2).toBeInstanceOf(ClosedError);
+    expect(e3).toBeInstanceOf(ClosedError);
+    expect((e2 as Error).message).toBe((e3 as Error).message);
+    // Both pipe ends are still open and working.
+    expect(writeFd(w, "ok")).toBe(2);
+    expect(new TextDecoder().decode(readFd(r)!)).toBe("ok");
+  } finally {
+    closeFd(r);
+    closeFd(w);
+  }
+  await b.close();
+  expectClean();
+});
