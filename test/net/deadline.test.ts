@@ -1,0 +1,475 @@
+// Deadlines and timeouts (CONFORMANCE E1–E12; E8 and E13 are in test/stress/deadline.stress.ts).
+import { afterEach, expect, test } from "bun:test";
+import {
+  ClosedError,
+  type Conn,
+  type DatagramConn,
+  DeadlineExceededError,
+  type IpAddr,
+  listen,
+  listenDatagram,
+  type Listener,
+  NetError,
+  connect,
+  runtimeStats,
+} from "../../src/index.ts";
+import { expectClean, sleep, tick } from "../helpers.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+// Everything a test opens, closed in afterEach if the test failed midway.
+type Closable = { close(): Promise<void>; readonly closed: boolean };
+const open: Closable[] = [];
+function track<T extends Closable>(x: T): T {
+  open.push(x);
+  return x;
+}
+afterEach(async () => {
+  for (const x of open.splice(0)) {
+    if (!x.closed) await x.close().catch(() => {});
+  }
+});
+
+/** Closes everything given (skipping what is already closed) and awaits the releases. */
+async function closeAll(...xs: Closable[]): Promise<void> {
+  await Promise.all(xs.filter((x) => !x.closed).map((x) => x.close()));
+}
+
+interface Pair {
+  ln: Listener;
+  /** The dialing side. */
+  a: Conn;
+  /** The accepted side. */
+  b: Conn;
+}
+
+async function tcpPair(): Promise<Pair> {
+  const ln = track(listen({ port: 0, hostname: "127.0.0.1" }));
+  const port = (ln.addr as IpAddr).port;
+  const [a, b] = await Promise.all([connect({ hostname: "127.0.0.1", port }), ln.accept()]);
+  track(a);
+  track(b);
+  return { ln, a, b };
+}
+
+/** Settles p into a tagged result, so timing and error class can be asserted. */
+async function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T; ms: number } | { ok: false; error: unknown; ms: number }> {
+  const t0 = performance.now();
+  try {
+    const value = await p;
+    return { ok: true, value, ms: performance.now() - t0 };
+  } catch (error) {
+    return { ok: false, error, ms: performance.now() - t0 };
+  }
+}
+
+/** Tracks whether p has settled yet, without changing it. */
+function watch<T>(p: Promise<T>): { settled: () => boolean; result: Promise<{ ok: boolean; value?: T; error?: unknown }> } {
+  let done = false;
+  const result = p.then(
+    (value) => {
+      done = true;
+      return { ok: true, value };
+    },
+    (error) => {
+      done = true;
+      return { ok: false, error };
+    },
+  );
+  return { settled: () => done, result };
+}
+
+/** A big pattern buffer (byte i = i*7 mod 251), on its own ArrayBuffer. */
+function pattern(n: number): Uint8Array {
+  const b = new Uint8Array(new ArrayBuffer(n));
+  for (let i = 0; i < n; i++) b[i] = (i * 7) % 251;
+  return b;
+}
+
+/** Fills c's send path (nobody reads the peer): writes until a 30 ms deadline stops it. Returns bytes accepted. */
+async function fill(c: Conn): Promise<number> {
+  c.setWriteDeadline(Date.now() + 30);
+  const r = await settle(c.write(new Uint8Array(new ArrayBuffer(64 << 20))));
+  c.setWriteDeadline(null);
+  if (r.ok) throw new Error("fill: 64 MiB fitted in the socket buffers");
+  expect(r.error).toBeInstanceOf(DeadlineExceededError);
+  const n = (r.error as NetError).bytesWritten;
+  expect(n).toBeGreaterThan(0);
+  return n;
+}
+
+/** Asserts the peer has nothing to read right now (a 30 ms read deadline expires). */
+async function expectNothingToRead(c: Conn): Promise<void> {
+  c.setReadDeadline(Date.now() + 30);
+  const r = await settle(c.read(new Uint8Array(16)));
+  c.setReadDeadline(null);
+  expect(r.ok).toBe(false);
+  expect(r.ok ? null : r.error).toBeInstanceOf(DeadlineExceededError);
+}
+
+test("E1 read deadline in the past times out with 0 bytes consumed even with data buffered; clearing it makes the data readable", async () => {
+  const { ln, a, b } = await tcpPair();
+  await b.write(enc.encode("hello"));
+  await sleep(20); // the bytes are in a's receive buffer
+  a.setReadDeadline(Date.now() - 1000);
+  const buf = new Uint8Array(16).fill(0xee);
+  const r = await settle(a.read(buf));
+  expect(r.ok).toBe(false);
+  const err = r.ok ? null : r.error;
+  expect(err).toBeInstanceOf(DeadlineExceededError);
+  expect((err as DeadlineExceededError).timeout).toBe(true);
+  expect(buf.every((x) => x === 0xee)).toBe(true);
+  // A second read still fails: the deadline stays expired.
+  await expect(a.read(buf)).rejects.toBeInstanceOf(DeadlineExceededError);
+  a.setReadDeadline(null);
+  const n = await a.read(buf);
+  expect(n).toBe(5);
+  expect(dec.decode(buf.subarray(0, 5))).toBe("hello");
+  await closeAll(a, b, ln);
+  expectClean();
+});
+
+test("E2 write deadline in the past times out with 0 bytes written even with buffer space", async () => {
+  const { ln, a, b } = await tcpPair();
+  a.setWriteDeadline(Date.now() - 1000);
+  const r = await settle(a.write(enc.encode("data")));
+  expect(r.ok).toBe(false);
+  const err = r.ok ? null : r.error;
+  expect(err).toBeInstanceOf(DeadlineExceededError);
+  expect((err as NetError).bytesWritten).toBe(0);
+  const r2 = await settle(a.writev([enc.encode("da"), enc.encode("ta")]));
+  expect(r2.ok ? null : r2.error).toBeInstanceOf(DeadlineExceededError);
+  expect((r2.ok ? null : (r2.error as NetError))?.bytesWritten).toBe(0);
+  await expectNothingToRead(b);
+  await closeAll(a, b, ln);
+  expectClean();
+});
+
+test("E2 write deadline +10 ms: writes succeed until it passes, then time out", async () => {
+  const { ln, a, b } = await tcpPair();
+  const chunk = new Uint8Array(new ArrayBuffer(64 * 1024));
+  const t0 = performance.now();
+  a.setWriteDeadline(Date.now() + 10);
+  let ok = 0;
+  let err: unknown = null;
+  for (;;) {
+    try {
+      await a.write(chunk);
+      ok++;
+    } catch (e) {
+      err = e;
+      break;
+    }
+    if (performance.now() - t0 > 2000) break;
+  }
+  const ms = performance.now() - t0;
+  expect(ok).toBeGreaterThan(0);
+  expect(err).toBeInstanceOf(DeadlineExceededError);
+  expect(ms).toBeGreaterThanOrEqual(9);
+  expect(ms).toBeLessThan(1000);
+  await closeAll(a, b, ln);
+  expectClean();
+});
+
+test("E3 Timeout and Closed are distinct classes, told apart without parsing messages", async () => {
+  const { ln, a, b } = await tcpPair();
+  a.setReadDeadline(Date.now() - 1);
+  const t = await settle(a.read(new Uint8Array(8)));
+  const timeoutErr = t.ok ? null : t.error;
+  a.setReadDeadline(null);
+  const parked = settle(a.read(new Uint8Array(8)));
+  await tick();
+  const closing = a.close();
+  const c = await parked;
+  await closing;
+  const closedErr = c.ok ? null : c.error;
+
+  expect(timeoutErr).toBeInstanceOf(DeadlineExceededError);
+  expect(timeoutErr).not.toBeInstanceOf(ClosedError);
+  expect((timeoutErr as NetError).timeout).toBe(true);
+  expect(closedErr).toBeInstanceOf(ClosedError);
+  expect(closedErr).not.toBeInstanceOf(DeadlineExceededError);
+  expect((closedErr as NetError).timeout).toBe(false);
+  // Both are NetErrors with distinct codes.
+  expect(timeoutErr).toBeInstanceOf(NetError);
+  expect(closedErr).toBeInstanceOf(NetError);
+  expect((timeoutErr as NetError).code).not.toBe((closedErr as NetError).code);
+  await closeAll(b, ln);
+  expectClean();
+});
+
+test("E4 a 100 ms read deadline on an idle conn fires between 50 and 250 ms", async () => {
+  const { ln, a, b } = await tcpPair();
+  a.setReadDeadline(Date.now() + 100);
+  const r = await settle(a.read(new Uint8Array(8)));
+  expect(r.ok ? null : r.error).toBeInstanceOf(DeadlineExceededError);
+  expect(r.ms).toBeGreaterThanOrEqual(50);
+  expect(r.ms).toBeLessThanOrEqual(250);
+  await closeAll(a, b, ln);
+  expectClean();
+}, 1000);
+
+test("E4 a 100 ms write deadline on a write parked on a full buffer fires between 50 and 250 ms", async () => {
+  const { ln, a, b } = await tcpPair();
+  await fill(a);
+  a.setWriteDeadline(Date.now() + 100);
+  const r = await settle(a.write(new Uint8Array(new ArrayBuffer(1 << 20))));
+  expect(r.ok ? null : r.error).toBeInstanceOf(DeadlineExceededError);
+  expect(r.ms).toBeGreaterThanOrEqual(50);
+  expect(r.ms).toBeLessThanOrEqual(250);
+  await closeAll(a, b, ln);
+  expectClean();
+}, 1000);
+
+test("E5 read with write deadline past and read deadline cleared stays parked >= 100 ms; close rejects it Closed", async () => {
+  const { ln, a, b } = await tcpPair();
+  a.setDeadline(Date.now() - 1000);
+  a.setWriteDeadline(Date.now() - 1000);
+  a.setReadDeadline(null);
+  const w = watch(a.read(new Uint8Array(8)));
+  await sleep(120);
+  expect(w.settled()).toBe(false);
+  const closing = a.close();
+  const r = await w.result;
+  await closing;
+  expect(r.ok).toBe(false);
+  expect(r.error).toBeInstanceOf(ClosedError);
+  expect(r.error).not.toBeInstanceOf(DeadlineExceededError);
+  expect((r.error as NetError).timeout).toBe(false);
+  await closeAll(b, ln);
+  expectClean();
+});
+
+test("E5 write with read deadline past and write deadline cleared stays parked >= 100 ms; close rejects it Closed", async () => {
+  const { ln, a, b } = await tcpPair();
+  a.setDeadline(Date.now() - 1000);
+  a.setReadDeadline(Date.now() - 1000);
+  a.setWriteDeadline(null);
+  // Bigger than the socket buffers: it parks once they are full.
+  const w = watch(a.write(new Uint8Array(new ArrayBuffer(64 << 20))));
+  await sleep(120);
+  expect(w.settled()).toBe(false);
+  const closing = a.close();
+  const r = await w.result;
+  await closing;
+  expect(r.ok).toBe(false);
+  expect(r.error).toBeInstanceOf(ClosedError);
+  expect(r.error).not.toBeInstanceOf(DeadlineExceededError);
+  expect((r.error as NetError).timeout).toBe(false);
+  expect((r.error as NetError).bytesWritten).toBeGreaterThan(0);
+  await closeAll(b, ln);
+  expectClean();
+});
+
+test("E6 moving the read deadline into the past wakes a parked read with Timeout, 0 bytes", async () => {
+  const { ln, a, b } = await tcpPair();
+  const buf = new Uint8Array(8).fill(0xee);
+  const w = watch(a.read(buf));
+  await sleep(30);
+  expect(w.settled()).toBe(false);
+  expect(runtimeStats().parked).toBe(1);
+  const t0 = performance.now();
+  a.setReadDeadline(Date.now() - 1);
+  const r = await w.result;
+  const ms = performance.now() - t0;
+  expect(r.ok).toBe(false);
+  expect(r.error).toBeInstanceOf(DeadlineExceededError);
+  expect(ms).toBeLessThan(50);
+  expect(buf.every((x) => x === 0xee)).toBe(true);
+  await closeAll(a, b, ln);
+  expectClean();
+});
+
+test("E6 moving the write deadline into the past wakes a parked write with Timeout", async () => {
+  const { ln, a, b } = await tcpPair();
+  await fill(a);
+  const w = watch(a.write(new Uint8Array(new ArrayBuffer(1 << 20))));
+  await sleep(30);
+  expect(w.settled()).toBe(false);
+  const t0 = performance.now();
+  a.setDeadline(Date.now() - 1);
+  const r = await w.result;
+  expect(performance.now() - t0).toBeLessThan(50);
+  expect(r.error).toBeInstanceOf(DeadlineExceededError);
+  // Buffer autotuning may have let part of it through; never all of it.
+  expect((r.error as NetError).bytesWritten).toBeLessThan(1 << 20);
+  await closeAll(a, b, ln);
+  expectClean();
+});
+
+test("E7 1,000 1-byte ping-pongs extending deadlines by 1 h before each op never time out", async () => {
+  const { ln, a, b } = await tcpPair();
+  const N = 1000;
+  const hour = 3_600_000;
+  const client = async () => {
+    const out = new Uint8Array(1);
+    const inb = new Uint8Array(1);
+    for (let i = 0; i < N; i++) {
+      out[0] = i & 0xff;
+      a.setWriteDeadline(Date.now() + hour);
+      await a.write(out);
+      a.setReadDeadline(Date.now() + hour);
+      const n = await a.read(inb);
+      if (n !== 1 || inb[0] !== ((i + 1) & 0xff)) throw new Error(`client round ${i}: n=${n} byte=${inb[0]}`);
+    }
+  };
+  const server = async () => {
+    const buf = new Uint8Array(1);
+    for (let i = 0; i < N; i++) {
+      b.setReadDeadline(Date.now() + hour);
+      const n = await b.read(buf);
+      if (n !== 1 || buf[0] !== (i & 0xff)) throw new Error(`server round ${i}: n=${n} byte=${buf[0]}`);
+      buf[0] = (buf[0]! + 1) & 0xff;
+      b.setWriteDeadline(Date.now() + hour);
+      await b.write(buf);
+    }
+  };
+  const [rc, rs] = await Promise.all([settle(client()), settle(server())]);
+  expect(rc.ok ? null : rc.error).toBeNull();
+  expect(rs.ok ? null : rs.error).toBeNull();
+  // At most one timer per direction per conn while deadlines are set.
+  expect(runtimeStats().timers).toBeLessThanOrEqual(4);
+  await closeAll(a, b, ln);
+  expectClean();
+});
+
+test("E10 8 tasks x 10 conns x 100 tries of steadily earlier deadlines: no errors, timers back to baseline after close", async () => {
+  const ln = track(listen({ port: 0, hostname: "127.0.0.1" }));
+  const port = (ln.addr as IpAddr).port;
+  const conns: Conn[] = [];
+  const peers: Conn[] = [];
+  for (let i = 0; i < 10; i++) {
+    const [c, p] = await Promise.all([connect({ hostname: "127.0.0.1", port }), ln.accept()]);
+    conns.push(track(c));
+    peers.push(track(p));
+  }
+  const baseline = runtimeStats().timers;
+  expect(baseline).toBe(0);
+  // A read parked on every conn, so every deadline change re-arms a live timer.
+  const reads = conns.map((c) => watch(c.read(new Uint8Array(8))));
+  await tick();
+  const now = Date.now();
+  let maxTimers = 0;
+  const task = async (i: number) => {
+    for (let j = 100; j > 0; j--) {
+      for (let k = 0; k < 10; k++) {
+        conns[k]!.setReadDeadline(now + 2 * 3_600_000 + i * j * k * 1000);
+        conns[k]!.setWriteDeadline(now + 3_600_000 + i * j * k * 1000);
+      }
+      maxTimers = Math.max(maxTimers, runtimeStats().timers);
+      if (j % 10 === 0) await tick();
+      else await null;
+    }
+  };
+  const results = await Promise.all(Array.from({ length: 8 }, (_, i) => settle(task(i))));
+  for (const r of results) expect(r.ok ? null : r.error).toBeNull();
+  // Nothing timed out or failed: every read is still parked.
+  for (const r of reads) expect(r.settled()).toBe(false);
+  expect(runtimeStats().parked).toBe(10);
+  expect(maxTimers).toBeGreaterThanOrEqual(10);
+  expect(maxTimers).toBeLessThanOrEqual(20);
+  await closeAll(...conns);
+  for (const r of reads) {
+    const x = await r.result;
+    expect(x.error).toBeInstanceOf(ClosedError);
+  }
+  await closeAll(...peers, ln);
+  expect(runtimeStats().timers).toBe(baseline);
+  expectClean();
+});
+
+test("E11 a write timing out midway reports the bytes accepted, and exactly those bytes reach the peer", async () => {
+  const { ln, a, b } = await tcpPair();
+  const size = 64 << 20;
+  const data = pattern(size);
+  a.setWriteDeadline(Date.now() + 50);
+  const r = await settle(a.write(data));
+  expect(r.ok).toBe(false);
+  const err = r.ok ? null : (r.error as NetError);
+  expect(err).toBeInstanceOf(DeadlineExceededError);
+  const n = err!.bytesWritten;
+  expect(n).toBeGreaterThan(0);
+  expect(n).toBeLessThan(size);
+  await a.closeWrite();
+  // The peer gets exactly the accepted prefix, then EOF.
+  const got = new Uint8Array(new ArrayBuffer(n + 65536));
+  let total = 0;
+  for (;;) {
+    const m = await b.read(got.subarray(total, Math.min(total + 65536, got.length)));
+    if (m === null) break;
+    total += m;
+  }
+  expect(total).toBe(n);
+  expect(Buffer.compare(got.subarray(0, n), data.subarray(0, n))).toBe(0);
+  await closeAll(a, b, ln);
+  expectClean();
+});
+
+test("E11 writev timing out midway reports the bytes accepted", async () => {
+  const { ln, a, b } = await tcpPair();
+  const bufs = Array.from({ length: 64 }, () => new Uint8Array(new ArrayBuffer(1 << 20)).fill(0x5a));
+  a.setWriteDeadline(Date.now() + 50);
+  const r = await settle(a.writev(bufs));
+  const err = r.ok ? null : (r.error as NetError);
+  expect(err).toBeInstanceOf(DeadlineExceededError);
+  const n = err!.bytesWritten;
+  expect(n).toBeGreaterThan(0);
+  expect(n).toBeLessThan(64 << 20);
+  await a.closeWrite();
+  const got = new Uint8Array(new ArrayBuffer(65536));
+  let total = 0;
+  let allZ = true;
+  for (;;) {
+    const m = await b.read(got);
+    if (m === null) break;
+    for (let i = 0; i < m; i++) if (got[i] !== 0x5a) allZ = false;
+    total += m;
+  }
+  expect(total).toBe(n);
+  expect(allZ).toBe(true);
+  await closeAll(a, b, ln);
+  expectClean();
+});
+
+async function udpPair(): Promise<[DatagramConn, DatagramConn]> {
+  const u1 = track(listenDatagram({ port: 0, hostname: "127.0.0.1" }));
+  const u2 = track(listenDatagram({ port: 0, hostname: "127.0.0.1" }));
+  return [u1, u2];
+}
+
+test("E12 UDP read deadline = now times out with no bytes and no address", async () => {
+  const [u1, u2] = await udpPair();
+  const buf = new Uint8Array(16).fill(0xee);
+  u1.setReadDeadline(Date.now());
+  const r = await settle(u1.receive(buf));
+  expect(r.ok).toBe(false);
+  expect(r.ok ? null : r.error).toBeInstanceOf(DeadlineExceededError);
+  expect(buf.every((x) => x === 0xee)).toBe(true);
+  // A datagram already queued is not consumed by the timed-out receive either.
+  await u2.send(enc.encode("late"), { hostname: "127.0.0.1", port: (u1.addr as IpAddr).port });
+  await sleep(10);
+  const r2 = await settle(u1.receive(buf));
+  expect(r2.ok ? null : r2.error).toBeInstanceOf(DeadlineExceededError);
+  u1.setReadDeadline(null);
+  const d = await u1.receive(buf);
+  expect(d.n).toBe(4);
+  expect(dec.decode(buf.subarray(0, 4))).toBe("late");
+  expect(d.addr).toEqual(u2.addr);
+  await closeAll(u1, u2);
+  expectClean();
+});
+
+test("E12 UDP send with a past write deadline sends 0 bytes and times out", async () => {
+  const [u1, u2] = await udpPair();
+  u1.setWriteDeadline(Date.now() - 1000);
+  const r = await settle(u1.send(enc.encode("never"), { hostname: "127.0.0.1", port: (u2.addr as IpAddr).port }));
+  expect(r.ok).toBe(false);
+  expect(r.ok ? null : r.error).toBeInstanceOf(DeadlineExceededError);
+  // Nothing arrived.
+  u2.setReadDeadline(Date.now() + 50);
+  const r2 = await settle(u2.receive(new Uint8Array(16)));
+  expect(r2.ok ? null : r2.error).toBeInstanceOf(DeadlineExceededError);
+  await closeAll(u1, u2);
+  expectClean();
+});
