@@ -54,3 +54,31 @@ export const LINGER = { size: 8, onoff: 0, linger: 4 } as const;
 
 /** `struct rlimit { rlim_t cur; rlim_t max; }` on 64-bit targets. */
 export const RLIMIT = { size: 16, cur: 0, max: 8 } as const;
+
+/** Writes one epoll_event at byte `at`: events, and data as (lo, hi) u32 halves. */
+export function writeEpollEvent(v: DataView, at: number, L: EpollEventLayout, events: number, lo: number, hi: number): void {
+  v.setUint32(at + L.events, events >>> 0, true);
+  v.setUint32(at + L.data, lo >>> 0, true);
+  v.setUint32(at + L.data + 4, hi >>> 0, true);
+}
+
+/** Writes one struct kevent at byte `at` (zeroing the rest, ext[] included); udata as (lo, hi). */
+export function writeKevent(
+  v: DataView,
+  at: number,
+  L: KeventLayout,
+  ident: number,
+  filter: number,
+  flags: number,
+  fflags: number,
+  lo: number,
+  hi: number,
+): void {
+  for (let b = 0; b < L.size; b += 4) v.setUint32(at + b, 0, true);
+  v.setUint32(at + L.ident, ident >>> 0, true);
+  v.setInt16(at + L.filter, filter, true);
+  v.setUint16(at + L.flags, flags, true);
+  v.setUint32(at + L.fflags, fflags >>> 0, true);
+  v.setUint32(at + L.udata, lo >>> 0, true);
+  v.setUint32(at + L.udata + 4, hi >>> 0, true);
+}

@@ -1,6 +1,7 @@
 // epoll backend (Linux). Go: runtime/netpoll_epoll.go; mio: sys/unix/selector/epoll.rs.
 import { C, E, platform } from "../../ffi/platform.ts";
 import { errno, sys } from "../../ffi/libc.ts";
+import { writeEpollEvent } from "../../ffi/layout.ts";
 import { type Poller, READ, WAKE_SLOT, WRITE } from "./poller.ts";
 
 const layout = platform.epollEvent;
@@ -60,10 +61,7 @@ export class EpollPoller implements Poller {
   }
 
   #setCtl(mask: number, slot: number, gen: number): void {
-    const v = this.#ctlView;
-    v.setUint32(layout.events, mask >>> 0, true);
-    v.setUint32(layout.data, slot >>> 0, true);
-    v.setUint32(layout.data + 4, gen >>> 0, true);
+    writeEpollEvent(this.#ctlView, 0, layout, mask, slot, gen);
   }
 
   register(fd: number, slot: number, gen: number): number {

@@ -1,7 +1,9 @@
 // The one backend switch: epoll on Linux, kqueue on macOS/BSD.
-// BUN_NETPOLL_BACKEND=epoll|kqueue selects one explicitly.
+// BUN_NETPOLL_BACKEND=epoll|kqueue selects one explicitly; on Linux the
+// kqueue backend runs over the library named by BUN_NETPOLL_KQUEUE_LIB.
 import { platform } from "../../ffi/platform.ts";
 import { EpollPoller } from "./epoll.ts";
+import { KqueuePoller, loadKqueueApi } from "./kqueue.ts";
 import type { Poller } from "./poller.ts";
 
 export type BackendName = "epoll" | "kqueue";
@@ -18,7 +20,12 @@ export function createPoller(): Poller {
   switch (name) {
     case "epoll":
       return new EpollPoller();
-    case "kqueue":
-      throw new Error("the kqueue backend is not available in this build");
+    case "kqueue": {
+      const lib = platform.kqueueLib;
+      if (lib === null) {
+        throw new Error("the kqueue backend on Linux needs BUN_NETPOLL_KQUEUE_LIB, the path of a kqueue library (e.g. libkqueue)");
+      }
+      return new KqueuePoller(loadKqueueApi(lib), platform.kevent, platform.constants);
+    }
   }
 }

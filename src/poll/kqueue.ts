@@ -11,12 +11,11 @@
 import { dlopen, type FFIType } from "bun:ffi";
 import type { OsConstants } from "../../ffi/constants/types.ts";
 import { errno, kqueueSymbols, setNonblockCloexec, sys } from "../../ffi/libc.ts";
-import type { KeventLayout } from "../../ffi/layout.ts";
+import { type KeventLayout, writeKevent } from "../../ffi/layout.ts";
 import { platform } from "../../ffi/platform.ts";
 import { PollerOpenError } from "./epoll.ts";
 import { type Poller, READ, WAKE_SLOT, WRITE } from "./poller.ts";
 
-const TWO_32 = 0x1_0000_0000;
 /** `struct timespec { time_t tv_sec; long tv_nsec; }` on 64-bit targets. */
 const TIMESPEC = { size: 16, sec: 0, nsec: 8 } as const;
 const NS_PER_MS = 1_000_000;
@@ -74,16 +73,7 @@ export class KqueuePoller implements Poller {
   }
 
   #setChange(i: number, ident: number, filter: number, flags: number, fflags: number, slot: number, gen: number): void {
-    const L = this.#L;
-    const v = this.#ch;
-    const at = i * L.size;
-    for (let b = 0; b < L.size; b += 4) v.setUint32(at + b, 0, true);
-    v.setUint32(at + L.ident, ident >>> 0, true);
-    v.setInt16(at + L.filter, filter, true);
-    v.setUint16(at + L.flags, flags, true);
-    v.setUint32(at + L.fflags, fflags >>> 0, true);
-    v.setUint32(at + L.udata, slot >>> 0, true);
-    v.setUint32(at + L.udata + 4, gen >>> 0, true);
+    writeKevent(this.#ch, i * this.#L.size, this.#L, ident, filter, flags, fflags, slot, gen);
   }
 
   register(fd: number, slot: number, gen: number): number {
@@ -159,4 +149,3 @@ export class KqueuePoller implements Poller {
   }
 }
 
-void TWO_32;

@@ -1,8 +1,8 @@
 // The wake bridge: how Bun's event loop learns that epoll has events without
 // the main thread ever sleeping in the kernel.
 //
-// Worker doorbell. A small Worker owns a second epoll instance that watches
-// the main poller's fd, level-triggered. Protocol over a SharedArrayBuffer:
+// Worker doorbell. A small Worker owns a second poller (epoll on Linux, kqueue
+// on BSD) that watches the main poller's fd, level-triggered. Protocol over a SharedArrayBuffer:
 //
 //   main  arm():  remember RING, ARM += 1, notify ARM, Atomics.waitAsync(RING)
 //   worker:       Atomics.wait(ARM) until it changes, then epoll_wait(-1) on
@@ -38,6 +38,8 @@ export interface Bridge {
 }
 
 interface WorkerInit {
+  /** epoll on Linux (the poller fd is pollable by epoll whatever the backend); kqueue on BSD. */
+  mode: "epoll" | "kqueue";
   libc: string;
   pollFd: number;
   sab: SharedArrayBuffer;
@@ -45,6 +47,8 @@ interface WorkerInit {
   EPOLL_CLOEXEC: number;
   EPOLL_CTL_ADD: number;
   EPOLLIN: number;
+  EVFILT_READ: number;
+  EV_ADD: number;
   EINTR: number;
   ARM: number;
   RING: number;
@@ -53,24 +57,58 @@ interface WorkerInit {
 
 // Runs inside the Worker. Stringified, so it may only use its arguments and
 // globals. `req` is the worker's own require, passed in so that bundlers do
-// not rewrite the call.
+// not rewrite the call. The sleeper watches the main poller's fd level-
+// triggered in a poller of its own and blocks only there.
 function sleeperMain(init: WorkerInit, req: (id: string) => unknown): void {
   const ffi = req("bun:ffi") as typeof import("bun:ffi");
   const { i32, ptr } = ffi.FFIType;
-  const lib = ffi.dlopen(init.libc, {
-    epoll_create1: { args: [i32], returns: i32 },
-    epoll_ctl: { args: [i32, i32, i32, ptr], returns: i32 },
-    epoll_wait: { args: [i32, ptr, i32, i32], returns: i32 },
-    __errno_location: { args: [], returns: ptr },
-    close: { args: [i32], returns: i32 },
-  });
-  const s = lib.symbols;
-  const errnoPtr = s.__errno_location()!;
   const ctl = new Int32Array(init.sab);
   const ev = new Uint8Array(new ArrayBuffer(init.eventSize * 4));
-  new DataView(ev.buffer).setUint32(0, init.EPOLLIN, true);
-  const ep = s.epoll_create1(init.EPOLL_CLOEXEC);
-  if (ep < 0 || s.epoll_ctl(ep, init.EPOLL_CTL_ADD, init.pollFd, ev) < 0) {
+  const view = new DataView(ev.buffer);
+  let errnoPtr: import("bun:ffi").Pointer;
+  let waitOnce: () => number;
+  let closeAll: () => void;
+  let setupFailed = false;
+  if (init.mode === "epoll") {
+    const lib = ffi.dlopen(init.libc, {
+      epoll_create1: { args: [i32], returns: i32 },
+      epoll_ctl: { args: [i32, i32, i32, ptr], returns: i32 },
+      epoll_wait: { args: [i32, ptr, i32, i32], returns: i32 },
+      __errno_location: { args: [], returns: ptr },
+      close: { args: [i32], returns: i32 },
+    });
+    const s = lib.symbols;
+    errnoPtr = s.__errno_location() as import("bun:ffi").Pointer;
+    view.setUint32(0, init.EPOLLIN, true);
+    const ep = s.epoll_create1(init.EPOLL_CLOEXEC);
+    setupFailed = ep < 0 || s.epoll_ctl(ep, init.EPOLL_CTL_ADD, init.pollFd, ev) < 0;
+    waitOnce = () => s.epoll_wait(ep, ev, 4, -1);
+    closeAll = () => {
+      s.close(ep);
+      lib.close();
+    };
+  } else {
+    const lib = ffi.dlopen(init.libc, {
+      kqueue: { args: [], returns: i32 },
+      kevent: { args: [i32, ptr, i32, ptr, i32, ptr], returns: i32 },
+      __error: { args: [], returns: ptr },
+      close: { args: [i32], returns: i32 },
+    });
+    const s = lib.symbols;
+    errnoPtr = s.__error() as import("bun:ffi").Pointer;
+    const kq = s.kqueue();
+    // struct kevent: ident @0, filter i16 @8, flags u16 @10 (same in every layout).
+    view.setUint32(0, init.pollFd, true);
+    view.setInt16(8, init.EVFILT_READ, true);
+    view.setUint16(10, init.EV_ADD, true);
+    setupFailed = kq < 0 || s.kevent(kq, ev, 1, null, 0, null) < 0;
+    waitOnce = () => s.kevent(kq, null, 0, ev, 4, null);
+    closeAll = () => {
+      s.close(kq);
+      lib.close();
+    };
+  }
+  if (setupFailed) {
     postMessage({ error: ffi.read.i32(errnoPtr, 0) });
     return;
   }
@@ -81,15 +119,14 @@ function sleeperMain(init: WorkerInit, req: (id: string) => unknown): void {
     if (Atomics.load(ctl, init.STOP) !== 0) break;
     seen = Atomics.load(ctl, init.ARM);
     for (;;) {
-      const n = s.epoll_wait(ep, ev, 4, -1);
+      const n = waitOnce();
       if (n >= 0 || ffi.read.i32(errnoPtr, 0) !== init.EINTR) break;
     }
     if (Atomics.load(ctl, init.STOP) !== 0) break;
     Atomics.add(ctl, init.RING, 1);
     Atomics.notify(ctl, init.RING);
   }
-  s.close(ep);
-  lib.close();
+  closeAll();
 }
 
 /** How long to poll by timer while the sleeper Worker starts (ms). */
@@ -111,13 +148,16 @@ export class WorkerBridge implements Bridge {
     const sab = new SharedArrayBuffer(CTL_INTS * 4);
     this.#ctl = new Int32Array(sab);
     const init: WorkerInit = {
+      mode: platform.os === "linux" ? "epoll" : "kqueue",
       libc: platform.libc,
       pollFd,
       sab,
-      eventSize: platform.epollEvent.size,
+      eventSize: platform.os === "linux" ? platform.epollEvent.size : platform.kevent.size,
       EPOLL_CLOEXEC: C.EPOLL_CLOEXEC,
       EPOLL_CTL_ADD: C.EPOLL_CTL_ADD,
       EPOLLIN: C.EPOLLIN,
+      EVFILT_READ: C.EVFILT_READ,
+      EV_ADD: C.EV_ADD,
       EINTR: E.EINTR!,
       ARM,
       RING,

@@ -11,9 +11,16 @@ import { sys } from "../../ffi/libc.ts";
 import { getLoop } from "../../src/runtime/loop.ts";
 import { PollDesc } from "../../src/runtime/poll_desc.ts";
 import { runtimeStats } from "../../src/index.ts";
+import { backendName } from "../../src/poll/index.ts";
 import { closeFd, expectClean, pipe, readFd, sleep, writeFd } from "../helpers.ts";
 
-test("a reused fd number never receives the old fd's event (stale generation dropped)", async () => {
+// The stale event is built from an epoll quirk: a registration lives on the
+// open file description, so a dup keeps it alive after close(2). kqueue drops
+// an fd's filters at close(2), so there the stale event cannot be built.
+const epollOnly = backendName() !== "epoll";
+if (epollOnly) console.log("skip: stale-event construction needs epoll (kqueue removes filters on close)");
+
+test.skipIf(epollOnly)("a reused fd number never receives the old fd's event (stale generation dropped)", async () => {
   expectClean();
   const loop = getLoop();
   const [r, w] = pipe();

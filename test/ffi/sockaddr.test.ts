@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { linuxConstants } from "../ffi/constants/linux.ts";
-import type { OsConstants } from "../ffi/constants/types.ts";
+import { linuxConstants } from "../../ffi/constants/linux.ts";
+import type { OsConstants } from "../../ffi/constants/types.ts";
 import {
   decodeSockaddr,
   encodeSockaddr,
@@ -11,7 +11,7 @@ import {
   parseIPv4,
   parseIPv6,
   type SockAddr,
-} from "../ffi/sockaddr.ts";
+} from "../../ffi/sockaddr.ts";
 
 const LINUX: OsConstants = linuxConstants;
 const BSD: OsConstants = { ...linuxConstants, SOCKADDR_HAS_LEN: 1, AF_INET6: 30, SUN_PATH_MAX: 104 };
