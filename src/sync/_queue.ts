@@ -11,14 +11,24 @@ export class WaiterQueue<W extends Waiter> {
   #items: (W | undefined)[] = [];
   #head = 0;
 
+  #sweepAt = 64;
+
   push(w: W): void {
     this.#items.push(w);
+    // Waiters settled elsewhere (a select that fired on another channel, an
+    // abort) are only skipped when they reach the front; on a queue nobody
+    // shifts they would pile up. Sweep them once the queue doubles.
+    if (this.#items.length - this.#head >= this.#sweepAt) {
+      this.#items = this.#items.slice(this.#head).filter((x) => !x!.done);
+      this.#head = 0;
+      this.#sweepAt = Math.max(64, 2 * this.#items.length);
+    }
   }
 
   /** The first waiter not yet done, removed from the queue; or undefined. */
   shift(): W | undefined {
-    const items = this.#items;
-    while (this.#head < items.length) {
+    while (this.#head < this.#items.length) {
+      const items = this.#items;
       const w = items[this.#head]!;
       items[this.#head++] = undefined;
       if (this.#head > 1024 && this.#head * 2 > items.length) {

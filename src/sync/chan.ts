@@ -82,7 +82,11 @@ export class Chan<T> implements AsyncIterable<T> {
    * (buffered). Throws ChannelError if the channel is closed, now or while waiting.
    */
   send(v: T, opts?: ChanOptions): Promise<void> {
-    if (this.trySend(v)) return Promise.resolve();
+    try {
+      if (this.trySend(v)) return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const signal = opts?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<void>((resolve, reject) => {
@@ -263,7 +267,13 @@ export function select(cases: readonly SelectCase[], opts?: SelectOptions): Prom
       if (got !== null) return Promise.resolve({ index: i, value: got.value, ok: got.ok });
     } else if ("send" in c) {
       if (c.send === null) continue;
-      if (c.send.trySend(c.value)) return Promise.resolve({ index: i, value: undefined, ok: true });
+      let sent: boolean;
+      try {
+        sent = c.send.trySend(c.value);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      if (sent) return Promise.resolve({ index: i, value: undefined, ok: true });
     } else if (c.signal.aborted) {
       return Promise.resolve({ index: i, value: c.signal.reason, ok: true });
     }

@@ -42,8 +42,12 @@ export function go<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A)
 
 function report(err: unknown): void {
   if (handler !== null) {
-    handler(err);
-    return;
+    try {
+      handler(err);
+      return;
+    } catch (handlerErr) {
+      err = handlerErr; // a throwing handler is itself reported the default way
+    }
   }
   // Rethrown outside any promise chain: an uncaught exception, never an
   // unnoticed rejection.

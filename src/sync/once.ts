@@ -8,6 +8,7 @@
  */
 export class Once {
   #promise: Promise<void> | null = null;
+  #done = false;
 
   /**
    * Runs fn on the first call; every call (concurrent or later) resolves when
@@ -16,12 +17,17 @@ export class Once {
    */
   do(fn: () => unknown): Promise<void> {
     this.#promise ??= (async () => {
-      await fn();
+      try {
+        await fn();
+      } finally {
+        this.#done = true;
+      }
     })();
     return this.#promise;
   }
 
+  /** True once the first run has finished (successfully or not). */
   get done(): boolean {
-    return this.#promise !== null;
+    return this.#done;
   }
 }

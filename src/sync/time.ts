@@ -26,9 +26,19 @@ export function sleep(ms: number, opts?: { signal?: AbortSignal }): Promise<void
  */
 export function after(ms: number): Chan<Date> {
   const ch = new Chan<Date>(1);
-  const t = setTimeout(() => ch.trySend(new Date()), Math.max(0, ms));
+  const t = setTimeout(() => offer(ch, new Date()), Math.max(0, ms));
   t.unref();
   return ch;
+}
+
+// Puts v in a one-slot timer channel, replacing a value nobody took yet, so
+// a slow reader sees the latest time. A channel the user closed is left alone.
+function offer(ch: Chan<Date>, v: Date): void {
+  if (ch.closed) return;
+  if (!ch.trySend(v)) {
+    ch.tryRecv();
+    ch.trySend(v);
+  }
 }
 
 /**
@@ -42,9 +52,7 @@ export class Ticker {
 
   constructor(ms: number) {
     if (!(ms > 0)) throw new RangeError(`non-positive interval for Ticker: ${ms}`);
-    this.#timer = setInterval(() => {
-      this.c.trySend(new Date());
-    }, ms);
+    this.#timer = setInterval(() => offer(this.c, new Date()), ms);
   }
 
   /** Stops the ticks. The channel is not closed (as in Go). */
@@ -59,8 +67,6 @@ export class Ticker {
   reset(ms: number): void {
     if (!(ms > 0)) throw new RangeError(`non-positive interval for Ticker: ${ms}`);
     this.stop();
-    this.#timer = setInterval(() => {
-      this.c.trySend(new Date());
-    }, ms);
+    this.#timer = setInterval(() => offer(this.c, new Date()), ms);
   }
 }
