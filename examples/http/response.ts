@@ -1,0 +1,146 @@
+// Response building for examples/http.ts: one growing output buffer per
+// connection that a batch of responses is appended to (then written with one
+// write), the pre-encoded constant parts, and a Date header cached per second.
+
+/** How the response's Connection header reads. */
+export const Persist = {
+  /** HTTP/1.1 keep-alive: no Connection header. */
+  Keep: 0,
+  /** The connection closes after this response: `Connection: close`. */
+  Close: 1,
+  /** HTTP/1.0 keep-alive: `Connection: keep-alive`. */
+  Keep10: 2,
+} as const;
+export type Persist = (typeof Persist)[keyof typeof Persist];
+
+const enc = new TextEncoder();
+export const bytes = (s: string): Uint8Array => enc.encode(s);
+
+export const STATUS: Record<number, Uint8Array> = {};
+for (const [code, reason] of [
+  [100, "Continue"],
+  [200, "OK"],
+  [400, "Bad Request"],
+  [404, "Not Found"],
+  [405, "Method Not Allowed"],
+  [408, "Request Timeout"],
+  [413, "Content Too Large"],
+  [431, "Request Header Fields Too Large"],
+  [500, "Internal Server Error"],
+] as const) {
+  STATUS[code] = bytes(`HTTP/1.1 ${code} ${reason}\r\n`);
+}
+
+const CONNECTION: readonly Uint8Array[] = [new Uint8Array(0), bytes("Connection: close\r\n"), bytes("Connection: keep-alive\r\n")];
+
+export const CONTINUE = bytes("HTTP/1.1 100 Continue\r\n\r\n");
+const CRLF = bytes("\r\n");
+
+/** A fixed text/plain body with its Content-Type and Content-Length lines, pre-encoded. */
+export interface Canned {
+  /** Header lines after Date/Connection, the blank line, and the body. */
+  readonly full: Uint8Array;
+  /** The same without the body (for HEAD). */
+  readonly head: Uint8Array;
+}
+
+export function canned(body: string, extraHeaders = ""): Canned {
+  const b = bytes(body);
+  const head = bytes(`${extraHeaders}Content-Type: text/plain\r\nContent-Length: ${b.length}\r\n\r\n`);
+  const full = new Uint8Array(head.length + b.length);
+  full.set(head);
+  full.set(b, head.length);
+  return { full, head };
+}
+
+// --- Date: "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n", re-encoded once a second.
+let dateSecond = -1;
+let dateLine: Uint8Array = new Uint8Array(0);
+
+function dateHeader(now: number): Uint8Array {
+  const sec = Math.floor(now / 1000);
+  if (sec !== dateSecond) {
+    dateSecond = sec;
+    dateLine = bytes(`Date: ${new Date(sec * 1000).toUTCString()}\r\n`);
+  }
+  return dateLine;
+}
+
+const INITIAL_OUT = 16 * 1024;
+const KEEP_OUT = 64 * 1024;
+
+/**
+ * The bytes to write for one read batch. The buffer is an `ArrayBuffer` of
+ * its own (FFI-safe) and only grows; shrink() drops a large one once written.
+ */
+export class Output {
+  buf = new Uint8Array(new ArrayBuffer(INITIAL_OUT));
+  len = 0;
+  /** Epoch ms for the Date header of the responses in this batch. */
+  now = 0;
+
+  reset(now: number): void {
+    this.len = 0;
+    this.now = now;
+  }
+
+  #room(n: number): void {
+    const need = this.len + n;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const next = new Uint8Array(new ArrayBuffer(size));
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+
+  put(b: Uint8Array): void {
+    this.#room(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+
+  /** Appends an ASCII string. */
+  ascii(s: string): void {
+    this.#room(s.length);
+    const buf = this.buf;
+    let at = this.len;
+    for (let i = 0; i < s.length; i++) buf[at++] = s.charCodeAt(i);
+    this.len = at;
+  }
+
+  /** Appends a non-negative integer in decimal (or hex). */
+  int(n: number, radix = 10): void {
+    this.ascii(n.toString(radix));
+  }
+
+  /** Status line, Date and Connection headers. */
+  head(status: number, persist: Persist): void {
+    this.put(STATUS[status]!);
+    this.put(dateHeader(this.now));
+    if (persist !== Persist.Keep) this.put(CONNECTION[persist]!);
+  }
+
+  /** A complete response with a canned body. */
+  canned(status: number, persist: Persist, c: Canned, withBody = true): void {
+    this.head(status, persist);
+    this.put(withBody ? c.full : c.head);
+  }
+
+  /** One chunk of a chunked body: size CRLF data CRLF. */
+  chunk(data: Uint8Array): void {
+    this.int(data.length, 16);
+    this.put(CRLF);
+    this.put(data);
+    this.put(CRLF);
+  }
+
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.len);
+  }
+
+  /** Gives back a buffer that grew for a large response. */
+  shrink(): void {
+    if (this.buf.length > KEEP_OUT) this.buf = new Uint8Array(new ArrayBuffer(INITIAL_OUT));
+  }
+}
