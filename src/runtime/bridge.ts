@@ -31,6 +31,8 @@ export interface Bridge {
   readonly name: string;
   /** True once the sleeper is running; before that, wakes are polled by timer. */
   readonly ready: boolean;
+  /** Resolves when the sleeper is running; rejects if it failed to start. */
+  readonly started: Promise<void>;
   readonly stats: BridgeStats;
   /** Calls `onWake` once, after the poller has events. At most one arm at a time. */
   arm(onWake: () => void): void;
@@ -139,6 +141,7 @@ export class WorkerBridge implements Bridge {
   readonly #worker: Worker;
   #ready = false;
   #failed: Error | null = null;
+  readonly #started = Promise.withResolvers<void>();
   #pending: (() => void) | null = null;
   #armId = 0;
   #startupTimer: ReturnType<typeof setTimeout> | null = null;
@@ -175,6 +178,7 @@ export class WorkerBridge implements Bridge {
       if (data.ready) {
         this.#ready = true;
         this.#stopStartupPoll();
+        this.#started.resolve();
       } else if (data.error !== undefined) {
         this.#fail(new Error(`wake bridge failed to start: ${platform.errno.name(data.error)}`));
       }
@@ -188,6 +192,8 @@ export class WorkerBridge implements Bridge {
   // A bridge that cannot start is reported, never silently replaced by polling.
   #fail(err: Error): void {
     this.#failed = err;
+    this.#started.promise.catch(() => {});
+    this.#started.reject(err);
     this.#stopStartupPoll();
     const cb = this.#pending;
     this.#pending = null;
@@ -199,6 +205,10 @@ export class WorkerBridge implements Bridge {
 
   get ready(): boolean {
     return this.#ready;
+  }
+
+  get started(): Promise<void> {
+    return this.#started.promise;
   }
 
   arm(onWake: () => void): void {

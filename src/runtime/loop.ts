@@ -69,6 +69,11 @@ export class Loop {
     return err;
   }
 
+  /** Resolves once the wake bridge runs (its thread has loaded libc). */
+  get ready(): Promise<void> {
+    return this.#bridge.started;
+  }
+
   get stats(): LoopStats {
     return { ...this.#stats, arms: this.#bridge.stats.arms, rings: this.#bridge.stats.rings };
   }
@@ -148,4 +153,14 @@ export function getLoop(): Loop {
 /** This thread's loop if one was created. */
 export function peekLoop(): Loop | null {
   return current;
+}
+
+/**
+ * Starts this thread's netpoller if needed and resolves once it is fully up
+ * (its wake-bridge thread has loaded libc). Useful before starting another
+ * Worker that uses the runtime: bun:ffi's first dlopen should not run in two
+ * threads at once.
+ */
+export function netpollReady(): Promise<void> {
+  return getLoop().ready;
 }
