@@ -34,22 +34,15 @@
 //   printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' | nc 127.0.0.1 8080
 //   kill -TERM <pid>                          # or Ctrl-C: graceful shutdown
 //
-// The parser (examples/http/parser.ts) is a pure function over the bytes, so
+// The server itself is examples/http/server.ts (startHttpServer(), shared with
+// examples/cluster.ts, which runs it on every core); this file reads the
+// environment, prints the address and handles the signals. The parser
+// (examples/http/parser.ts) is a pure function over the bytes, so
 // test/examples/http.test.ts checks it at every split point (and fuzzes it);
 // the response helpers are in examples/http/response.ts.
 // `bun examples/http/bench.ts` compares pipelined throughput with Bun.serve
 // (about 7-9x at depth 16 on a 2-core machine; about even at depth 1).
-import { type Conn, DeadlineExceededError, listen, NetError } from "../src/index.ts";
-import {
-  compactChunked,
-  decodeChunked,
-  DEFAULT_LIMITS,
-  newChunkedState,
-  parseRequest,
-  type Request,
-  resetChunked,
-} from "./http/parser.ts";
-import { bytes, type Canned, canned, CONTINUE, Output, Persist } from "./http/response.ts";
+import { startHttpServer } from "./http/server.ts";
 
 function envInt(name: string, fallback: number): number {
   const v = process.env[name];
@@ -59,311 +52,34 @@ function envInt(name: string, fallback: number): number {
   return n;
 }
 
-/** The deadline `ms` after `now`; a timeout of 0 means none. */
-function after(ms: number, now: number): number | null {
-  return ms > 0 ? now + ms : null;
-}
-
 const PORT = envInt("PORT", 8080);
 const HOST = process.env.HOST || "0.0.0.0";
-const READ_TIMEOUT_MS = envInt("HTTP_READ_TIMEOUT_MS", 10_000);
-const IDLE_TIMEOUT_MS = envInt("HTTP_IDLE_TIMEOUT_MS", 30_000);
-const WRITE_TIMEOUT_MS = envInt("HTTP_WRITE_TIMEOUT_MS", 30_000);
-const STREAM_DELAY_MS = envInt("STREAM_DELAY_MS", 100);
 const SHUTDOWN_CAP_MS = 5_000;
-/** Deadlines are pushed forward at most this often (a read batch may reuse the previous one). */
-const IDLE_SLACK_MS = Math.min(1000, IDLE_TIMEOUT_MS / 10);
-const WRITE_SLACK_MS = Math.min(1000, WRITE_TIMEOUT_MS / 10);
-/** After answering and shutting down our side, how long to drain what the client still sends (avoids a RST eating the response). */
-const LINGER_MS = 500;
-const LINGER_MAX_BYTES = 4 * 1024 * 1024;
 
-const LIMITS = DEFAULT_LIMITS;
-const INITIAL_BUF = 16 * 1024;
-/** Room for a whole request at the limits (16 KiB head + 1 MiB body + framing). */
-const MAX_BUF = 2 * 1024 * 1024;
+const server = startHttpServer({
+  port: PORT,
+  hostname: HOST,
+  readTimeoutMs: envInt("HTTP_READ_TIMEOUT_MS", 10_000),
+  idleTimeoutMs: envInt("HTTP_IDLE_TIMEOUT_MS", 30_000),
+  writeTimeoutMs: envInt("HTTP_WRITE_TIMEOUT_MS", 30_000),
+  streamDelayMs: envInt("STREAM_DELAY_MS", 100),
+});
+console.log(`bun-netpoll http listening on http://${HOST.includes(":") ? `[${HOST}]` : HOST}:${server.port}`);
 
-// Pre-encoded response parts: a response is a few memcpys into the batch buffer.
-const HELLO = canned("Hello, World!");
-const NOT_FOUND = canned("Not Found\n");
-const GET_ONLY = canned("Method Not Allowed\n", "Allow: GET, HEAD\r\n");
-const POST_ONLY = canned("Method Not Allowed\n", "Allow: POST, PUT\r\n");
-const ERRORS: Record<number, Canned> = {
-  400: canned("Bad Request\n"),
-  408: canned("Request Timeout\n"),
-  413: canned("Content Too Large\n"),
-  431: canned("Request Header Fields Too Large\n"),
-};
-const ECHO_HEAD = bytes("Content-Type: application/octet-stream\r\nContent-Length: ");
-const END_HEAD = bytes("\r\n\r\n");
-const STREAM_HEAD = bytes("Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n");
-const STREAM_CHUNKS = [1, 2, 3, 4, 5].map((n) => bytes(`chunk ${n}\n`));
-const LAST_CHUNK = bytes("0\r\n\r\n");
-
-// ---------------------------------------------------------------------------
-
-const ln = listen({ port: PORT, hostname: HOST });
-const boundPort = "port" in ln.addr ? ln.addr.port : PORT;
-console.log(`bun-netpoll http listening on http://${HOST.includes(":") ? `[${HOST}]` : HOST}:${boundPort}`);
-
-interface Client {
-  readonly conn: Conn;
-  /** Parked in read with nothing buffered: closed at once on shutdown. */
-  idle: boolean;
-}
-const clients = new Set<Client>();
-let shuttingDown = false;
-const scratch = new Uint8Array(new ArrayBuffer(64 * 1024));
-
-/** Which read deadline is armed. */
-const NO_DEADLINE = 0;
-const IDLE_DEADLINE = 1;
-const REQUEST_DEADLINE = 2;
-
-async function serve(conn: Conn): Promise<void> {
-  const client: Client = { conn, idle: false };
-  clients.add(client);
-  let buf = new Uint8Array(new ArrayBuffer(INITIAL_BUF));
-  let start = 0; // first byte not consumed yet
-  let end = 0; // end of the bytes read
-  let req: Request | null = null; // the head of a request whose body is still coming
-  const chunked = newChunkedState(); // its chunked body, if any
-  let continued = false; // 100 Continue sent for it
-  let armed = NO_DEADLINE;
-  let idleArmedAt = 0;
-  let writeArmedAt = 0;
-  let closing = false; // answer this batch, then close
-  const out = new Output();
-  try {
-    for (;;) {
-      const now = Date.now(); // just after a read: the time its bytes arrived
-      out.reset(now);
-
-      // Answer every complete request in the buffer, into one output batch.
-      while (start < end && !closing) {
-        if (req === null) {
-          const head = parseRequest(buf, start, end, LIMITS);
-          if (head.kind === "incomplete") break;
-          if (head.kind === "error") {
-            out.canned(head.status, Persist.Close, ERRORS[head.status]!);
-            closing = true;
-            break;
-          }
-          req = head;
-        }
-        let bodyEnd: number;
-        let next: number;
-        if (req.chunked) {
-          const got = decodeChunked(buf, req.bodyStart, end, chunked, LIMITS);
-          if (got !== "done") {
-            if (got === "incomplete") {
-              if (req.expectContinue && !continued) out.put(CONTINUE);
-              continued = true;
-            } else {
-              out.canned(got, Persist.Close, ERRORS[got]!);
-              closing = true;
-            }
-            break;
-          }
-          bodyEnd = req.bodyStart + chunked.write;
-          next = req.bodyStart + chunked.read;
-        } else {
-          bodyEnd = req.bodyStart + Math.max(0, req.contentLength);
-          if (bodyEnd > end) {
-            if (req.expectContinue && !continued) out.put(CONTINUE);
-            continued = true;
-            break;
-          }
-          next = bodyEnd;
-        }
-
-        const persist = !req.keepAlive || shuttingDown ? Persist.Close : req.version === 0 ? Persist.Keep10 : Persist.Keep;
-        if (route(req.path) === "/stream" && (req.method === "GET" || req.method === "HEAD")) {
-          // Streamed: whatever is batched goes first, then the chunks as they are made.
-          if (out.len > 0) await conn.write(out.view());
-          await stream(conn, out, persist, req.method === "HEAD");
-          out.reset(Date.now());
-        } else {
-          respond(out, req, buf.subarray(req.bodyStart, bodyEnd), persist);
-        }
-        start = next;
-        req = null;
-        resetChunked(chunked);
-        continued = false;
-        if (armed === REQUEST_DEADLINE) armed = NO_DEADLINE;
-        if (persist === Persist.Close) closing = true;
-      }
-
-      if (out.len > 0) {
-        if (now - writeArmedAt > WRITE_SLACK_MS) {
-          conn.setWriteDeadline(after(WRITE_TIMEOUT_MS, now));
-          writeArmedAt = now;
-        }
-        await conn.write(out.view());
-        out.shrink();
-      }
-      if (closing) {
-        await lingerClose(conn);
-        return;
-      }
-
-      if (start === end) {
-        // Between requests: an idle keep-alive connection.
-        start = end = 0;
-        if (buf.length > INITIAL_BUF) buf = new Uint8Array(new ArrayBuffer(INITIAL_BUF));
-        if (shuttingDown) return;
-        // Re-arming costs little, but it is needed only now and then (the
-        // idle timeout then runs between 90% and 100% of its value).
-        if (armed !== IDLE_DEADLINE || now - idleArmedAt > IDLE_SLACK_MS) {
-          conn.setReadDeadline(after(IDLE_TIMEOUT_MS, now));
-          armed = IDLE_DEADLINE;
-          idleArmedAt = now;
-        }
-      } else {
-        // A request is partly here; its first byte came with the last read.
-        if (armed !== REQUEST_DEADLINE) {
-          conn.setReadDeadline(after(READ_TIMEOUT_MS, now));
-          armed = REQUEST_DEADLINE;
-        }
-        if (buf.length - end < 1024) {
-          // Make room: squeeze a chunked body, move the request to the front, grow.
-          if (req?.chunked) end = compactChunked(buf, req.bodyStart, end, chunked);
-          if (buf.length - end < 1024 && start > 0) {
-            buf.copyWithin(0, start, end);
-            end -= start;
-            start = 0;
-            req = null; // its offsets moved: parse the head again (the chunked state is relative)
-          }
-          if (end === buf.length) {
-            if (buf.length >= MAX_BUF) throw new Error("request larger than the read buffer"); // unreachable at these limits
-            const bigger = new Uint8Array(new ArrayBuffer(buf.length * 2));
-            bigger.set(buf.subarray(0, end));
-            buf = bigger;
-          }
-        }
-      }
-
-      client.idle = start === end;
-      const n = await conn.read(buf.subarray(end));
-      client.idle = false;
-      if (n === null) return; // the client closed (a partial request is dropped)
-      end += n;
-    }
-  } catch (err) {
-    if (err instanceof DeadlineExceededError && err.op === "read" && start < end && !closing) {
-      // Too slow to send a request: say so (best effort), then close.
-      out.reset(Date.now());
-      out.canned(408, Persist.Close, ERRORS[408]!);
-      try {
-        conn.setWriteDeadline(Date.now() + 1000);
-        await conn.write(out.view());
-        await lingerClose(conn);
-      } catch {
-        // The client is gone or stuck: just close.
-      }
-    } else if (!(err instanceof NetError)) {
-      // ClosedError (shutdown), resets, timeouts and EPIPE are NetErrors: routine.
-      console.error("http: connection failed:", err);
-    }
-  } finally {
-    clients.delete(client);
-    if (!conn.closed) await conn.close();
-    if (shuttingDown && clients.size === 0) process.exit(0);
-  }
-}
-
-/** The path without its query. */
-function route(path: string): string {
-  const q = path.indexOf("?");
-  return q < 0 ? path : path.slice(0, q);
-}
-
-function respond(out: Output, req: Request, body: Uint8Array, persist: Persist): void {
-  const m = req.method;
-  const withBody = m !== "HEAD";
-  switch (route(req.path)) {
-    case "/":
-      out.canned(m === "GET" || m === "HEAD" ? 200 : 405, persist, m === "GET" || m === "HEAD" ? HELLO : GET_ONLY, withBody);
-      return;
-    case "/echo":
-      if (m === "POST" || m === "PUT") {
-        out.head(200, persist);
-        out.put(ECHO_HEAD);
-        out.int(body.length);
-        out.put(END_HEAD);
-        out.put(body);
-      } else {
-        out.canned(405, persist, POST_ONLY, withBody);
-      }
-      return;
-    case "/stream": // GET and HEAD are streamed by the caller
-      out.canned(405, persist, GET_ONLY, withBody);
-      return;
-    default:
-      out.canned(404, persist, NOT_FOUND, withBody);
-  }
-}
-
-/** GET /stream: a chunked response written as it is produced. */
-async function stream(conn: Conn, out: Output, persist: Persist, headOnly: boolean): Promise<void> {
-  out.reset(Date.now());
-  out.head(200, persist);
-  out.put(STREAM_HEAD);
-  for (let i = 0; !headOnly && i < STREAM_CHUNKS.length; i++) {
-    if (i > 0) {
-      await Bun.sleep(STREAM_DELAY_MS);
-      out.reset(Date.now());
-    }
-    out.chunk(STREAM_CHUNKS[i]!);
-    if (i === STREAM_CHUNKS.length - 1) out.put(LAST_CHUNK);
-    conn.setWriteDeadline(after(WRITE_TIMEOUT_MS, Date.now()));
-    await conn.write(out.view());
-  }
-  if (headOnly) await conn.write(out.view());
-}
-
-/**
- * Closes our side after the last response, then reads and drops whatever the
- * client still sends (for LINGER_MS at most): closing with unread bytes
- * would send a RST, which can destroy the response before the client reads it.
- * The caller closes the connection.
- */
-async function lingerClose(conn: Conn): Promise<void> {
-  try {
-    await conn.closeWrite();
-    conn.setReadDeadline(Date.now() + LINGER_MS);
-    let total = 0;
-    while (total < LINGER_MAX_BYTES) {
-      const n = await conn.read(scratch);
-      if (n === null) break;
-      total += n;
-    }
-  } catch {
-    // Deadline, reset, or closed by shutdown: done either way.
-  }
-}
-
-// ---------------------------------------------------------------------------
-// Graceful shutdown
-
+// Graceful shutdown: stop accepting, close idle connections, let requests in
+// flight finish, exit 0 (1 if some connection is still open after 5 s; a
+// second signal exits at once).
 function shutdown(signal: string): void {
-  if (shuttingDown) {
+  if (server.shuttingDown) {
     console.log(`http: ${signal} again, exiting now`);
     process.exit(1);
   }
-  shuttingDown = true;
-  console.log(`http: ${signal}, shutting down (${clients.size} open connection(s))`);
-  void ln.close();
-  for (const c of clients) if (c.idle && !c.conn.closed) void c.conn.close();
+  console.log(`http: ${signal}, shutting down (${server.connections} open connection(s))`);
   setTimeout(() => {
-    console.log(`http: ${clients.size} connection(s) still open after ${SHUTDOWN_CAP_MS} ms, exiting`);
+    console.log(`http: ${server.connections} connection(s) still open after ${SHUTDOWN_CAP_MS} ms, exiting`);
     process.exit(1);
   }, SHUTDOWN_CAP_MS).unref();
-  if (clients.size === 0) process.exit(0);
+  void server.shutdown().then(() => process.exit(0));
 }
 process.on("SIGINT", () => shutdown("SIGINT"));
 process.on("SIGTERM", () => shutdown("SIGTERM"));
-
-for await (const conn of ln) {
-  serve(conn).catch((err) => console.error("http: bug:", err));
-}

@@ -1,4 +1,4 @@
-// Response building for examples/http.ts: one growing output buffer per
+// Response building for examples/http/server.ts: one growing output buffer per
 // connection that a batch of responses is appended to (then written with one
 // write), the pre-encoded constant parts, and a Date header cached per second.
 
@@ -79,6 +79,9 @@ export class Output {
   /** Epoch ms for the Date header of the responses in this batch. */
   now = 0;
 
+  /** `extra`: header lines (each ending in CRLF) added to every response head, after Date and Connection. */
+  constructor(readonly extra: Uint8Array = new Uint8Array(0)) {}
+
   reset(now: number): void {
     this.len = 0;
     this.now = now;
@@ -114,11 +117,12 @@ export class Output {
     this.ascii(n.toString(radix));
   }
 
-  /** Status line, Date and Connection headers. */
+  /** Status line, Date and Connection headers, and the extra headers. */
   head(status: number, persist: Persist): void {
     this.put(STATUS[status]!);
     this.put(dateHeader(this.now));
     if (persist !== Persist.Keep) this.put(CONNECTION[persist]!);
+    if (this.extra.length > 0) this.put(this.extra);
   }
 
   /** A complete response with a canned body. */

@@ -13,7 +13,7 @@ import { ptr } from "bun:ffi";
 import { IOVEC, MSGHDR_LINUX } from "../../ffi/layout.ts";
 import { errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
-import { ClosedError, DeadlineExceededError, type ErrorContext, type NetError, sysError } from "../errors.ts";
+import { ClosedError, DeadlineExceededError, type ErrorContext, NetError, sysError } from "../errors.ts";
 import type { BufferPool } from "./buffer_pool.ts";
 import { FifoLock } from "./lock.ts";
 import { getLoop } from "./loop.ts";
@@ -26,6 +26,12 @@ const EINTR = E.EINTR!;
 const MSG_NOSIGNAL = C.MSG_NOSIGNAL > 0 ? C.MSG_NOSIGNAL : 0;
 const IOV_MAX = C.IOV_MAX;
 const TWO_32 = 0x1_0000_0000;
+
+/** A failed write's error says how many bytes the kernel had accepted. */
+function withBytesWritten(err: unknown, n: number): unknown {
+  if (err instanceof NetError) err.bytesWritten = n;
+  return err;
+}
 
 /** Live FDs (opened and not yet released), for leak checks. */
 let liveFds = 0;
@@ -101,6 +107,22 @@ export class FD {
     if (reason !== null) throw this.error(reason, op);
   }
 
+  /**
+   * Starts an operation: takes a reference, then the direction's lock.
+   * Returns null when the lock was free (the common case, no promise), else a
+   * promise that resolves once it is ours. On failure the reference is dropped
+   * and the error thrown (closed, or the abort reason).
+   */
+  #enter(lock: FifoLock, op: string, signal?: AbortSignal): Promise<void> | null {
+    this.incref(op);
+    const wait = lock.acquire(signal);
+    if (wait === null) return null;
+    return wait.then(undefined, (reason) => {
+      this.decref();
+      throw this.error(reason, op);
+    });
+  }
+
   /** Waits for readiness on h (after EAGAIN), converting rejections to errors. */
   async wait(h: Half, op: string, signal?: AbortSignal): Promise<void> {
     if (this.pd.consume(h)) return;
@@ -116,16 +138,8 @@ export class FD {
    * once for an empty buf.
    */
   async read(buf: Uint8Array, signal?: AbortSignal): Promise<number | null> {
-    this.incref("read");
-    const lockWait = this.rlock.acquire(signal);
-    if (lockWait !== null) {
-      try {
-        await lockWait;
-      } catch (reason) {
-        this.decref();
-        throw this.error(reason, "read");
-      }
-    }
+    const entered = this.#enter(this.rlock, "read", signal);
+    if (entered !== null) await entered;
     const r = this.pd.r;
     try {
       for (;;) {
@@ -150,16 +164,8 @@ export class FD {
    * gives the buffer back), or null at EOF.
    */
   async readPooled(pool: BufferPool, signal?: AbortSignal): Promise<Uint8Array | null> {
-    this.incref("read");
-    const lockWait = this.rlock.acquire(signal);
-    if (lockWait !== null) {
-      try {
-        await lockWait;
-      } catch (reason) {
-        this.decref();
-        throw this.error(reason, "read");
-      }
-    }
+    const entered = this.#enter(this.rlock, "read", signal);
+    if (entered !== null) await entered;
     const r = this.pd.r;
     try {
       for (;;) {
@@ -181,16 +187,8 @@ export class FD {
 
   /** Writes all of buf; rejects with bytesWritten set on the error. */
   async write(buf: Uint8Array, signal?: AbortSignal): Promise<number> {
-    this.incref("write");
-    const lockWait = this.wlock.acquire(signal);
-    if (lockWait !== null) {
-      try {
-        await lockWait;
-      } catch (reason) {
-        this.decref();
-        throw this.error(reason, "write");
-      }
-    }
+    const entered = this.#enter(this.wlock, "write", signal);
+    if (entered !== null) await entered;
     const w = this.pd.w;
     const len = buf.length;
     let off = 0;
@@ -211,8 +209,7 @@ export class FD {
         else if (e !== EINTR) throw sysError("write", this.socket ? "send" : "write", e, this.ctx);
       }
     } catch (err) {
-      if (typeof err === "object" && err !== null && "bytesWritten" in err) (err as NetError).bytesWritten = off;
-      throw err;
+      throw withBytesWritten(err, off);
     } finally {
       this.wlock.release();
       this.decref();
@@ -221,16 +218,8 @@ export class FD {
 
   /** Writes the concatenation of bufs with writev/sendmsg, IOV_MAX at a time. */
   async writev(bufs: readonly Uint8Array[], signal?: AbortSignal): Promise<number> {
-    this.incref("write");
-    const lockWait = this.wlock.acquire(signal);
-    if (lockWait !== null) {
-      try {
-        await lockWait;
-      } catch (reason) {
-        this.decref();
-        throw this.error(reason, "write");
-      }
-    }
+    const entered = this.#enter(this.wlock, "write", signal);
+    if (entered !== null) await entered;
     const w = this.pd.w;
     let total = 0;
     for (const b of bufs) total += b.length;
@@ -267,8 +256,7 @@ export class FD {
         else if (e !== EINTR) throw sysError("write", this.socket ? "sendmsg" : "writev", e, this.ctx);
       }
     } catch (err) {
-      if (typeof err === "object" && err !== null && "bytesWritten" in err) (err as NetError).bytesWritten = written;
-      throw err;
+      throw withBytesWritten(err, written);
     } finally {
       this.wlock.release();
       this.decref();
@@ -317,17 +305,9 @@ export class FD {
    * inside it and returned.
    */
   async io<T>(h: Half, op: string, syscall: string, attempt: () => T | number, signal?: AbortSignal): Promise<T> {
-    this.incref(op);
     const lock = h === this.pd.r ? this.rlock : this.wlock;
-    const lockWait = lock.acquire(signal);
-    if (lockWait !== null) {
-      try {
-        await lockWait;
-      } catch (reason) {
-        this.decref();
-        throw this.error(reason, op);
-      }
-    }
+    const entered = this.#enter(lock, op, signal);
+    if (entered !== null) await entered;
     try {
       for (;;) {
         this.check(h, op);
@@ -348,17 +328,9 @@ export class FD {
    * resolves at once if readiness is latched, else parks. For pollFd.
    */
   async waitOnce(h: Half, op: string, signal?: AbortSignal): Promise<void> {
-    this.incref(op);
     const lock = h === this.pd.r ? this.rlock : this.wlock;
-    const lockWait = lock.acquire(signal);
-    if (lockWait !== null) {
-      try {
-        await lockWait;
-      } catch (reason) {
-        this.decref();
-        throw this.error(reason, op);
-      }
-    }
+    const entered = this.#enter(lock, op, signal);
+    if (entered !== null) await entered;
     try {
       this.check(h, op);
       await this.wait(h, op, signal);
