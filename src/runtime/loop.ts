@@ -162,5 +162,14 @@ export function peekLoop(): Loop | null {
  * threads at once.
  */
 export function netpollReady(): Promise<void> {
-  return getLoop().ready;
+  const loop = getLoop();
+  // The bridge thread is unref'd and a pending promise keeps nothing alive:
+  // hold the process while the caller waits, or a Worker awaiting this at
+  // top level would exit first.
+  hooks.hold(1);
+  const release = (): void => hooks.hold(-1);
+  return loop.ready.then(release, (err) => {
+    release();
+    throw err;
+  });
 }
