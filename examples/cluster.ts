@@ -164,16 +164,7 @@ async function worker(cfg: WorkerConfig): Promise<void> {
     // Loaded here, not at the top: the main thread never dlopens anything.
     const { netpollReady } = await import("../src/index.ts");
     const { startHttpServer } = await import("./http/server.ts");
-    // Hold this thread's event loop while the netpoller starts: netpollReady()
-    // does not (its wake-bridge Worker is unref'd), and a Worker with nothing
-    // else pending would otherwise end right here (exit code 13, a top-level
-    // await that never settled).
-    const hold = setInterval(() => {}, 1 << 30);
-    try {
-      await netpollReady();
-    } finally {
-      clearInterval(hold);
-    }
+    await netpollReady();
     const server = startHttpServer({
       port: cfg.port,
       hostname: cfg.hostname,
