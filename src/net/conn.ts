@@ -114,6 +114,7 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
       try {
         if (fd.closing) throw new ClosedError(op, fd.ctx);
         if (sys.shutdown(fd.sysfd, how) < 0) throw sysError(op, "shutdown", errno(), fd.ctx);
+        if (how === C.SHUT_RD) fd.kickRead();
       } finally {
         if (afterWrites) fd.wlock.release();
       }

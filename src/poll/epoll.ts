@@ -2,7 +2,7 @@
 import { C, E, platform } from "../../ffi/platform.ts";
 import { errno, sys } from "../../ffi/libc.ts";
 import { writeEpollEvent } from "../../ffi/layout.ts";
-import { type Poller, READ, WAKE_SLOT, WRITE } from "./poller.ts";
+import { HUP, type Poller, READ, WAKE_SLOT, WRITE } from "./poller.ts";
 
 const layout = platform.epollEvent;
 const EINTR = E.EINTR!;
@@ -10,6 +10,7 @@ const EAGAIN = E.EAGAIN!;
 const REGISTER_MASK = (C.EPOLLIN | C.EPOLLOUT | C.EPOLLRDHUP | C.EPOLLET) >>> 0;
 const READ_MASK = C.EPOLLIN | C.EPOLLRDHUP | C.EPOLLHUP | C.EPOLLERR | C.EPOLLPRI;
 const WRITE_MASK = C.EPOLLOUT | C.EPOLLHUP | C.EPOLLERR;
+const HUP_MASK = C.EPOLLRDHUP | C.EPOLLHUP | C.EPOLLERR;
 const TWO_32 = 0x1_0000_0000;
 
 /** Thrown when the kernel object cannot be created. */
@@ -107,7 +108,7 @@ export class EpollPoller implements Poller {
 
   modes(i: number): number {
     const ev = this.#view.getUint32(i * layout.size + layout.events, true);
-    return (ev & READ_MASK ? READ : 0) | (ev & WRITE_MASK ? WRITE : 0);
+    return (ev & READ_MASK ? READ : 0) | (ev & WRITE_MASK ? WRITE : 0) | (ev & HUP_MASK ? HUP : 0);
   }
 
   isWake(i: number): boolean {

@@ -14,7 +14,7 @@ import { errno, kqueueSymbols, setNonblockCloexec, sys } from "../../ffi/libc.ts
 import { type KeventLayout, writeKevent } from "../../ffi/layout.ts";
 import { platform } from "../../ffi/platform.ts";
 import { PollerOpenError } from "./epoll.ts";
-import { type Poller, READ, WAKE_SLOT, WRITE } from "./poller.ts";
+import { HUP, type Poller, READ, WAKE_SLOT, WRITE } from "./poller.ts";
 
 /** `struct timespec { time_t tv_sec; long tv_nsec; }` on 64-bit targets. */
 const TIMESPEC = { size: 16, sec: 0, nsec: 8 } as const;
@@ -124,9 +124,9 @@ export class KqueuePoller implements Poller {
     const flags = this.#ev.getUint16(at + L.flags, true);
     // EV_ERROR and EV_EOF on the read side wake both directions: the retried
     // syscall reports the error or the EOF (Go does the same).
-    if (flags & K.EV_ERROR) return READ | WRITE;
-    if (filter === K.EVFILT_READ) return flags & K.EV_EOF ? READ | WRITE : READ;
-    if (filter === K.EVFILT_WRITE) return WRITE;
+    if (flags & K.EV_ERROR) return READ | WRITE | HUP;
+    if (filter === K.EVFILT_READ) return flags & K.EV_EOF ? READ | WRITE | HUP : READ;
+    if (filter === K.EVFILT_WRITE) return flags & K.EV_EOF ? WRITE | HUP : WRITE;
     return 0;
   }
 

@@ -18,7 +18,9 @@
 //                          only with 0 on the main thread.
 //   slot(i), gen(i)        cookie of event i of the last batch.
 //   modes(i)               READ | WRITE bits of event i (errors and hang-ups
-//                          wake both directions; the retried syscall reports).
+//                          wake both directions; the retried syscall reports),
+//                          plus HUP when the peer hung up or the socket has an
+//                          error (a state that will not raise another edge).
 //   isWake(i)              event i is the wake source (already drained).
 //   wake()                 make the next/current poll() return. Safe to call
 //                          repeatedly: wakes are coalesced behind one flag
@@ -28,6 +30,8 @@
 /** Readiness bits reported per event. */
 export const READ = 1;
 export const WRITE = 2;
+/** End of stream or error seen: no further edge will announce it. */
+export const HUP = 4;
 
 export interface Poller {
   readonly name: string;

@@ -64,6 +64,14 @@ export class FD {
   readonly rlock = new FifoLock();
   readonly wlock = new FifoLock();
   #refs = 0;
+  /**
+   * The last read came back short: the receive queue was empty right after
+   * it, so any later data makes a new edge. The next read parks first
+   * instead of trying a read that would only say EAGAIN (one syscall saved
+   * per message in request/response traffic). Not after a hang-up or error
+   * was reported: an EOF already pending raises no new edge.
+   */
+  #drained = false;
   #released = false;
   #onReleased: (() => void) | null = null;
   #releasedPromise: Promise<void> | null = null;
@@ -99,6 +107,12 @@ export class FD {
 
   decref(): void {
     if (--this.#refs === 0 && this.pd.closing) this.#release();
+  }
+
+  /** Makes the next read try its syscall at once, waking a parked reader (after shutdown(SHUT_RD)). */
+  kickRead(): void {
+    this.#drained = false;
+    this.pd.ready(this.pd.r);
   }
 
   /** Throws the closed / timeout error if h must fail before a syscall. */
@@ -145,8 +159,16 @@ export class FD {
       for (;;) {
         this.check(r, "read");
         if (buf.length === 0) return 0;
+        if (this.#drained) {
+          this.#drained = false;
+          await this.wait(r, "read", signal);
+          continue;
+        }
         const n = sys.read(this.sysfd, buf, buf.length);
-        if (n > 0) return n;
+        if (n > 0) {
+          this.#drained = n < buf.length && !this.pd.hup;
+          return n;
+        }
         if (n === 0) return null;
         const e = errno();
         if (e === EAGAIN) await this.wait(r, "read", signal);
@@ -170,9 +192,17 @@ export class FD {
     try {
       for (;;) {
         this.check(r, "read");
+        if (this.#drained) {
+          this.#drained = false;
+          await this.wait(r, "read", signal);
+          continue;
+        }
         const buf = pool.take();
         const n = sys.read(this.sysfd, buf, buf.length);
-        if (n > 0) return buf.subarray(0, n);
+        if (n > 0) {
+          this.#drained = n < buf.length && !this.pd.hup;
+          return buf.subarray(0, n);
+        }
         pool.give(buf);
         if (n === 0) return null;
         const e = errno();

@@ -12,7 +12,7 @@
 // loop (a listening socket): one unref'd interval timer is ref'd for that.
 import { createPoller } from "../poll/index.ts";
 import type { Poller } from "../poll/poller.ts";
-import { READ, WRITE } from "../poll/poller.ts";
+import { HUP, READ, WRITE } from "../poll/poller.ts";
 import { type Bridge, WorkerBridge } from "./bridge.ts";
 import { hooks } from "./hooks.ts";
 import type { PollDesc } from "./poll_desc.ts";
@@ -105,6 +105,7 @@ export class Loop {
           continue;
         }
         const m = poller.modes(i);
+        if (m & HUP) pd.hup = true;
         if (m & READ) pd.ready(pd.r);
         if (m & WRITE) pd.ready(pd.w);
       }

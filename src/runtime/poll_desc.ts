@@ -60,6 +60,8 @@ export class PollDesc {
   slot = -1;
   gen = 0;
   closing = false;
+  /** The poller reported a hang-up or error: sticky, no later edge will repeat it. */
+  hup = false;
   readonly r = new Half();
   readonly w = new Half();
 
