@@ -182,15 +182,19 @@ export function parseRequest(buf: Uint8Array, start: number, end: number, limits
   if (p >= end) return INCOMPLETE;
 
   // --- request line: method SP request-target SP HTTP-version
+  // Only the first maxHead+1 bytes are ever looked at here, so the answer
+  // does not depend on how the input was split: a control character or bare
+  // CR in that window is 400; no line end inside it is 431 (once that many
+  // bytes are in) or "incomplete" (before).
+  const windowEnd = Math.min(end, start + maxHead + 1);
   const lineLf = buf.indexOf(LF, p);
-  if (lineLf < 0 || lineLf >= end) {
-    if (end - start > maxHead) return fail(431, "header block too large");
-    // Fail early on a line that cannot become a request line.
-    for (let i = p; i < end; i++) {
+  if (lineLf < 0 || lineLf >= windowEnd) {
+    for (let i = p; i < windowEnd; i++) {
       const c = buf[i]!;
       if (c < 0x20 && c !== CR) return fail(400, "control character in request line");
-      if (c === CR && i + 1 < end) return fail(400, "bare CR");
+      if (c === CR && i + 1 < windowEnd) return fail(400, "bare CR");
     }
+    if (end - start > maxHead) return fail(431, "header block too large");
     return INCOMPLETE;
   }
   const lineEnd = contentEnd(buf, p, lineLf);

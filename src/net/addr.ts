@@ -121,3 +121,15 @@ export function checkUnixPath(op: string, net: string, path: unknown): string {
   if (abstract && platform.os !== "linux") throw new AddrError(op, { net, address: path }, "abstract unix names are Linux-only");
   return path;
 }
+
+/** Checks an optional hostname option is a string; throws TypeError naming the option. */
+export function checkHostname(op: string, hostname: unknown): string | undefined {
+  if (hostname === undefined || typeof hostname === "string") return hostname;
+  throw new TypeError(`${op}: hostname must be a string, got ${hostname === null ? "null" : typeof hostname}`);
+}
+
+/** Checks an optional signal option is an AbortSignal. */
+export function checkSignal(op: string, signal: unknown): AbortSignal | undefined {
+  if (signal === undefined || signal instanceof AbortSignal) return signal;
+  throw new TypeError(`${op}: signal must be an AbortSignal`);
+}

@@ -7,6 +7,7 @@ import { type Deadline, toMono } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
 import {
   type Addr,
+  checkHostname,
   checkNetwork,
   checkPort,
   checkUnixPath,
@@ -55,7 +56,6 @@ export interface Datagram {
 // exists, SO_NOSIGPIPE on the socket elsewhere (see net/sys.ts).
 const MSG_NOSIGNAL = C.MSG_NOSIGNAL > 0 ? C.MSG_NOSIGNAL : 0;
 const SA_SIZE = C.SOCKADDR_STORAGE_SIZE;
-void E;
 
 /**
  * A datagram socket. `send(data, addr)` sends one datagram; `receive(buf)`
@@ -275,6 +275,7 @@ export function listenDatagram(opts: ListenDatagramOptions | ListenUnixgramOptio
       throw err;
     }
   }
+  checkHostname("listenDatagram", opts.hostname);
   checkNetwork("listen", opts.network, ["udp", "udp4", "udp6"]);
   const net0 = opts.network ?? "udp";
   const pinned = networkFamily(opts.network);
@@ -331,6 +332,7 @@ function bindUdp(family: "inet" | "inet6", host: string, port: number, dual: boo
 /** Opens a UDP socket connected to one peer: use write/read; errors from the peer (ECONNREFUSED) surface on read. */
 export async function connectDatagram(opts: ConnectDatagramOptions): Promise<DatagramConn> {
   if (opts === null || typeof opts !== "object") throw new TypeError("connectDatagram: options object required");
+  checkHostname("connectDatagram", opts.hostname);
   checkNetwork("dial", opts.network, ["udp", "udp4", "udp6"]);
   const net0 = opts.network ?? "udp";
   const pinned = networkFamily(opts.network);

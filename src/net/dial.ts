@@ -7,8 +7,10 @@ import { type Deadline, toMono } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
 import {
   type Addr,
+  checkHostname,
   checkNetwork,
   checkPort,
+  checkSignal,
   checkUnixPath,
   formatAddr,
   literalFamily,
@@ -58,6 +60,8 @@ const EALREADY = E.EALREADY!;
  */
 export async function connect(opts: ConnectOptions): Promise<Conn> {
   if (opts === null || typeof opts !== "object") throw new TypeError("connect: options object required");
+  checkSignal("connect", opts.signal);
+  if (!("path" in opts)) checkHostname("connect", opts.hostname);
   const deadline = connectDeadline(opts);
   if ("path" in opts) {
     const path = checkUnixPath("dial", "unix", opts.path);

@@ -9,6 +9,7 @@ import { FD } from "../runtime/fd.ts";
 import { hooks } from "../runtime/hooks.ts";
 import {
   type Addr,
+  checkHostname,
   checkNetwork,
   checkPort,
   checkUnixPath,
@@ -252,6 +253,7 @@ export function listen(opts: ListenOptions): Listener {
 }
 
 function listenTcp(opts: ListenTcpOptions): Listener {
+  checkHostname("listen", opts.hostname);
   checkNetwork("listen", opts.network, ["tcp", "tcp4", "tcp6"]);
   const net0 = opts.network ?? "tcp";
   const pinned = networkFamily(opts.network);

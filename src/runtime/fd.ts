@@ -83,6 +83,7 @@ export class FD {
     this.owned = opts.owned;
     this.ctx = opts.ctx;
     this.pd = new PollDesc(sysfd);
+    this.pd.errorFor = this;
     const err = getLoop().register(this.pd);
     if (err !== 0) throw sysError("register", "epoll_ctl", err, opts.ctx);
     liveFds++;
@@ -137,14 +138,15 @@ export class FD {
     });
   }
 
-  /** Waits for readiness on h (after EAGAIN), converting rejections to errors. */
-  async wait(h: Half, op: string, signal?: AbortSignal): Promise<void> {
-    if (this.pd.consume(h)) return;
-    try {
-      await this.pd.park(h, signal);
-    } catch (reason) {
-      throw this.error(reason, op);
-    }
+  /**
+   * Waits for readiness on h after EAGAIN: undefined at once if readiness is
+   * latched (retry now), else the parking promise. Rejections are already
+   * the closed / timeout errors (the pollDesc's errorFor), so no async frame
+   * wraps the wait: an idle connection holds one promise here, nothing more.
+   */
+  wait(h: Half, op: string, signal?: AbortSignal): Promise<void> | undefined {
+    if (this.pd.consume(h)) return undefined;
+    return this.pd.park(h, signal, op);
   }
 
   /**
@@ -405,11 +407,12 @@ export class FD {
     // close(2) is never retried: on Linux the fd is gone even on EINTR.
     if (this.owned) sys.close(this.sysfd);
     this.pd.fd = -1;
-    // Resolve close() one microtask later: #release runs inside the finally of
-    // the last in-flight operation, whose own promise settles only after it;
-    // that operation must settle before close() does.
+    // Resolve close() a macrotask later: #release runs inside the finally of
+    // the last in-flight operation, whose promise (and the promises of the
+    // API calls wrapping it, such as accept's retry loop) settle only after
+    // it; all of those must settle before close() does.
     const done = this.#onReleased;
     this.#onReleased = null;
-    if (done !== null) queueMicrotask(done);
+    if (done !== null) setImmediate(done);
   }
 }

@@ -11,7 +11,8 @@ interface Entry {
 
 export class FifoLock {
   #locked = false;
-  readonly #queue: Entry[] = [];
+  /** Allocated on first contention: most locks never queue anyone. */
+  #queue: Entry[] | null = null;
 
   /** null when taken at once; otherwise a promise that resolves when it is ours. */
   acquire(signal?: AbortSignal): Promise<void> | null {
@@ -22,20 +23,21 @@ export class FifoLock {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     const entry: Entry = { resolve, reject, signal, onAbort: undefined };
+    const queue = (this.#queue ??= []);
     if (signal) {
       entry.onAbort = () => {
-        const i = this.#queue.indexOf(entry);
-        if (i >= 0) this.#queue.splice(i, 1);
+        const i = queue.indexOf(entry);
+        if (i >= 0) queue.splice(i, 1);
         reject(signal.reason);
       };
       signal.addEventListener("abort", entry.onAbort, { once: true });
     }
-    this.#queue.push(entry);
+    queue.push(entry);
     return promise;
   }
 
   release(): void {
-    const next = this.#queue.shift();
+    const next = this.#queue?.shift();
     if (next === undefined) {
       this.#locked = false;
       return;
@@ -45,6 +47,6 @@ export class FifoLock {
   }
 
   get queued(): number {
-    return this.#queue.length;
+    return this.#queue?.length ?? 0;
   }
 }

@@ -52,6 +52,13 @@ export class Half {
   timerAt = 0;
   abortSignal: AbortSignal | null = null;
   abortListener: (() => void) | null = null;
+  /** The operation parked here, for the error the owner builds. */
+  op = "";
+}
+
+/** Builds the error a parked task rejects with, from a reason and the operation. */
+export interface ErrorFactory {
+  error(reason: Reason, op: string): unknown;
 }
 
 export class PollDesc {
@@ -64,9 +71,19 @@ export class PollDesc {
   hup = false;
   readonly r = new Half();
   readonly w = new Half();
+  /**
+   * The owner's error factory: parked tasks reject with its result, so the
+   * I/O path needs no wrapper frame to convert reasons. Without one they
+   * reject with the bare CLOSED / TIMEOUT reasons.
+   */
+  errorFor: ErrorFactory | null = null;
 
   constructor(fd: number) {
     this.fd = fd;
+  }
+
+  #reason(reason: unknown, op: string): unknown {
+    return this.errorFor !== null && (reason === CLOSED || reason === TIMEOUT) ? this.errorFor.error(reason, op) : reason;
   }
 
   /** CLOSED / TIMEOUT if an operation in this direction must fail now, else null. */
@@ -100,20 +117,21 @@ export class PollDesc {
     return true;
   }
 
-  /** Parks the caller until readiness, deadline, close or abort. */
-  park(h: Half, signal?: AbortSignal): Promise<void> {
+  /** Parks the caller until readiness, deadline, close or abort. `op` names it in errors. */
+  park(h: Half, signal?: AbortSignal, op = ""): Promise<void> {
     if (h.state === WAITING) throw new Error("double wait");
     if (h.state === READY) {
       h.state = NIL;
       return Promise.resolve();
     }
     const reason = this.check(h);
-    if (reason !== null) return Promise.reject(reason);
+    if (reason !== null) return Promise.reject(this.#reason(reason, op));
     if (signal?.aborted) return Promise.reject(signal.reason);
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     h.state = WAITING;
     h.resolve = resolve;
     h.reject = reject;
+    h.op = op;
     if (h.deadline > 0 && h.timerAt !== h.deadline) this.#armTimer(h);
     if (signal) {
       const listener = () => this.#fail(h, signal.reason);
@@ -160,8 +178,9 @@ export class PollDesc {
   #fail(h: Half, reason: unknown): void {
     if (h.state !== WAITING) return;
     const reject = h.reject!;
+    const op = h.op;
     this.#unpark(h);
-    reject(reason);
+    reject(this.#reason(reason, op));
   }
 
   #unpark(h: Half): void {
