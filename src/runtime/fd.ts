@@ -185,7 +185,8 @@ export class FD {
   /**
    * Reads into a buffer borrowed from pool only once data is there: while
    * parked, nothing is held. Resolves a view of the bytes read (the caller
-   * gives the buffer back), or null at EOF.
+   * gives it back), or null at EOF. With no pooled buffer free, reads into
+   * the pool's scratch and resolves an exact-size copy.
    */
   async readPooled(pool: BufferPool, signal?: AbortSignal): Promise<Uint8Array | null> {
     const entered = this.#enter(this.rlock, "read", signal);
@@ -199,13 +200,14 @@ export class FD {
           await this.wait(r, "read", signal);
           continue;
         }
-        const buf = pool.take();
+        const pooled = pool.takeFree();
+        const buf = pooled ?? pool.scratch;
         const n = sys.read(this.sysfd, buf, buf.length);
         if (n > 0) {
           this.#drained = n < buf.length && !this.pd.hup;
-          return buf.subarray(0, n);
+          return pooled !== null ? pooled.subarray(0, n) : buf.slice(0, n);
         }
-        pool.give(buf);
+        if (pooled !== null) pool.give(pooled);
         if (n === 0) return null;
         const e = errno();
         if (e === EAGAIN) await this.wait(r, "read", signal);
