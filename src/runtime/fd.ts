@@ -220,13 +220,45 @@ export class FD {
   }
 
   /** Writes all of buf; rejects with bytesWritten set on the error. */
-  async write(buf: Uint8Array, signal?: AbortSignal): Promise<number> {
-    const entered = this.#enter(this.wlock, "write", signal);
-    if (entered !== null) await entered;
+  write(buf: Uint8Array, signal?: AbortSignal): Promise<number> {
+    // Fast path, with no async frame: the direction is free and the kernel
+    // takes the whole buffer at once (the common case in request/response
+    // traffic). Anything else continues in #writeSlow with what was learnt.
+    if (this.pd.closing || !this.wlock.tryAcquire()) return this.#writeSlow(buf, signal, false, 0, false);
+    this.#refs++;
+    const len = buf.length;
+    if (len > 0 && this.pd.check(this.pd.w) === null) {
+      const n = this.socket ? sys.send(this.sysfd, buf, len, MSG_NOSIGNAL) : sys.write(this.sysfd, buf, len);
+      if (n === len) {
+        this.wlock.release();
+        this.decref();
+        return Promise.resolve(len);
+      }
+      if (n >= 0) return this.#writeSlow(buf, signal, true, n, false);
+      const e = errno();
+      if (e === EAGAIN) return this.#writeSlow(buf, signal, true, 0, true);
+      if (e !== EINTR) {
+        const err = sysError("write", this.socket ? "send" : "write", e, this.ctx);
+        this.wlock.release();
+        this.decref();
+        return Promise.reject(err);
+      }
+    }
+    return this.#writeSlow(buf, signal, true, 0, false);
+  }
+
+  // The general write loop. `locked`: the caller already holds the lock and a
+  // reference; `off`: bytes already written; `parkFirst`: the last attempt
+  // said EAGAIN.
+  async #writeSlow(buf: Uint8Array, signal: AbortSignal | undefined, locked: boolean, off: number, parkFirst: boolean): Promise<number> {
+    if (!locked) {
+      const entered = this.#enter(this.wlock, "write", signal);
+      if (entered !== null) await entered;
+    }
     const w = this.pd.w;
     const len = buf.length;
-    let off = 0;
     try {
+      if (parkFirst) await this.wait(w, "write", signal);
       for (;;) {
         this.check(w, "write");
         if (off === len) return len;
@@ -236,6 +268,7 @@ export class FD {
           : sys.write(this.sysfd, view, len - off);
         if (n >= 0) {
           off += n;
+          if (off === len) return len;
           continue;
         }
         const e = errno();
@@ -283,6 +316,7 @@ export class FD {
               off = 0;
             }
           }
+          if (written === total) return total;
           continue;
         }
         const e = -n;

@@ -14,6 +14,13 @@ export class FifoLock {
   /** Allocated on first contention: most locks never queue anyone. */
   #queue: Entry[] | null = null;
 
+  /** Takes the lock if it is free; false (and nothing queued) if not. */
+  tryAcquire(): boolean {
+    if (this.#locked) return false;
+    this.#locked = true;
+    return true;
+  }
+
   /** null when taken at once; otherwise a promise that resolves when it is ours. */
   acquire(signal?: AbortSignal): Promise<void> | null {
     if (!this.#locked) {
