@@ -600,7 +600,7 @@ async function main(): Promise<void> {
   ensureTools();
   build();
   const scenarios = SCENARIOS.filter((s) => onlyScen === null || onlyScen.includes(s.id));
-  if (onlyScen) for (const id of onlyScen) if (!SCENARIOS.some((s) => s.id === id)) throw new Error(`unknown scenario ${id}; ids: ${SCENARIOS.map((s) => s.id).join(" ")}`);
+  if (onlyScen) for (const id of onlyScen) if (id !== "chan" && !SCENARIOS.some((s) => s.id === id)) throw new Error(`unknown scenario ${id}; ids: ${SCENARIOS.map((s) => s.id).join(" ")}`);
   const servers = SERVERS.filter((s) => {
     if (onlyServers !== null && !onlyServers.includes(s.id)) return false;
     if (s.needs && !existsSync(s.needs)) {
@@ -638,6 +638,17 @@ async function main(): Promise<void> {
         writeFileSync(RESULTS_JSON, `${JSON.stringify(file, null, 1)}\n`);
       }
     }
+  }
+  // Channels beside Go (issue: Go-style concurrency): bench/chan.ts writes
+  // bench/out/chan.md, which the report includes. Skipped with --only unless asked for.
+  if (onlyScen === null || onlyScen.includes("chan")) {
+    console.log("bench: channels (bun bench/chan.ts)");
+    const chan = Bun.spawnSync([process.execPath, join(BENCH, "chan.ts")], {
+      env: { ...process.env, ...(QUICK ? { CHAN_SECONDS: "0.5", CHAN_RUNS: "1" } : {}) },
+      stdout: "inherit",
+      stderr: "inherit",
+    });
+    if (!chan.success) notes.push(`bench/chan.ts failed (exit ${chan.exitCode}): channel results missing.`);
   }
   file.machine.elapsedS = Math.round((performance.now() - t0) / 1000);
   finish(file);
