@@ -3,8 +3,14 @@
 // marked done and skipped when it reaches the front.
 
 export interface Waiter {
-  /** Settled already (by another select case, an abort or a close). */
+  /** Settled already (by an abort or a close). */
   done: boolean;
+  /** A select's shared state: once one case fires, all its waiters are done. */
+  readonly sel?: { done: boolean } | undefined;
+}
+
+function isDone(w: Waiter): boolean {
+  return w.done || (w.sel !== undefined && w.sel.done);
 }
 
 export class WaiterQueue<W extends Waiter> {
@@ -19,7 +25,7 @@ export class WaiterQueue<W extends Waiter> {
     // abort) are only skipped when they reach the front; on a queue nobody
     // shifts they would pile up. Sweep them once the queue doubles.
     if (this.#items.length - this.#head >= this.#sweepAt) {
-      this.#items = this.#items.slice(this.#head).filter((x) => !x!.done);
+      this.#items = this.#items.slice(this.#head).filter((x) => !isDone(x!));
       this.#head = 0;
       this.#sweepAt = Math.max(64, 2 * this.#items.length);
     }
@@ -35,7 +41,7 @@ export class WaiterQueue<W extends Waiter> {
         this.#items = items.slice(this.#head);
         this.#head = 0;
       }
-      if (!w.done) return w;
+      if (!isDone(w)) return w;
     }
     return undefined;
   }
@@ -45,7 +51,7 @@ export class WaiterQueue<W extends Waiter> {
     const items = this.#items;
     while (this.#head < items.length) {
       const w = items[this.#head]!;
-      if (!w.done) return w;
+      if (!isDone(w)) return w;
       items[this.#head++] = undefined;
     }
     return undefined;

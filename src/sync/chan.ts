@@ -293,12 +293,8 @@ export function select(cases: readonly SelectCase[], opts?: SelectOptions): Prom
       if ("recv" in c) {
         if (c.recv === null) continue;
         const w: RecvWaiter<unknown> = {
-          get done() {
-            return state.done;
-          },
-          set done(v: boolean) {
-            if (v) state.done = true;
-          },
+          done: false,
+          sel: state,
           deliver: (value, ok) => {
             finish();
             resolve({ index: i, value, ok });
@@ -308,12 +304,8 @@ export function select(cases: readonly SelectCase[], opts?: SelectOptions): Prom
       } else if ("send" in c) {
         if (c.send === null) continue;
         const w: SendWaiter<unknown> = {
-          get done() {
-            return state.done;
-          },
-          set done(v: boolean) {
-            if (v) state.done = true;
-          },
+          done: false,
+          sel: state,
           value: c.value,
           taken: () => {
             finish();
