@@ -71,7 +71,6 @@ export const freebsdConstants: OsConstants = {
   EPOLLHUP: -1,
   EPOLLRDHUP: -1,
   EPOLLET: -1,
-  EPOLLONESHOT: -1,
   EFD_CLOEXEC: -1,
   EFD_NONBLOCK: -1,
 

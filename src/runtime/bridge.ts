@@ -2,30 +2,19 @@
 // the main thread ever sleeping in the kernel.
 //
 // Worker doorbell. A small Worker owns a second poller (epoll on Linux, kqueue
-// on BSD) that watches the main poller's fd and sleeps there; when the main
-// poller has events it rings a doorbell the main thread awaits with
-// Atomics.waitAsync. Protocol over a SharedArrayBuffer:
+// on BSD) that watches the main poller's fd, level-triggered. Protocol over a SharedArrayBuffer:
 //
-//   epoll (Linux): the worker's epoll holds the main poller's fd with
-//     EPOLLONESHOT and the worker sits in epoll_wait(-1) for good. Each wake
-//     disarms the registration; main re-arms it with one epoll_ctl(MOD) when
-//     it wants the next wake:
-//       main  arm():  remember RING, epoll_ctl(MOD, EPOLLIN|EPOLLONESHOT), waitAsync(RING)
-//       worker:       epoll_wait returns → RING += 1, notify RING → epoll_wait again
-//     An arm costs main one syscall and never wakes the worker by itself.
-//   kqueue (BSD): the worker waits for ARM to change (Atomics.wait), then in
-//     kevent on its own kqueue (level-triggered on the main kqueue's fd):
-//       main  arm():  remember RING, ARM += 1, notify ARM, waitAsync(RING)
-//       worker:       Atomics.wait(ARM) → kevent(-1) → RING += 1, notify RING
+//   main  arm():  remember RING, ARM += 1, notify ARM, Atomics.waitAsync(RING)
+//   worker:       Atomics.wait(ARM) until it changes, then epoll_wait(-1) on
+//                 its own epoll fd (returns once the main poller has events),
+//                 then RING += 1, notify RING, and back to waiting on ARM.
 //
-// Main arms only after a drain found nothing, so a busy loop pays no
-// cross-thread wake; an idle one costs a blocked thread and no CPU. An event
-// that lands between main's last drain and the arm is still seen (the
-// worker's registration is level-triggered / re-armed with the fd readable).
-// A pending waitAsync does not keep the process alive (the loop's
-// keep-alive decides that), and the worker is unref'd.
-import { writeEpollEvent } from "../../ffi/layout.ts";
-import { errno, sys } from "../../ffi/libc.ts";
+// The worker sleeps in the kernel only after main armed it, and main arms only
+// after a drain found nothing, so a busy loop pays no cross-thread wake and an
+// idle one costs a blocked thread and no CPU. Level triggering on the main
+// poller's fd means an event that lands between main's last drain and the
+// worker's epoll_wait is still seen. A pending waitAsync does not keep the
+// process alive (the loop's keep-alive decides that), and the worker is unref'd.
 import { C, E, platform } from "../../ffi/platform.ts";
 
 const ARM = 0;
@@ -60,7 +49,6 @@ interface WorkerInit {
   EPOLL_CLOEXEC: number;
   EPOLL_CTL_ADD: number;
   EPOLLIN: number;
-  EPOLLONESHOT: number;
   EVFILT_READ: number;
   EV_ADD: number;
   EINTR: number;
@@ -83,7 +71,6 @@ function sleeperMain(init: WorkerInit, req: (id: string) => unknown): void {
   let waitOnce: () => number;
   let closeAll: () => void;
   let setupFailed = false;
-  let sleeperFd = -1;
   if (init.mode === "epoll") {
     const lib = ffi.dlopen(init.libc, {
       epoll_create1: { args: [i32], returns: i32 },
@@ -94,10 +81,9 @@ function sleeperMain(init: WorkerInit, req: (id: string) => unknown): void {
     });
     const s = lib.symbols;
     errnoPtr = s.__errno_location() as import("bun:ffi").Pointer;
-    view.setUint32(0, (init.EPOLLIN | init.EPOLLONESHOT) >>> 0, true);
+    view.setUint32(0, init.EPOLLIN, true);
     const ep = s.epoll_create1(init.EPOLL_CLOEXEC);
     setupFailed = ep < 0 || s.epoll_ctl(ep, init.EPOLL_CTL_ADD, init.pollFd, ev) < 0;
-    sleeperFd = ep;
     waitOnce = () => s.epoll_wait(ep, ev, 4, -1);
     closeAll = () => {
       s.close(ep);
@@ -128,22 +114,17 @@ function sleeperMain(init: WorkerInit, req: (id: string) => unknown): void {
     postMessage({ error: ffi.read.i32(errnoPtr, 0) });
     return;
   }
-  postMessage({ ready: true, sleeperFd: init.mode === "epoll" ? sleeperFd : -1 });
-  const oneShot = init.mode === "epoll";
+  postMessage({ ready: true });
   let seen = 0;
   for (;;) {
-    if (!oneShot) {
-      Atomics.wait(ctl, init.ARM, seen);
-      if (Atomics.load(ctl, init.STOP) !== 0) break;
-      seen = Atomics.load(ctl, init.ARM);
-    }
-    const n = waitOnce();
+    Atomics.wait(ctl, init.ARM, seen);
     if (Atomics.load(ctl, init.STOP) !== 0) break;
-    if (n < 0) {
-      if (ffi.read.i32(errnoPtr, 0) === init.EINTR) continue;
-      break;
+    seen = Atomics.load(ctl, init.ARM);
+    for (;;) {
+      const n = waitOnce();
+      if (n >= 0 || ffi.read.i32(errnoPtr, 0) !== init.EINTR) break;
     }
-    if (n === 0) continue;
+    if (Atomics.load(ctl, init.STOP) !== 0) break;
     Atomics.add(ctl, init.RING, 1);
     Atomics.notify(ctl, init.RING);
   }
@@ -165,16 +146,8 @@ export class WorkerBridge implements Bridge {
   #armId = 0;
   #startupTimer: ReturnType<typeof setTimeout> | null = null;
   #closed = false;
-  /** The sleeper's epoll fd (one-shot protocol), once it reported ready; else -1. */
-  #sleeperFd = -1;
-  readonly #pollFd: number;
-  /** epoll_event for re-arming the one-shot registration (kept alive here). */
-  readonly #rearm: Uint8Array;
 
   constructor(pollFd: number) {
-    this.#pollFd = pollFd;
-    this.#rearm = new Uint8Array(new ArrayBuffer(platform.epollEvent.size));
-    writeEpollEvent(new DataView(this.#rearm.buffer), 0, platform.epollEvent, C.EPOLLIN | C.EPOLLONESHOT, 0, 0);
     const sab = new SharedArrayBuffer(CTL_INTS * 4);
     this.#ctl = new Int32Array(sab);
     const init: WorkerInit = {
@@ -186,7 +159,6 @@ export class WorkerBridge implements Bridge {
       EPOLL_CLOEXEC: C.EPOLL_CLOEXEC,
       EPOLL_CTL_ADD: C.EPOLL_CTL_ADD,
       EPOLLIN: C.EPOLLIN,
-      EPOLLONESHOT: C.EPOLLONESHOT,
       EVFILT_READ: C.EVFILT_READ,
       EV_ADD: C.EV_ADD,
       EINTR: E.EINTR!,
@@ -202,9 +174,8 @@ export class WorkerBridge implements Bridge {
     // until it has started (revoking it at once makes the start fail).
     this.#worker.onmessage = (e: MessageEvent) => {
       URL.revokeObjectURL(url);
-      const data = e.data as { ready?: boolean; error?: number; sleeperFd?: number };
+      const data = e.data as { ready?: boolean; error?: number };
       if (data.ready) {
-        this.#sleeperFd = data.sleeperFd ?? -1;
         this.#ready = true;
         this.#stopStartupPoll();
         this.#started.resolve();
@@ -246,17 +217,8 @@ export class WorkerBridge implements Bridge {
     this.stats.arms++;
     const ctl = this.#ctl;
     const ring = Atomics.load(ctl, RING);
-    if (this.#sleeperFd >= 0) {
-      // One-shot: re-enable the sleeper's registration. If the main poller
-      // already has events the sleeper wakes at once, else on the next one.
-      if (sys.epoll_ctl(this.#sleeperFd, C.EPOLL_CTL_MOD, this.#pollFd, this.#rearm) < 0) {
-        this.#fail(new Error(`wake bridge: epoll_ctl(MOD) failed: ${platform.errno.name(errno())}`));
-        return;
-      }
-    } else {
-      Atomics.add(ctl, ARM, 1);
-      Atomics.notify(ctl, ARM);
-    }
+    Atomics.add(ctl, ARM, 1);
+    Atomics.notify(ctl, ARM);
     this.#pending = onWake;
     const id = ++this.#armId;
     const fire = () => this.#fire(id);
