@@ -1,7 +1,7 @@
 // pollFd: any descriptor the caller owns (pipe, eventfd, inotify, timerfd,
 // signalfd, a C library's socket) joins the loop.
-import { ClosedError, type ErrorContext } from "./errors.ts";
-import { type Deadline, toMono } from "./runtime/deadline.ts";
+import type { ErrorContext } from "./errors.ts";
+import type { Deadline } from "./runtime/deadline.ts";
 import { FD } from "./runtime/fd.ts";
 import type { Half } from "./runtime/poll_desc.ts";
 
@@ -67,27 +67,21 @@ export class PollFd {
   }
 
   async #wait(h: Half, op: string, opts?: WaitOptions): Promise<void> {
-    if (opts?.deadline !== undefined) {
-      if (this.#fd.closing) throw new ClosedError(op, this.#fd.ctx);
-      this.#fd.pd.setDeadline(h, toMono(opts.deadline));
-    }
+    if (opts?.deadline !== undefined) this.#fd.setDeadline(h === this.#fd.pd.r ? "r" : "w", opts.deadline, op);
     await this.#fd.waitOnce(h, op, opts?.signal);
   }
 
   /** Sets both deadlines (epoch ms, a Date, or null for none). */
   setDeadline(t: Deadline): void {
-    this.setReadDeadline(t);
-    this.setWriteDeadline(t);
+    this.#fd.setDeadline("rw", t, "setDeadline");
   }
 
   setReadDeadline(t: Deadline): void {
-    if (this.#fd.closing) throw new ClosedError("setReadDeadline", this.#fd.ctx);
-    this.#fd.pd.setDeadline(this.#fd.pd.r, toMono(t));
+    this.#fd.setDeadline("r", t, "setReadDeadline");
   }
 
   setWriteDeadline(t: Deadline): void {
-    if (this.#fd.closing) throw new ClosedError("setWriteDeadline", this.#fd.ctx);
-    this.#fd.pd.setDeadline(this.#fd.pd.w, toMono(t));
+    this.#fd.setDeadline("w", t, "setWriteDeadline");
   }
 
   get closed(): boolean {

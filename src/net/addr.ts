@@ -133,3 +133,38 @@ export function checkSignal(op: string, signal: unknown): AbortSignal | undefine
   if (signal === undefined || signal instanceof AbortSignal) return signal;
   throw new TypeError(`${op}: signal must be an AbortSignal`);
 }
+
+/** Where a listening socket binds, worked out from the options before any syscall. */
+export interface BindTarget {
+  readonly net: string;
+  readonly family: "inet" | "inet6";
+  readonly host: string;
+  readonly port: number;
+  /** The wildcard with no family pinned: IPv6 "::" with IPV6_V6ONLY off. */
+  readonly dualStack: boolean;
+}
+
+/**
+ * Checks listen options for an IP socket (`kind` tcp or udp) and resolves
+ * the bind address: an IP literal, "localhost", or every address (dual-stack
+ * "::" unless the network pins a family). Throws TypeError / AddrError.
+ */
+export function bindTarget(kind: "tcp" | "udp", opts: { port: unknown; hostname?: unknown; network?: unknown }): BindTarget {
+  checkHostname("listen", opts.hostname);
+  checkNetwork("listen", opts.network, [kind, `${kind}4`, `${kind}6`]);
+  const net = (opts.network as string | undefined) ?? kind;
+  const pinned = networkFamily(opts.network as string | undefined);
+  const hostname = opts.hostname as string | undefined;
+  const port = checkPort("listen", net, opts.port, hostname);
+  let host = hostname ?? "";
+  if (host === "localhost") host = pinned === "inet6" ? "::1" : "127.0.0.1";
+  if (host === "") {
+    const family = pinned ?? "inet6";
+    return { net, family, host: family === "inet6" ? "::" : "0.0.0.0", port, dualStack: pinned === null };
+  }
+  const family = literalFamily("listen", net, host, pinned);
+  if (family === null) {
+    throw new AddrError("listen", { net, address: host }, `listen needs an IP address or "localhost", not ${JSON.stringify(host)}`);
+  }
+  return { net, family, host, port, dualStack: false };
+}

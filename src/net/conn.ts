@@ -3,7 +3,7 @@ import { errno, sys } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { ClosedError, sysError } from "../errors.ts";
 import { chunkPool } from "../runtime/buffer_pool.ts";
-import { type Deadline, toMono } from "../runtime/deadline.ts";
+import type { Deadline } from "../runtime/deadline.ts";
 import type { FD } from "../runtime/fd.ts";
 import { type Addr, toAddr } from "./addr.ts";
 import { localName, setIntOpt } from "./sys.ts";
@@ -125,9 +125,7 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
 
   /** Sets the read and write deadlines (epoch ms, a Date, or null for none). */
   setDeadline(t: Deadline): void {
-    const mono = this.#deadlineMono("setDeadline", t);
-    this.#fd.pd.setDeadline(this.#fd.pd.r, mono);
-    this.#fd.pd.setDeadline(this.#fd.pd.w, mono);
+    this.#fd.setDeadline("rw", t, "setDeadline");
   }
 
   /**
@@ -137,17 +135,12 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * re-times that read.
    */
   setReadDeadline(t: Deadline): void {
-    this.#fd.pd.setDeadline(this.#fd.pd.r, this.#deadlineMono("setReadDeadline", t));
+    this.#fd.setDeadline("r", t, "setReadDeadline");
   }
 
   /** Sets the write deadline; see setReadDeadline. */
   setWriteDeadline(t: Deadline): void {
-    this.#fd.pd.setDeadline(this.#fd.pd.w, this.#deadlineMono("setWriteDeadline", t));
-  }
-
-  #deadlineMono(op: string, t: Deadline): number {
-    if (this.#fd.closing) throw new ClosedError(op, this.#fd.ctx);
-    return toMono(t);
+    this.#fd.setDeadline("w", t, "setWriteDeadline");
   }
 
   /** TCP_NODELAY (on by default for TCP, as in Go). */

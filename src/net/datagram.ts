@@ -1,12 +1,13 @@
 // DatagramConn: UDP and unixgram sockets on the netpoller.
-import { cString, errno, sys } from "../../ffi/libc.ts";
+import { errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
 import { decodeSockaddr, ipFamily, type SockAddr } from "../../ffi/sockaddr.ts";
 import { AddrError, ClosedError, type ErrorContext, NetError, sysError } from "../errors.ts";
-import { type Deadline, toMono } from "../runtime/deadline.ts";
+import type { Deadline } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
 import {
   type Addr,
+  bindTarget,
   checkHostname,
   checkNetwork,
   checkPort,
@@ -18,8 +19,7 @@ import {
   resolveHost,
   toAddr,
 } from "./addr.ts";
-import { bindTo, encode, familyNumber, localName, openSocket, saBuf, saLen, setIntOpt } from "./sys.ts";
-import { statSync } from "node:fs";
+import { bindTo, encode, familyNumber, localName, openSocket, saBuf, saLen, setIntOpt, type SocketFile, socketFile, unlinkSocketFile } from "./sys.ts";
 
 export interface ListenDatagramOptions {
   /** 0 picks a free port. */
@@ -68,16 +68,16 @@ export class DatagramConn implements AsyncDisposable {
   readonly #family: SockAddr["family"];
   readonly #local: Addr;
   readonly #remote: Addr | null;
-  readonly #unlink: { path: string; dev: number; ino: number } | null;
+  readonly #file: SocketFile | null;
 
   /** @internal Use listenDatagram() or connectDatagram(). */
-  constructor(fd: FD, family: SockAddr["family"], local: Addr, remote: Addr | null, unlink: { path: string; dev: number; ino: number } | null) {
+  constructor(fd: FD, family: SockAddr["family"], local: Addr, remote: Addr | null, file: SocketFile | null) {
     this.#fd = fd;
     this.#family = family;
     this.#transport = family === "unix" ? "unixgram" : "udp";
     this.#local = local;
     this.#remote = remote;
-    this.#unlink = unlink;
+    this.#file = file;
   }
 
   get fd(): number {
@@ -200,18 +200,15 @@ export class DatagramConn implements AsyncDisposable {
   }
 
   setDeadline(t: Deadline): void {
-    this.setReadDeadline(t);
-    this.setWriteDeadline(t);
+    this.#fd.setDeadline("rw", t, "setDeadline");
   }
 
   setReadDeadline(t: Deadline): void {
-    if (this.#fd.closing) throw new ClosedError("setReadDeadline", this.#fd.ctx);
-    this.#fd.pd.setDeadline(this.#fd.pd.r, toMono(t));
+    this.#fd.setDeadline("r", t, "setReadDeadline");
   }
 
   setWriteDeadline(t: Deadline): void {
-    if (this.#fd.closing) throw new ClosedError("setWriteDeadline", this.#fd.ctx);
-    this.#fd.pd.setDeadline(this.#fd.pd.w, toMono(t));
+    this.#fd.setDeadline("w", t, "setWriteDeadline");
   }
 
   get closed(): boolean {
@@ -221,7 +218,7 @@ export class DatagramConn implements AsyncDisposable {
   /** Closes the socket; parked operations reject with ClosedError. A second close() throws ClosedError. */
   close(): Promise<void> {
     const released = this.#fd.close();
-    if (this.#unlink !== null) unlinkIfSame(this.#unlink);
+    if (this.#file !== null) unlinkSocketFile(this.#file);
     return released;
   }
 
@@ -245,15 +242,6 @@ export class DatagramConn implements AsyncDisposable {
   }
 }
 
-function unlinkIfSame(u: { path: string; dev: number; ino: number }): void {
-  try {
-    const st = statSync(u.path);
-    if (st.dev === u.dev && st.ino === u.ino) sys.unlink(cString(u.path));
-  } catch {
-    // Already gone.
-  }
-}
-
 /** Opens a datagram socket bound to a UDP port or a unixgram path. Throws NetError / AddrError. */
 export function listenDatagram(opts: ListenDatagramOptions | ListenUnixgramOptions): DatagramConn {
   if (opts === null || typeof opts !== "object") throw new TypeError("listenDatagram: options object required");
@@ -264,35 +252,13 @@ export function listenDatagram(opts: ListenDatagramOptions | ListenUnixgramOptio
     try {
       const e = bindTo(s, { family: "unix", path });
       if (e !== 0) throw sysError("listen", "bind", e, ctx);
-      let unlink: { path: string; dev: number; ino: number } | null = null;
-      if (path.charCodeAt(0) !== 0) {
-        const st = statSync(path);
-        unlink = { path, dev: st.dev, ino: st.ino };
-      }
-      return new DatagramConn(new FD(s, { socket: true, owned: true, ctx }), "unix", { transport: "unixgram", path }, null, unlink);
+      return new DatagramConn(new FD(s, { socket: true, owned: true, ctx }), "unix", { transport: "unixgram", path }, null, socketFile(path));
     } catch (err) {
       sys.close(s);
       throw err;
     }
   }
-  checkHostname("listenDatagram", opts.hostname);
-  checkNetwork("listen", opts.network, ["udp", "udp4", "udp6"]);
-  const net0 = opts.network ?? "udp";
-  const pinned = networkFamily(opts.network);
-  const port = checkPort("listen", net0, opts.port, opts.hostname);
-  let host = opts.hostname ?? "";
-  if (host === "localhost") host = pinned === "inet6" ? "::1" : "127.0.0.1";
-  let family: "inet" | "inet6";
-  let dual = false;
-  if (host === "") {
-    family = pinned ?? "inet6";
-    host = family === "inet6" ? "::" : "0.0.0.0";
-    dual = pinned === null;
-  } else {
-    const f = literalFamily("listen", net0, host, pinned);
-    if (f === null) throw new AddrError("listen", { net: net0, address: host }, `listen needs an IP address or "localhost", not ${JSON.stringify(host)}`);
-    family = f;
-  }
+  const { family, host, port, dualStack: dual } = bindTarget("udp", opts);
   try {
     return bindUdp(family, host, port, dual, opts.reusePort === true, null);
   } catch (err) {

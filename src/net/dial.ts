@@ -6,7 +6,6 @@ import { DeadlineExceededError, type ErrorContext, NetError, sysError } from "..
 import { type Deadline, toMono } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
 import {
-  type Addr,
   checkHostname,
   checkNetwork,
   checkPort,

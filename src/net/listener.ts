@@ -1,26 +1,14 @@
 // Listener and listen(): a listening stream socket on the netpoller.
-import { statSync } from "node:fs";
 import { cString, errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
 import { decodeSockaddr, type SockAddr } from "../../ffi/sockaddr.ts";
-import { AddrError, ClosedError, type ErrorContext, NetError, sysError } from "../errors.ts";
-import { type Deadline, toMono } from "../runtime/deadline.ts";
+import { ClosedError, type ErrorContext, NetError, sysError } from "../errors.ts";
+import type { Deadline } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
 import { hooks } from "../runtime/hooks.ts";
-import {
-  type Addr,
-  checkHostname,
-  checkNetwork,
-  checkPort,
-  checkUnixPath,
-  formatAddr,
-  literalFamily,
-  networkFamily,
-  netName,
-  toAddr,
-} from "./addr.ts";
+import { type Addr, bindTarget, checkUnixPath, formatAddr, netName, toAddr } from "./addr.ts";
 import { Conn } from "./conn.ts";
-import { acceptedSocket, bindTo, familyNumber, localName, openSocket, saBuf, saLen, setIntOpt } from "./sys.ts";
+import { acceptedSocket, bindTo, familyNumber, localName, openSocket, saBuf, saLen, setIntOpt, type SocketFile, socketFile, unlinkSocketFile } from "./sys.ts";
 
 export interface ListenTcpOptions {
   /** 0 picks a free port (see `addr`). */
@@ -78,17 +66,17 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
   readonly addr: Addr;
   readonly #fd: FD;
   readonly #transport: "tcp" | "unix";
-  readonly #unlink: { path: string; dev: number; ino: number } | null;
+  readonly #file: SocketFile | null;
   #held = true;
   #backoff: { timer: ReturnType<typeof setTimeout>; wake: () => void } | null = null;
   readonly #acceptOnce: () => Accepted | number;
 
   /** @internal Use listen(). */
-  constructor(fd: FD, addr: Addr, transport: "tcp" | "unix", unlink: { path: string; dev: number; ino: number } | null) {
+  constructor(fd: FD, addr: Addr, transport: "tcp" | "unix", file: SocketFile | null) {
     this.#fd = fd;
     this.addr = addr;
     this.#transport = transport;
-    this.#unlink = unlink;
+    this.#file = file;
     // One accept4 attempt. The peer address is decoded here, in the same
     // synchronous block as the call, because the sockaddr scratch is shared.
     // Handshakes aborted by the client are retried (Go TestAcceptIgnoreAbortedConnRequest).
@@ -174,8 +162,7 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
 
   /** Sets the accept deadline (epoch ms, a Date, or null for none). */
   setDeadline(t: Deadline): void {
-    if (this.#fd.closing) throw new ClosedError("setDeadline", this.#fd.ctx);
-    this.#fd.pd.setDeadline(this.#fd.pd.r, toMono(t));
+    this.#fd.setDeadline("r", t, "setDeadline");
   }
 
   /** Lets the process exit while this listener is open. */
@@ -212,15 +199,7 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
       hooks.hold(-1);
     }
     this.#backoff?.wake();
-    if (this.#unlink !== null) {
-      const u = this.#unlink;
-      try {
-        const st = statSync(u.path);
-        if (st.dev === u.dev && st.ino === u.ino) sys.unlink(cString(u.path));
-      } catch {
-        // Already gone: nothing to unlink.
-      }
-    }
+    if (this.#file !== null) unlinkSocketFile(this.#file);
     return released;
   }
 
@@ -253,26 +232,7 @@ export function listen(opts: ListenOptions): Listener {
 }
 
 function listenTcp(opts: ListenTcpOptions): Listener {
-  checkHostname("listen", opts.hostname);
-  checkNetwork("listen", opts.network, ["tcp", "tcp4", "tcp6"]);
-  const net0 = opts.network ?? "tcp";
-  const pinned = networkFamily(opts.network);
-  const port = checkPort("listen", net0, opts.port, opts.hostname);
-  let host = opts.hostname ?? "";
-  if (host === "localhost") host = pinned === "inet6" ? "::1" : "127.0.0.1";
-  let family: "inet" | "inet6";
-  let dualStack = false;
-  if (host === "") {
-    family = pinned ?? "inet6";
-    host = family === "inet6" ? "::" : "0.0.0.0";
-    dualStack = pinned === null;
-  } else {
-    const f = literalFamily("listen", net0, host, pinned);
-    if (f === null) {
-      throw new AddrError("listen", { net: net0, address: host }, `listen needs an IP address or "localhost", not ${JSON.stringify(host)}`);
-    }
-    family = f;
-  }
+  const { family, host, port, dualStack } = bindTarget("tcp", opts);
   const backlog = checkBacklog(opts.backlog);
   try {
     return bindListen(family, host, port, backlog, dualStack, opts.reusePort === true);
@@ -317,18 +277,14 @@ function listenUnix(opts: ListenUnixOptions): Listener {
   try {
     const e = bindTo(s, { family: "unix", path });
     if (e !== 0) throw sysError("listen", "bind", e, ctx);
-    let unlink: { path: string; dev: number; ino: number } | null = null;
-    if (path.charCodeAt(0) !== 0) {
-      const st = statSync(path);
-      unlink = { path, dev: st.dev, ino: st.ino };
-    }
+    const file = socketFile(path);
     if (sys.listen(s, backlog) < 0) {
       const le = errno();
-      if (unlink) sys.unlink(cString(path));
+      if (file !== null) sys.unlink(cString(path));
       throw sysError("listen", "listen", le, ctx);
     }
     const fd = new FD(s, { socket: true, owned: true, ctx });
-    return new Listener(fd, { transport: "unix", path }, "unix", unlink);
+    return new Listener(fd, { transport: "unix", path }, "unix", file);
   } catch (err) {
     sys.close(s);
     throw err;

@@ -1,7 +1,8 @@
 // Socket plumbing shared by listeners, dialers and datagram sockets: creation
 // with the runtime's flags, options, and address queries. Scratch buffers are
 // module-lived and used only within one synchronous block.
-import { errno, setNonblockCloexec, sys } from "../../ffi/libc.ts";
+import { statSync } from "node:fs";
+import { cString, errno, setNonblockCloexec, sys } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { decodeSockaddr, encodeSockaddr, type SockAddr } from "../../ffi/sockaddr.ts";
 import { type ErrorContext, sysError } from "../errors.ts";
@@ -72,4 +73,28 @@ export function peerName(fd: number): SockAddr | number {
 export function bindTo(fd: number, sa: SockAddr): number {
   const len = encode(sa);
   return sys.bind(fd, saBuf, len) < 0 ? errno() : 0;
+}
+
+/** A unix socket file this process created, by identity (so a file recreated at the path is left alone). */
+export interface SocketFile {
+  readonly path: string;
+  readonly dev: number;
+  readonly ino: number;
+}
+
+/** Records the socket file just bound at path; null for a Linux abstract name (no file). */
+export function socketFile(path: string): SocketFile | null {
+  if (path.charCodeAt(0) === 0) return null;
+  const st = statSync(path);
+  return { path, dev: st.dev, ino: st.ino };
+}
+
+/** Unlinks the recorded socket file if it is still the one this process created. */
+export function unlinkSocketFile(f: SocketFile): void {
+  try {
+    const st = statSync(f.path);
+    if (st.dev === f.dev && st.ino === f.ino) sys.unlink(cString(f.path));
+  } catch {
+    // Already gone: nothing to unlink.
+  }
 }

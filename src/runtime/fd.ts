@@ -15,6 +15,7 @@ import { errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
 import { ClosedError, DeadlineExceededError, type ErrorContext, NetError, sysError } from "../errors.ts";
 import type { BufferPool } from "./buffer_pool.ts";
+import { type Deadline, toMono } from "./deadline.ts";
 import { FifoLock } from "./lock.ts";
 import { getLoop } from "./loop.ts";
 import { CLOSED, type Half, PollDesc, TIMEOUT } from "./poll_desc.ts";
@@ -108,6 +109,17 @@ export class FD {
 
   decref(): void {
     if (--this.#refs === 0 && this.pd.closing) this.#release();
+  }
+
+  /**
+   * Sets the deadline of `which` direction(s): epoch ms, a Date, or null for
+   * none. Throws ClosedError (naming op) once the FD is closing.
+   */
+  setDeadline(which: "r" | "w" | "rw", t: Deadline, op: string): void {
+    if (this.pd.closing) throw new ClosedError(op, this.ctx);
+    const mono = toMono(t);
+    if (which !== "w") this.pd.setDeadline(this.pd.r, mono);
+    if (which !== "r") this.pd.setDeadline(this.pd.w, mono);
   }
 
   /** Makes the next read try its syscall at once, waking a parked reader (after shutdown(SHUT_RD)). */

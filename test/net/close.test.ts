@@ -1,13 +1,10 @@
 // F: close (CONFORMANCE.md section F; F8 is in test/stress/readwrite.stress.ts) and G2, G3.
-import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import {
   ClosedError,
-  type Conn,
   connect,
   DeadlineExceededError,
-  type IpAddr,
   listen,
   listenDatagram,
   NetError,
@@ -16,57 +13,9 @@ import {
 } from "../../src/index.ts";
 import { sys } from "../../ffi/libc.ts";
 import { closeFd, expectClean, pipe, sleep, tick, writeFd } from "../helpers.ts";
+import { connPairs, track, until } from "./_pair.ts";
 
-type Kind = "tcp" | "unix";
-let dir = "";
-let seq = 0;
-const conns: Conn[] = [];
-
-beforeAll(() => {
-  dir = fs.mkdtempSync(`${os.tmpdir()}/bnp-`);
-});
-afterAll(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-// A failed test may leave conns open: close them so later tests start clean.
-afterEach(async () => {
-  for (const c of conns.splice(0)) if (!c.closed) await c.close().catch(() => {});
-});
-
-/** A connected pair: [dialer, accepted]. The listener is closed before returning. */
-async function pair(kind: Kind): Promise<[Conn, Conn]> {
-  const path = `${dir}/s${seq++}.sock`;
-  const ln = kind === "tcp" ? listen({ port: 0, hostname: "127.0.0.1" }) : listen({ path });
-  try {
-    const [a, b] = await Promise.all([
-      kind === "tcp" ? connect({ port: (ln.addr as IpAddr).port, hostname: "127.0.0.1" }) : connect({ path }),
-      ln.accept(),
-    ]);
-    conns.push(a, b);
-    return [a, b];
-  } finally {
-    await ln.close();
-  }
-}
-
-/** Outcome of a promise without awaiting it. */
-function track<T>(p: Promise<T>) {
-  const t = { settled: false, ok: false, value: undefined as T | undefined, error: undefined as unknown, at: 0 };
-  p.then(
-    (v) => Object.assign(t, { settled: true, ok: true, value: v, at: performance.now() }),
-    (e) => Object.assign(t, { settled: true, ok: false, error: e, at: performance.now() }),
-  );
-  return t;
-}
-
-/** Polls cond() every ms until it holds; throws after ms. */
-async function until(cond: () => boolean, ms = 1000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error("until: timed out");
-    await sleep(1);
-  }
-}
+const { pair, conns, dir } = connPairs();
 
 const enc = new TextEncoder();
 
@@ -278,7 +227,7 @@ test("G2 a pipe closed while its writer keeps writing causes no wakeups: a 10 ms
 });
 
 test("G3 64 sockets parked for read and write, then closed: all 64 closes complete and no registration is left", async () => {
-  const path = `${dir}/g3.sock`;
+  const path = `${dir()}/g3.sock`;
   const ln = listen({ path });
   const pairs = await Promise.all(
     Array.from({ length: 64 }, () => Promise.all([connect({ path }), ln.accept()])),

@@ -1,69 +1,11 @@
 // D: half-close (CONFORMANCE.md section D; D7 is in test/stress/readwrite.stress.ts).
-import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import * as fs from "node:fs";
-import * as os from "node:os";
-import { ClosedError, type Conn, connect, DeadlineExceededError, type IpAddr, listen, NetError, runtimeStats } from "../../src/index.ts";
+import { ClosedError, type Conn, DeadlineExceededError, NetError, runtimeStats } from "../../src/index.ts";
 import { expectClean, sleep } from "../helpers.ts";
+import { connPairs, track, rejection, until } from "./_pair.ts";
 
-type Kind = "tcp" | "unix";
-let dir = "";
-let seq = 0;
-const conns: Conn[] = [];
-
-beforeAll(() => {
-  dir = fs.mkdtempSync(`${os.tmpdir()}/bnp-`);
-});
-afterAll(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-// A failed test may leave conns open: close them so later tests start clean.
-afterEach(async () => {
-  for (const c of conns.splice(0)) if (!c.closed) await c.close().catch(() => {});
-});
-
-/** A connected pair: [dialer, accepted]. The listener is closed before returning. */
-async function pair(kind: Kind): Promise<[Conn, Conn]> {
-  const path = `${dir}/s${seq++}.sock`;
-  const ln = kind === "tcp" ? listen({ port: 0, hostname: "127.0.0.1" }) : listen({ path });
-  try {
-    const [a, b] = await Promise.all([
-      kind === "tcp" ? connect({ port: (ln.addr as IpAddr).port, hostname: "127.0.0.1" }) : connect({ path }),
-      ln.accept(),
-    ]);
-    conns.push(a, b);
-    return [a, b];
-  } finally {
-    await ln.close();
-  }
-}
-
-/** Outcome of a promise without awaiting it. */
-function track<T>(p: Promise<T>) {
-  const t = { settled: false, ok: false, value: undefined as T | undefined, error: undefined as unknown, at: 0 };
-  p.then(
-    (v) => Object.assign(t, { settled: true, ok: true, value: v, at: performance.now() }),
-    (e) => Object.assign(t, { settled: true, ok: false, error: e, at: performance.now() }),
-  );
-  return t;
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a rejection");
-}
-
-/** Polls cond() every ms until it holds; throws after ms. */
-async function until(cond: () => boolean, ms = 1000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error("until: timed out");
-    await sleep(1);
-  }
-}
+const { pair, dir } = connPairs();
 
 /** Reads until EOF; returns all bytes. */
 async function readAll(c: Conn): Promise<Uint8Array> {
@@ -192,7 +134,7 @@ test("D4 a process that calls closeWrite twice then closes exits on its own", as
     await a.close();
     console.log("done");
   `;
-  const file = `${dir}/d4.ts`;
+  const file = `${dir()}/d4.ts`;
   fs.writeFileSync(file, src);
   const p = Bun.spawn([process.execPath, file], { stdout: "pipe", stderr: "pipe" });
   const killer = setTimeout(() => p.kill(), 5000);

@@ -1,60 +1,10 @@
 // L: large transfers and vectored writes (CONFORMANCE.md section L).
-import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import { type Conn, connect, type IpAddr, listen, runtimeStats } from "../../src/index.ts";
+import { expect, test } from "bun:test";
+import { type Conn, runtimeStats } from "../../src/index.ts";
 import { expectClean, sleep } from "../helpers.ts";
+import { connPairs, track, until } from "./_pair.ts";
 
-type Kind = "tcp" | "unix";
-let dir = "";
-let seq = 0;
-const conns: Conn[] = [];
-
-beforeAll(() => {
-  dir = fs.mkdtempSync(`${os.tmpdir()}/bnp-`);
-});
-afterAll(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-// A failed test may leave conns open: close them so later tests start clean.
-afterEach(async () => {
-  for (const c of conns.splice(0)) if (!c.closed) await c.close().catch(() => {});
-});
-
-/** A connected pair: [dialer, accepted]. The listener is closed before returning. */
-async function pair(kind: Kind): Promise<[Conn, Conn]> {
-  const path = `${dir}/s${seq++}.sock`;
-  const ln = kind === "tcp" ? listen({ port: 0, hostname: "127.0.0.1" }) : listen({ path });
-  try {
-    const [a, b] = await Promise.all([
-      kind === "tcp" ? connect({ port: (ln.addr as IpAddr).port, hostname: "127.0.0.1" }) : connect({ path }),
-      ln.accept(),
-    ]);
-    conns.push(a, b);
-    return [a, b];
-  } finally {
-    await ln.close();
-  }
-}
-
-/** Outcome of a promise without awaiting it. */
-function track<T>(p: Promise<T>) {
-  const t = { settled: false, ok: false, value: undefined as T | undefined, error: undefined as unknown, at: 0 };
-  p.then(
-    (v) => Object.assign(t, { settled: true, ok: true, value: v, at: performance.now() }),
-    (e) => Object.assign(t, { settled: true, ok: false, error: e, at: performance.now() }),
-  );
-  return t;
-}
-
-/** Polls cond() every ms until it holds; throws after ms. */
-async function until(cond: () => boolean, ms = 1000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error("until: timed out");
-    await sleep(1);
-  }
-}
+const { pair } = connPairs();
 
 /** Deterministic pseudo-random bytes (xorshift32). */
 function fillRandom(buf: Uint8Array, seed: number): Uint8Array {

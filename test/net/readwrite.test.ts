@@ -15,6 +15,7 @@ import {
   runtimeStats,
 } from "../../src/index.ts";
 import { closeFd, expectClean, pipe, readFd, sleep, writeFd } from "../helpers.ts";
+import { rejection } from "./_pair.ts";
 
 type Kind = "tcp" | "unix";
 let dir = "";
@@ -58,15 +59,6 @@ function track<T>(p: Promise<T>) {
     (e) => Object.assign(t, { settled: true, ok: false, error: e }),
   );
   return t;
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a rejection");
 }
 
 /** Waits (a few ms at most per step) until cond() holds, or fails after ms. */

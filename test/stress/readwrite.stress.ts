@@ -1,70 +1,12 @@
 // Stress: D7, F8, I4 (CONFORMANCE.md). Run with `bun test ./test/stress/readwrite.stress.ts`.
-import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import * as fs from "node:fs";
-import * as os from "node:os";
-import { ClosedError, type Conn, connect, type IpAddr, listen, NetError, runtimeStats } from "../../src/index.ts";
+import { ClosedError, connect, type IpAddr, listen, NetError, runtimeStats } from "../../src/index.ts";
 import { sys } from "../../ffi/libc.ts";
-import { closeFd, expectClean, pipe, readFd, sleep, tick, writeFd } from "../helpers.ts";
+import { closeFd, expectClean, pipe, readFd, tick, writeFd } from "../helpers.ts";
+import { connPairs, track, rejection, until } from "../net/_pair.ts";
 
-type Kind = "tcp" | "unix";
-let dir = "";
-let seq = 0;
-const conns: Conn[] = [];
-
-beforeAll(() => {
-  dir = fs.mkdtempSync(`${os.tmpdir()}/bnp-`);
-});
-afterAll(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-// A failed test may leave conns open: close them so later tests start clean.
-afterEach(async () => {
-  for (const c of conns.splice(0)) if (!c.closed) await c.close().catch(() => {});
-});
-
-/** A connected pair: [dialer, accepted]. The listener is closed before returning. */
-async function pair(kind: Kind): Promise<[Conn, Conn]> {
-  const path = `${dir}/s${seq++}.sock`;
-  const ln = kind === "tcp" ? listen({ port: 0, hostname: "127.0.0.1" }) : listen({ path });
-  try {
-    const [a, b] = await Promise.all([
-      kind === "tcp" ? connect({ port: (ln.addr as IpAddr).port, hostname: "127.0.0.1" }) : connect({ path }),
-      ln.accept(),
-    ]);
-    conns.push(a, b);
-    return [a, b];
-  } finally {
-    await ln.close();
-  }
-}
-
-/** Outcome of a promise without awaiting it. */
-function track<T>(p: Promise<T>) {
-  const t = { settled: false, ok: false, value: undefined as T | undefined, error: undefined as unknown, at: 0 };
-  p.then(
-    (v) => Object.assign(t, { settled: true, ok: true, value: v, at: performance.now() }),
-    (e) => Object.assign(t, { settled: true, ok: false, error: e, at: performance.now() }),
-  );
-  return t;
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a rejection");
-}
-
-/** Polls cond() every ms until it holds; throws after ms. */
-async function until(cond: () => boolean, ms = 1000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error("until: timed out");
-    await sleep(1);
-  }
-}
+const { pair, conns } = connPairs();
 
 const PEER_GONE = ["EPIPE", "ECONNRESET", "ECONNABORTED"];
 
