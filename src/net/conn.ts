@@ -2,9 +2,9 @@
 import { errno, sys } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { ClosedError, sysError } from "../errors.ts";
-import { chunkPool } from "../runtime/buffer_pool.ts";
+import { type BufferPool, chunkPool } from "../runtime/buffer_pool.ts";
 import type { Deadline } from "../runtime/deadline.ts";
-import type { FD } from "../runtime/fd.ts";
+import type { ChunkSink, FD } from "../runtime/fd.ts";
 import { type Addr, toAddr } from "./addr.ts";
 import { localName, setIntOpt } from "./sys.ts";
 
@@ -223,19 +223,8 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * until the next iteration step (copy it with `.slice()` to keep it).
    * Breaking out of the loop does not close the connection.
    */
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
-    let chunk: Uint8Array | null = null;
-    try {
-      for (;;) {
-        chunk = await this.#fd.readPooled(chunkPool);
-        if (chunk === null) return;
-        yield chunk;
-        chunkPool.give(chunk);
-        chunk = null;
-      }
-    } finally {
-      if (chunk !== null) chunkPool.give(chunk);
-    }
+  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array, undefined, undefined> {
+    return new ChunkIterator(this.#fd);
   }
 
   /** A byte stream of incoming data (each chunk is a fresh copy). */
@@ -277,5 +266,46 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
       { highWaterMark: 1 },
     );
     return this.#writable;
+  }
+}
+
+// The chunk iterator: each step gives the previous chunk back to the pool and
+// reads the next. A plain object rather than an async generator: next()
+// returns the read's own promise, already resolving to the iterator result.
+class ChunkIterator implements AsyncIterableIterator<Uint8Array, undefined, undefined>, ChunkSink {
+  held: Uint8Array | null = null;
+  readonly #fd: FD;
+  #done = false;
+
+  constructor(fd: FD) {
+    this.#fd = fd;
+  }
+
+  get pool(): BufferPool {
+    return chunkPool;
+  }
+
+  next(): Promise<IteratorResult<Uint8Array, undefined>> {
+    this.#giveBack();
+    if (this.#done) return Promise.resolve({ value: undefined, done: true });
+    return this.#fd.readChunk(this);
+  }
+
+  /** Called when a for-await loop is left early: gives the chunk back. The connection stays open. */
+  return(): Promise<IteratorResult<Uint8Array, undefined>> {
+    this.#giveBack();
+    this.#done = true;
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  #giveBack(): void {
+    if (this.held !== null) {
+      chunkPool.give(this.held);
+      this.held = null;
+    }
   }
 }

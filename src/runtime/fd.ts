@@ -16,9 +16,9 @@ import { C, E } from "../../ffi/platform.ts";
 import { ClosedError, DeadlineExceededError, type ErrorContext, NetError, sysError } from "../errors.ts";
 import type { BufferPool } from "./buffer_pool.ts";
 import { type Deadline, toMono } from "./deadline.ts";
-import { FifoLock } from "./lock.ts";
+import type { FifoLock } from "./lock.ts";
 import { getLoop } from "./loop.ts";
-import { CLOSED, type Half, PollDesc, TIMEOUT } from "./poll_desc.ts";
+import { CLOSED, type Half, PollDesc, type PollOwner, TIMEOUT } from "./poll_desc.ts";
 
 const EAGAIN = E.EAGAIN!;
 const EINTR = E.EINTR!;
@@ -32,6 +32,21 @@ const TWO_32 = 0x1_0000_0000;
 function withBytesWritten(err: unknown, n: number): unknown {
   if (err instanceof NetError) err.bytesWritten = n;
   return err;
+}
+
+/** Read modes: into the caller's buffer, a pooled chunk, an iterator result. */
+const R_BUF = 0;
+const R_POOL = 1;
+const R_ITER = 2;
+/** io() on the read side: an attempt function (accept, recvfrom, …). */
+const R_IO = 3;
+/** A read attempt that found nothing (EAGAIN). */
+const AGAIN: unique symbol = Symbol("again");
+
+/** Where readChunk() records the chunk it hands out (an async iterator's state). */
+export interface ChunkSink {
+  readonly pool: BufferPool;
+  held: Uint8Array | null;
 }
 
 /** Live FDs (opened and not yet released), for leak checks. */
@@ -55,15 +70,21 @@ const iovView = new DataView(iovecs.buffer);
 const msghdr = new Uint8Array(new ArrayBuffer(MSGHDR_LINUX.size));
 const msgView = new DataView(msghdr.buffer);
 
-export class FD {
+export class FD implements PollOwner {
   readonly sysfd: number;
   readonly pd: PollDesc;
   readonly socket: boolean;
   readonly owned: boolean;
   /** Error context (network and address); the net layer fills it in. */
   ctx: ErrorContext;
-  readonly rlock = new FifoLock();
-  readonly wlock = new FifoLock();
+  /** The read direction's lock (the pollDesc's read half). */
+  get rlock(): FifoLock {
+    return this.pd.r;
+  }
+  /** The write direction's lock (the pollDesc's write half). */
+  get wlock(): FifoLock {
+    return this.pd.w;
+  }
   #refs = 0;
   /**
    * The last read came back short: the receive queue was empty right after
@@ -74,8 +95,16 @@ export class FD {
    */
   #drained = false;
   #released = false;
-  #onReleased: (() => void) | null = null;
-  #releasedPromise: Promise<void> | null = null;
+  // The read parked directly on the pollDesc (see #read), if any.
+  #rmode = R_BUF;
+  /** By mode: the caller's buffer, the pool, the sink, or the io() attempt. */
+  #rarg: unknown = null;
+  #rop = "read";
+  #rsyscall = "read";
+  #rresolve: ((v: unknown) => void) | null = null;
+  #rreject: ((err: unknown) => void) | null = null;
+  /** close() waiting for the last in-flight operation. */
+  #closeWait: PromiseWithResolvers<void> | null = null;
 
   /** Registers sysfd with this thread's loop. Throws NetError (op "register") on failure. */
   constructor(sysfd: number, opts: FDOptions) {
@@ -84,7 +113,7 @@ export class FD {
     this.owned = opts.owned;
     this.ctx = opts.ctx;
     this.pd = new PollDesc(sysfd);
-    this.pd.errorFor = this;
+    this.pd.owner = this;
     const err = getLoop().register(this.pd);
     if (err !== 0) throw sysError("register", "epoll_ctl", err, opts.ctx);
     liveFds++;
@@ -153,7 +182,7 @@ export class FD {
   /**
    * Waits for readiness on h after EAGAIN: undefined at once if readiness is
    * latched (retry now), else the parking promise. Rejections are already
-   * the closed / timeout errors (the pollDesc's errorFor), so no async frame
+   * the closed / timeout errors (the pollDesc's owner), so no async frame
    * wraps the wait: an idle connection holds one promise here, nothing more.
    */
   wait(h: Half, op: string, signal?: AbortSignal): Promise<void> | undefined {
@@ -165,33 +194,8 @@ export class FD {
    * Reads into buf (a stream). Resolves the byte count, null at EOF, or 0 at
    * once for an empty buf.
    */
-  async read(buf: Uint8Array, signal?: AbortSignal): Promise<number | null> {
-    const entered = this.#enter(this.rlock, "read", signal);
-    if (entered !== null) await entered;
-    const r = this.pd.r;
-    try {
-      for (;;) {
-        this.check(r, "read");
-        if (buf.length === 0) return 0;
-        if (this.#drained) {
-          this.#drained = false;
-          await this.wait(r, "read", signal);
-          continue;
-        }
-        const n = sys.read(this.sysfd, buf, buf.length);
-        if (n > 0) {
-          this.#drained = n < buf.length && !this.pd.hup;
-          return n;
-        }
-        if (n === 0) return null;
-        const e = errno();
-        if (e === EAGAIN) await this.wait(r, "read", signal);
-        else if (e !== EINTR) throw sysError("read", "read", e, this.ctx);
-      }
-    } finally {
-      this.rlock.release();
-      this.decref();
-    }
+  read(buf: Uint8Array, signal?: AbortSignal): Promise<number | null> {
+    return this.#read(R_BUF, buf, "read", "read", signal) as Promise<number | null>;
   }
 
   /**
@@ -200,35 +204,159 @@ export class FD {
    * gives it back), or null at EOF. With no pooled buffer free, reads into
    * the pool's scratch and resolves an exact-size copy.
    */
-  async readPooled(pool: BufferPool, signal?: AbortSignal): Promise<Uint8Array | null> {
-    const entered = this.#enter(this.rlock, "read", signal);
+  readPooled(pool: BufferPool, signal?: AbortSignal): Promise<Uint8Array | null> {
+    return this.#read(R_POOL, pool, "read", "read", signal) as Promise<Uint8Array | null>;
+  }
+
+  /**
+   * readPooled for an async iterator: resolves the iterator result itself
+   * (no wrapper promise per step) and records the chunk in sink.held, for
+   * the iterator to give back on its next step.
+   */
+  readChunk(sink: ChunkSink): Promise<IteratorResult<Uint8Array, undefined>> {
+    return this.#read(R_ITER, sink, "read", "read", undefined) as Promise<IteratorResult<Uint8Array, undefined>>;
+  }
+
+  // Reads are not async functions: with the lock free (the common case) the
+  // attempt runs at once, and a read that must wait parks directly on the
+  // pollDesc, which calls resume() from the loop's drain to retry it. So a
+  // message costs one promise (the caller's), an idle connection holds that
+  // promise and nothing else of the read, and close() settles a parked read
+  // (and releases the descriptor) before it returns.
+  #read(mode: number, arg: unknown, op: string, syscall: string, signal: AbortSignal | undefined): Promise<unknown> {
+    if (this.pd.closing || !this.rlock.tryAcquire()) return this.#readQueued(mode, arg, op, syscall, signal);
+    this.#refs++;
+    this.#rmode = mode;
+    this.#rarg = arg;
+    this.#rop = op;
+    this.#rsyscall = syscall;
+    return this.#readStart(signal);
+  }
+
+  async #readQueued(mode: number, arg: unknown, op: string, syscall: string, signal: AbortSignal | undefined): Promise<unknown> {
+    const entered = this.#enter(this.rlock, op, signal);
     if (entered !== null) await entered;
+    this.#rmode = mode;
+    this.#rarg = arg;
+    this.#rop = op;
+    this.#rsyscall = syscall;
+    return this.#readStart(signal);
+  }
+
+  // With the lock, a reference and the operation's fields set: attempt, park
+  // on EAGAIN, or settle.
+  #readStart(signal: AbortSignal | undefined): Promise<unknown> {
     const r = this.pd.r;
     try {
+      // After a short read the queue was empty: wait for the next edge (or
+      // take one already latched) instead of a read that says EAGAIN.
+      let attempt = !this.#drained || this.#rmode === R_IO;
+      this.#drained = false;
       for (;;) {
-        this.check(r, "read");
-        if (this.#drained) {
-          this.#drained = false;
-          await this.wait(r, "read", signal);
-          continue;
+        let v: unknown = AGAIN;
+        if (attempt) {
+          v = this.#readOnce();
+        } else {
+          this.check(r, this.#rop);
+          if (this.#rmode === R_BUF && (this.#rarg as Uint8Array).length === 0) v = 0;
         }
-        const pooled = pool.takeFree();
-        const buf = pooled ?? pool.scratch;
-        const n = sys.read(this.sysfd, buf, buf.length);
+        if (v !== AGAIN) {
+          this.#readEnd();
+          return Promise.resolve(v);
+        }
+        attempt = true;
+        if (this.pd.consume(r)) continue;
+        const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+        const err = this.pd.parkDirect(r, signal, this.#rop);
+        if (err !== null) throw err;
+        this.#rresolve = resolve;
+        this.#rreject = reject;
+        return promise;
+      }
+    } catch (err) {
+      this.#readEnd();
+      return Promise.reject(err);
+    }
+  }
+
+  // One attempt of the current read-side operation (EINTR retried): the
+  // value to resolve, or AGAIN. Throws the closed / timeout / system error.
+  #readOnce(): unknown {
+    const r = this.pd.r;
+    const mode = this.#rmode;
+    for (;;) {
+      this.check(r, this.#rop);
+      let n: number;
+      if (mode === R_BUF) {
+        const buf = this.#rarg as Uint8Array;
+        const len = buf.length;
+        if (len === 0) return 0;
+        n = sys.read(this.sysfd, buf, len);
         if (n > 0) {
-          this.#drained = n < buf.length && !this.pd.hup;
-          return pooled !== null ? pooled.subarray(0, n) : buf.slice(0, n);
+          this.#drained = n < len && !this.pd.hup;
+          return n;
+        }
+        if (n === 0) return null;
+      } else if (mode === R_IO) {
+        const res = (this.#rarg as () => unknown)();
+        if (typeof res !== "number" || res >= 0) return res;
+        const e = -res;
+        if (e === EAGAIN) return AGAIN;
+        if (e === EINTR) continue;
+        throw sysError(this.#rop, this.#rsyscall, e, this.ctx);
+      } else {
+        const sink = mode === R_ITER ? (this.#rarg as ChunkSink) : null;
+        const pool = sink !== null ? sink.pool : (this.#rarg as BufferPool);
+        const pooled = pool.takeFree();
+        const b = pooled ?? pool.scratch;
+        n = sys.read(this.sysfd, b, b.length);
+        if (n > 0) {
+          this.#drained = n < b.length && !this.pd.hup;
+          const chunk = pooled !== null ? pooled.subarray(0, n) : b.slice(0, n);
+          if (sink === null) return chunk;
+          sink.held = chunk;
+          return { value: chunk, done: false };
         }
         if (pooled !== null) pool.give(pooled);
-        if (n === 0) return null;
-        const e = errno();
-        if (e === EAGAIN) await this.wait(r, "read", signal);
-        else if (e !== EINTR) throw sysError("read", "read", e, this.ctx);
+        if (n === 0) return sink === null ? null : { value: undefined, done: true };
       }
-    } finally {
-      this.rlock.release();
-      this.decref();
+      const e = errno();
+      if (e === EAGAIN) return AGAIN;
+      if (e !== EINTR) throw sysError("read", "read", e, this.ctx);
     }
+  }
+
+  // The read-side operation has settled: drop its fields, lock and reference.
+  #readEnd(): void {
+    this.#rarg = null;
+    this.#rresolve = null;
+    this.#rreject = null;
+    this.rlock.release();
+    this.decref();
+  }
+
+  /** @internal Readiness for the parked read-side operation (PollOwner). */
+  resume(h: Half): void {
+    let v: unknown;
+    try {
+      v = this.#readOnce();
+    } catch (err) {
+      this.pd.unpark(h);
+      this.abandon(h, err);
+      return;
+    }
+    if (v === AGAIN) return; // spurious: stay parked
+    this.pd.unpark(h);
+    const resolve = this.#rresolve!;
+    this.#readEnd();
+    resolve(v);
+  }
+
+  /** @internal The parked read-side operation failed (PollOwner). */
+  abandon(_h: Half, err: unknown): void {
+    const reject = this.#rreject!;
+    this.#readEnd();
+    reject(err);
   }
 
   /** Writes all of buf; rejects with bytesWritten set on the error. */
@@ -384,9 +512,14 @@ export class FD {
    * lock. Anything the attempt decodes from shared scratch must be decoded
    * inside it and returned.
    */
-  async io<T>(h: Half, op: string, syscall: string, attempt: () => T | number, signal?: AbortSignal): Promise<T> {
-    const lock = h === this.pd.r ? this.rlock : this.wlock;
-    const entered = this.#enter(lock, op, signal);
+  io<T>(h: Half, op: string, syscall: string, attempt: () => T | number, signal?: AbortSignal): Promise<T> {
+    if (h === this.pd.r) return this.#read(R_IO, attempt, op, syscall, signal) as Promise<T>;
+    return this.#ioWrite(op, syscall, attempt, signal);
+  }
+
+  async #ioWrite<T>(op: string, syscall: string, attempt: () => T | number, signal?: AbortSignal): Promise<T> {
+    const h = this.pd.w;
+    const entered = this.#enter(this.wlock, op, signal);
     if (entered !== null) await entered;
     try {
       for (;;) {
@@ -398,7 +531,7 @@ export class FD {
         else if (e !== EINTR) throw sysError(op, syscall, e, this.ctx);
       }
     } finally {
-      lock.release();
+      this.wlock.release();
       this.decref();
     }
   }
@@ -432,15 +565,13 @@ export class FD {
       this.#release();
       return Promise.resolve();
     }
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.#onReleased = resolve;
-    this.#releasedPromise = promise;
-    return promise;
+    this.#closeWait = Promise.withResolvers<void>();
+    return this.#closeWait.promise;
   }
 
   /** Resolves once the descriptor has been released (after close). */
   get released(): Promise<void> {
-    return this.#released ? Promise.resolve() : (this.#releasedPromise ?? Promise.resolve());
+    return this.#released ? Promise.resolve() : (this.#closeWait?.promise ?? Promise.resolve());
   }
 
   get isReleased(): boolean {
@@ -459,8 +590,7 @@ export class FD {
     // the last in-flight operation, whose promise (and the promises of the
     // API calls wrapping it, such as accept's retry loop) settle only after
     // it; all of those must settle before close() does.
-    const done = this.#onReleased;
-    this.#onReleased = null;
-    if (done !== null) setImmediate(done);
+    const wait = this.#closeWait;
+    if (wait !== null) setImmediate(wait.resolve);
   }
 }

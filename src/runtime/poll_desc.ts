@@ -23,9 +23,10 @@
 //
 // Deadlines are monotonic milliseconds (performance.now()); 0 = none,
 // -1 = expired. Each Half has one timer at most; every deadline change bumps
-// `seq`, so a stale timer callback finds a different seq and does nothing.
+// its `seq`, so a stale timer callback finds a different seq and does nothing.
 
 import { hooks } from "./hooks.ts";
+import { FifoLock } from "./lock.ts";
 
 export const NIL = 0;
 export const READY = 1;
@@ -41,24 +42,54 @@ const EXPIRED = -1;
 /** setTimeout's ceiling (2^31-1 ms); longer deadlines re-arm when it fires. */
 const MAX_TIMER_MS = 0x7fffffff;
 
-export class Half {
+/**
+ * One direction of a pollDesc. It is also the direction's FIFO lock (the FD
+ * serialises each direction's operations on it): one object per direction.
+ */
+export class Half extends FifoLock {
   state = NIL;
   resolve: (() => void) | null = null;
   reject: ((reason: unknown) => void) | null = null;
   /** Monotonic ms, NO_DEADLINE or EXPIRED. */
   deadline = NO_DEADLINE;
+  /** The operation parked here, for the error the owner builds. */
+  op = "";
+  /** Parked with parkDirect: the owner is called back instead of a promise. */
+  direct = false;
+  /** Timer and abort state, made on first use: most halves never need it. */
+  x: HalfTimers | null = null;
+
+  /** The abort signal of the parked task, if it gave one. */
+  get abortSignal(): AbortSignal | null {
+    return this.x?.abortSignal ?? null;
+  }
+}
+
+/** A Half's deadline timer and abort listener. */
+class HalfTimers {
+  /** Bumped by every deadline change: a timer armed before it is stale. */
   seq = 0;
   timer: ReturnType<typeof setTimeout> | null = null;
   timerAt = 0;
   abortSignal: AbortSignal | null = null;
   abortListener: (() => void) | null = null;
-  /** The operation parked here, for the error the owner builds. */
-  op = "";
 }
 
-/** Builds the error a parked task rejects with, from a reason and the operation. */
-export interface ErrorFactory {
+/**
+ * The pollDesc's owner (the FD): builds the error a parked task fails with,
+ * and takes readiness for direct parks.
+ */
+export interface PollOwner {
+  /** The error for CLOSED / TIMEOUT in operation op. */
   error(reason: Reason, op: string): unknown;
+  /**
+   * Readiness for a direct park on h (still WAITING): the owner retries its
+   * syscall at once and either finishes (unpark(h), then settle its
+   * operation) or leaves h parked (a spurious wakeup).
+   */
+  resume(h: Half): void;
+  /** A direct park on h ended in err (close, deadline, abort); h is already unparked. */
+  abandon(h: Half, err: unknown): void;
 }
 
 export class PollDesc {
@@ -72,18 +103,18 @@ export class PollDesc {
   readonly r = new Half();
   readonly w = new Half();
   /**
-   * The owner's error factory: parked tasks reject with its result, so the
-   * I/O path needs no wrapper frame to convert reasons. Without one they
-   * reject with the bare CLOSED / TIMEOUT reasons.
+   * The owner: parked tasks reject with its errors, so the I/O path needs no
+   * wrapper frame to convert reasons, and direct parks call it back. Without
+   * one, parked tasks reject with the bare CLOSED / TIMEOUT reasons.
    */
-  errorFor: ErrorFactory | null = null;
+  owner: PollOwner | null = null;
 
   constructor(fd: number) {
     this.fd = fd;
   }
 
   #reason(reason: unknown, op: string): unknown {
-    return this.errorFor !== null && (reason === CLOSED || reason === TIMEOUT) ? this.errorFor.error(reason, op) : reason;
+    return this.owner !== null && (reason === CLOSED || reason === TIMEOUT) ? this.owner.error(reason, op) : reason;
   }
 
   /** CLOSED / TIMEOUT if an operation in this direction must fail now, else null. */
@@ -102,8 +133,12 @@ export class PollDesc {
   /** Readiness from the poller. */
   ready(h: Half): void {
     if (h.state === WAITING) {
+      if (h.direct) {
+        this.owner!.resume(h);
+        return;
+      }
       const resolve = h.resolve!;
-      this.#unpark(h);
+      this.unpark(h);
       resolve();
     } else {
       h.state = READY;
@@ -128,24 +163,42 @@ export class PollDesc {
     if (reason !== null) return Promise.reject(this.#reason(reason, op));
     if (signal?.aborted) return Promise.reject(signal.reason);
     const { promise, resolve, reject } = Promise.withResolvers<void>();
-    h.state = WAITING;
     h.resolve = resolve;
     h.reject = reject;
+    this.#wait(h, signal, op, false);
+    return promise;
+  }
+
+  /**
+   * Parks the owner's operation on h without a promise: readiness calls
+   * owner.resume(h), a failure owner.abandon(h, err). The caller has just
+   * seen EAGAIN after check() and consume(). Returns the error to fail with
+   * instead (the signal was already aborted).
+   */
+  parkDirect(h: Half, signal: AbortSignal | undefined, op: string): unknown {
+    if (h.state === WAITING) throw new Error("double wait");
+    if (signal?.aborted) return signal.reason;
+    this.#wait(h, signal, op, true);
+    return null;
+  }
+
+  #wait(h: Half, signal: AbortSignal | undefined, op: string, direct: boolean): void {
+    h.state = WAITING;
+    h.direct = direct;
     h.op = op;
-    if (h.deadline > 0 && h.timerAt !== h.deadline) this.#armTimer(h);
+    if (h.deadline > 0 && (h.x === null || h.x.timerAt !== h.deadline)) this.#armTimer(h);
     if (signal) {
       const listener = () => this.#fail(h, signal.reason);
-      h.abortSignal = signal;
-      h.abortListener = listener;
+      const x = (h.x ??= new HalfTimers());
+      x.abortSignal = signal;
+      x.abortListener = listener;
       signal.addEventListener("abort", listener, { once: true });
     }
     hooks.parked(1);
-    return promise;
   }
 
   /** Sets a deadline (monotonic ms; 0 = none; <= now = already expired). */
   setDeadline(h: Half, mono: number): void {
-    h.seq++;
     this.#clearTimer(h);
     if (mono === 0 || !Number.isFinite(mono)) {
       h.deadline = NO_DEADLINE;
@@ -164,7 +217,6 @@ export class PollDesc {
   close(): void {
     this.closing = true;
     for (const h of [this.r, this.w]) {
-      h.seq++;
       this.#clearTimer(h);
       if (h.state === WAITING) this.#fail(h, CLOSED);
       else h.state = NIL;
@@ -177,42 +229,49 @@ export class PollDesc {
 
   #fail(h: Half, reason: unknown): void {
     if (h.state !== WAITING) return;
-    const reject = h.reject!;
+    const reject = h.reject;
     const op = h.op;
-    this.#unpark(h);
-    reject(this.#reason(reason, op));
+    const direct = h.direct;
+    this.unpark(h);
+    if (direct) this.owner!.abandon(h, this.#reason(reason, op));
+    else reject!(this.#reason(reason, op));
   }
 
-  #unpark(h: Half): void {
+  /** Ends a wait on h (WAITING → NIL) without waking anyone: the owner finishing a direct park. */
+  unpark(h: Half): void {
     h.state = NIL;
+    h.direct = false;
     h.resolve = null;
     h.reject = null;
-    if (h.abortSignal !== null) {
-      h.abortSignal.removeEventListener("abort", h.abortListener!);
-      h.abortSignal = null;
-      h.abortListener = null;
+    const x = h.x;
+    if (x !== null && x.abortSignal !== null) {
+      x.abortSignal.removeEventListener("abort", x.abortListener!);
+      x.abortSignal = null;
+      x.abortListener = null;
     }
     hooks.parked(-1);
   }
 
   #armTimer(h: Half): void {
     this.#clearTimer(h);
-    const seq = h.seq;
+    const x = (h.x ??= new HalfTimers());
+    const seq = x.seq;
     const at = h.deadline;
     const delay = Math.min(Math.max(0, Math.ceil(at - performance.now())), MAX_TIMER_MS);
-    h.timerAt = at;
-    h.timer = setTimeout(() => this.#onTimer(h, seq), delay);
+    x.timerAt = at;
+    x.timer = setTimeout(() => this.#onTimer(h, seq), delay);
     // Deadline timers never keep the process alive on their own: a parked
     // task does (hooks.parked), and a deadline with nobody parked has no one to wake.
-    h.timer.unref();
+    x.timer.unref();
     hooks.timers(1);
   }
 
   #onTimer(h: Half, seq: number): void {
-    h.timer = null;
-    h.timerAt = 0;
+    const x = h.x!;
+    x.timer = null;
+    x.timerAt = 0;
     hooks.timers(-1);
-    if (seq !== h.seq || h.deadline <= 0) return; // stale: the deadline moved
+    if (seq !== x.seq || h.deadline <= 0) return; // stale: the deadline moved
     if (performance.now() < h.deadline) {
       // Fired early (timer granularity) or the deadline was beyond one timer's reach.
       if (h.state === WAITING) this.#armTimer(h);
@@ -222,12 +281,16 @@ export class PollDesc {
     this.#fail(h, TIMEOUT);
   }
 
+  // Clears h's timer and makes any timer callback already queued stale.
   #clearTimer(h: Half): void {
-    if (h.timer !== null) {
-      clearTimeout(h.timer);
-      h.timer = null;
+    const x = h.x;
+    if (x === null) return; // never had a timer
+    x.seq++;
+    if (x.timer !== null) {
+      clearTimeout(x.timer);
+      x.timer = null;
       hooks.timers(-1);
     }
-    h.timerAt = 0;
+    x.timerAt = 0;
   }
 }
