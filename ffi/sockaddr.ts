@@ -195,6 +195,22 @@ export function formatIPv4(b: Uint8Array, off = 0): string {
   return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
 }
 
+// Decoded IPv4 addresses, shared: a server's peers are mostly a few hosts,
+// and each accepted connection keeps its peer's address string.
+const IPV4_CACHE_MAX = 1024;
+const ipv4Cache = new Map<number, string>();
+
+function peerIPv4(buf: Uint8Array, view: DataView): string {
+  const key = view.getUint32(SIN_ADDR, false);
+  let s = ipv4Cache.get(key);
+  if (s === undefined) {
+    if (ipv4Cache.size >= IPV4_CACHE_MAX) ipv4Cache.clear();
+    s = formatIPv4(buf, SIN_ADDR);
+    ipv4Cache.set(key, s);
+  }
+  return s;
+}
+
 /**
  * Formats 16 bytes at b[off..] as canonical RFC 5952 text: lowercase, no
  * leading zeros, the longest run (>= 2) of zero groups as "::" (the first on a
@@ -353,7 +369,7 @@ export function decodeSockaddr(buf: Uint8Array, len: number, C: OsConstants = pl
   switch (family) {
     case C.AF_INET:
       needLen(n, SIN_SIZE, "sockaddr_in");
-      return { family: "inet", address: formatIPv4(buf, SIN_ADDR), port: view.getUint16(SIN_PORT, false) };
+      return { family: "inet", address: peerIPv4(buf, view), port: view.getUint16(SIN_PORT, false) };
     case C.AF_INET6: {
       needLen(n, SIN6_SIZE, "sockaddr_in6");
       const address = formatIPv6(buf, SIN6_ADDR);

@@ -65,7 +65,7 @@ export class NetError extends Error {
 export class ClosedError extends NetError {
   override name = "ClosedError";
   constructor(op: string, ctx: ErrorContext) {
-    super({ ...ctx, op, code: "ERR_NET_CLOSED", errno: 0, syscall: "" }, "use of closed network connection");
+    super({ ...contextFields(ctx), op, code: "ERR_NET_CLOSED", errno: 0, syscall: "" }, "use of closed network connection");
   }
 }
 
@@ -73,7 +73,7 @@ export class ClosedError extends NetError {
 export class DeadlineExceededError extends NetError {
   override name = "DeadlineExceededError";
   constructor(op: string, ctx: ErrorContext) {
-    super({ ...ctx, op, code: "ETIMEDOUT", errno: 0, syscall: "" }, "i/o timeout");
+    super({ ...contextFields(ctx), op, code: "ETIMEDOUT", errno: 0, syscall: "" }, "i/o timeout");
   }
   override get timeout(): boolean {
     return true;
@@ -84,7 +84,7 @@ export class DeadlineExceededError extends NetError {
 export class AddrError extends NetError {
   override name = "AddrError";
   constructor(op: string, ctx: ErrorContext, detail: string, code = "EINVAL") {
-    super({ ...ctx, op, code, errno: platform.errno.number(code) ?? 0, syscall: "" }, detail);
+    super({ ...contextFields(ctx), op, code, errno: platform.errno.number(code) ?? 0, syscall: "" }, detail);
   }
 }
 
@@ -93,7 +93,15 @@ export function describeErrno(errno: number): string {
   return `${platform.errno.name(errno)}: ${platform.errno.message(errno)} (os error ${errno})`;
 }
 
+/**
+ * The context's fields as own properties (a context may compute its address
+ * on demand, with getters a spread would miss).
+ */
+export function contextFields(ctx: ErrorContext): ErrorContext {
+  return { net: ctx.net, address: ctx.address, port: ctx.port };
+}
+
 /** A NetError for a failed system call. */
 export function sysError(op: string, syscall: string, errno: number, ctx: ErrorContext): NetError {
-  return new NetError({ ...ctx, op, syscall, errno, code: platform.errno.name(errno) });
+  return new NetError({ ...contextFields(ctx), op, syscall, errno, code: platform.errno.name(errno) });
 }

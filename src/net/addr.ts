@@ -1,7 +1,7 @@
 // Addresses as users see them, and the checks that run before any syscall.
 import { formatSockaddr, ipFamily, type SockAddr } from "../../ffi/sockaddr.ts";
 import { platform } from "../../ffi/platform.ts";
-import { AddrError } from "../errors.ts";
+import { AddrError, type ErrorContext } from "../errors.ts";
 
 /** An IP endpoint. `hostname` is the numeric address (RFC 5952 text for IPv6). */
 export interface IpAddr {
@@ -23,6 +23,28 @@ export type Addr = IpAddr | UnixAddr;
 export function formatAddr(a: Addr): string {
   if ("path" in a) return a.path.charCodeAt(0) === 0 ? `@${a.path.slice(1)}` : a.path;
   return a.family === "IPv6" ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
+}
+
+/**
+ * The error context of a connection to a peer: its address string is made
+ * only when an error needs it, so an idle connection does not keep one.
+ */
+export class PeerContext implements ErrorContext {
+  readonly net: string;
+  readonly peer: Addr;
+
+  constructor(net: string, peer: Addr) {
+    this.net = net;
+    this.peer = peer;
+  }
+
+  get address(): string {
+    return formatAddr(this.peer);
+  }
+
+  get port(): number | undefined {
+    return "port" in this.peer ? this.peer.port : undefined;
+  }
 }
 
 export function toAddr(sa: SockAddr, transport: "tcp" | "udp" | "unix" | "unixgram"): Addr {

@@ -2,7 +2,7 @@
 import { errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
 import { decodeSockaddr, ipFamily, type SockAddr } from "../../ffi/sockaddr.ts";
-import { AddrError, ClosedError, type ErrorContext, NetError, sysError } from "../errors.ts";
+import { AddrError, ClosedError, contextFields, type ErrorContext, NetError, sysError } from "../errors.ts";
 import type { Deadline } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
 import {
@@ -104,7 +104,7 @@ export class DatagramConn implements AsyncDisposable {
    */
   async send(data: Uint8Array, addr: DatagramTarget, opts?: { signal?: AbortSignal }): Promise<number> {
     if (this.#remote !== null) {
-      throw new NetError({ ...this.#fd.ctx, op: "send", code: "EISCONN", errno: E.EISCONN!, syscall: "" }, "use of WriteTo with pre-connected connection");
+      throw new NetError({ ...contextFields(this.#fd.ctx), op: "send", code: "EISCONN", errno: E.EISCONN!, syscall: "" }, "use of WriteTo with pre-connected connection");
     }
     const sa = await this.#target(addr);
     const fd = this.#fd;
@@ -148,7 +148,7 @@ export class DatagramConn implements AsyncDisposable {
   /** Connected sockets only: sends data as one datagram to the peer. */
   async write(data: Uint8Array, opts?: { signal?: AbortSignal }): Promise<number> {
     if (this.#remote === null) {
-      throw new NetError({ ...this.#fd.ctx, op: "write", code: "EDESTADDRREQ", errno: E.EDESTADDRREQ!, syscall: "" }, "missing address: the socket is not connected; use send(data, addr)");
+      throw new NetError({ ...contextFields(this.#fd.ctx), op: "write", code: "EDESTADDRREQ", errno: E.EDESTADDRREQ!, syscall: "" }, "missing address: the socket is not connected; use send(data, addr)");
     }
     const fd = this.#fd;
     return fd.io(

@@ -11,10 +11,10 @@ import {
   checkPort,
   checkSignal,
   checkUnixPath,
-  formatAddr,
   literalFamily,
   networkFamily,
   netName,
+  PeerContext,
   resolveHost,
   toAddr,
 } from "./addr.ts";
@@ -104,7 +104,7 @@ function connectDeadline(opts: ConnectOptions): number {
 async function dialOne(sa: SockAddr, transport: "tcp" | "unix", deadline: number, signal?: AbortSignal): Promise<Conn> {
   const remote = toAddr(sa, transport);
   const net = sa.family === "unix" ? "unix" : netName("tcp", sa.family);
-  const ctx: ErrorContext = { net, address: formatAddr(remote), port: sa.family === "unix" ? undefined : sa.port };
+  const ctx: ErrorContext = new PeerContext(net, remote);
   if (deadline !== 0 && deadline <= performance.now()) throw new DeadlineExceededError("dial", ctx);
   signal?.throwIfAborted();
   const s = openSocket(familyNumber(sa.family), C.SOCK_STREAM, "dial", ctx);

@@ -6,7 +6,7 @@ import { ClosedError, type ErrorContext, NetError, sysError } from "../errors.ts
 import type { Deadline } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
 import { hooks } from "../runtime/hooks.ts";
-import { type Addr, bindTarget, checkUnixPath, formatAddr, netName, toAddr } from "./addr.ts";
+import { type Addr, bindTarget, checkUnixPath, formatAddr, netName, PeerContext, toAddr } from "./addr.ts";
 import { Conn } from "./conn.ts";
 import { acceptedSocket, bindTo, familyNumber, localName, openSocket, saBuf, saLen, setIntOpt, type SocketFile, socketFile, unlinkSocketFile } from "./sys.ts";
 
@@ -70,6 +70,7 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
   #held = true;
   #backoff: { timer: ReturnType<typeof setTimeout>; wake: () => void } | null = null;
   readonly #acceptOnce: () => Accepted | number;
+  #unixCtx: ErrorContext | null = null;
 
   /** @internal Use listen(). */
   constructor(fd: FD, addr: Addr, transport: "tcp" | "unix", file: SocketFile | null) {
@@ -141,10 +142,12 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
   }
 
   #wrap(cfd: number, remote: SockAddr | null): Conn {
-    const ctx: ErrorContext =
-      remote === null || remote.family === "unix"
-        ? { net: "unix", address: this.#transport === "unix" ? formatAddr(this.addr) : "" }
-        : { net: netName("tcp", remote.family), address: formatAddr(toAddr(remote, "tcp")), port: remote.port };
+    const unix = remote === null || remote.family === "unix";
+    const remoteAddr: Addr = remote === null ? { transport: "unix", path: "" } : toAddr(remote, this.#transport);
+    // Accepted unix connections share one context (the listener's path).
+    const ctx: ErrorContext = unix
+      ? (this.#unixCtx ??= { net: "unix", address: this.#transport === "unix" ? formatAddr(this.addr) : "" })
+      : new PeerContext(netName("tcp", (remote as SockAddr & { family: "inet" | "inet6" }).family), remoteAddr);
     let fd: FD;
     try {
       fd = new FD(cfd, { socket: true, owned: true, ctx });
@@ -154,8 +157,6 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
     }
     acceptedSocket(cfd);
     if (this.#transport === "tcp") setIntOpt(cfd, C.IPPROTO_TCP, C.TCP_NODELAY, 1);
-    const remoteAddr: Addr =
-      remote === null ? { transport: "unix", path: "" } : toAddr(remote, this.#transport);
     const local: Addr | null = this.#transport === "unix" ? this.addr : null;
     return new Conn(fd, this.#transport, remoteAddr, local);
   }
