@@ -179,9 +179,14 @@ describe("examples/pubsub.ts", () => {
         "OK PUB echo 1",
       ]);
 
-      // A client that hangs up is unsubscribed.
-      await sub2.close();
-      await sub1.close();
+      // A client that hangs up is unsubscribed, and then the server closes
+      // its end. (Its hang-up and another client's PUB are concurrent
+      // events; waiting for the server's close orders them.)
+      for (const sub of [sub2, sub1]) {
+        await sub.conn.closeWrite();
+        expect(await sub.drain()).toBe(0);
+        await sub.close();
+      }
       expect(await pub.ask("PUB news anyone")).toBe("OK PUB news 0");
 
       srv.proc.kill("SIGTERM");
