@@ -273,7 +273,7 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
 // reads the next. A plain object rather than an async generator: next()
 // returns the read's own promise, already resolving to the iterator result.
 class ChunkIterator implements AsyncIterableIterator<Uint8Array, undefined, undefined>, ChunkSink {
-  held: Uint8Array | null = null;
+  lent: Uint8Array | null = null;
   readonly #fd: FD;
   #done = false;
 
@@ -303,9 +303,9 @@ class ChunkIterator implements AsyncIterableIterator<Uint8Array, undefined, unde
   }
 
   #giveBack(): void {
-    if (this.held !== null) {
-      chunkPool.give(this.held);
-      this.held = null;
+    if (this.lent !== null) {
+      chunkPool.giveWhole(this.lent);
+      this.lent = null;
     }
   }
 }

@@ -36,6 +36,11 @@ export class BufferPool {
     this.#free.push(whole);
   }
 
+  /** Returns a whole buffer that takeFree() handed out (no checks needed). */
+  giveWhole(buf: Uint8Array): void {
+    if (this.#free.length < this.#maxFree) this.#free.push(buf);
+  }
+
   get free(): number {
     return this.#free.length;
   }

@@ -43,10 +43,49 @@ const R_IO = 3;
 /** A read attempt that found nothing (EAGAIN). */
 const AGAIN: unique symbol = Symbol("again");
 
-/** Where readChunk() records the chunk it hands out (an async iterator's state). */
+/**
+ * Where readChunk() records what it lends (an async iterator's state): the
+ * pooled buffer behind the chunk, for the iterator to give back whole on its
+ * next step (null when the chunk is a copy).
+ */
 export interface ChunkSink {
   readonly pool: BufferPool;
-  held: Uint8Array | null;
+  lent: Uint8Array | null;
+}
+
+// Settled promises for byte counts, shared by every FD: awaiting one is the
+// same as awaiting a fresh one, and request/response traffic repeats the
+// same few sizes, so most reads and writes that finish at once allocate no
+// promise. One entry per direction, so reads and writes do not evict each other.
+let readDoneN: unknown = Symbol("none");
+let readDone: Promise<unknown> = Promise.resolve(undefined);
+let wroteN = -1;
+let wrote: Promise<number> = Promise.resolve(0);
+
+function readDoneFor(v: unknown): Promise<unknown> {
+  if (typeof v !== "number" && v !== null) return Promise.resolve(v);
+  if (v !== readDoneN) {
+    readDoneN = v;
+    readDone = Promise.resolve(v);
+  }
+  return readDone;
+}
+
+function wroteFor(n: number): Promise<number> {
+  if (n !== wroteN) {
+    wroteN = n;
+    wrote = Promise.resolve(n);
+  }
+  return wrote;
+}
+
+// A parked read's promise is made with a shared executor that hands its
+// resolving functions over through these two (no result object per park).
+let nextResolve: ((v: unknown) => void) | null = null;
+let nextReject: ((err: unknown) => void) | null = null;
+function capture(resolve: (v: unknown) => void, reject: (err: unknown) => void): void {
+  nextResolve = resolve;
+  nextReject = reject;
 }
 
 /** Live FDs (opened and not yet released), for leak checks. */
@@ -210,8 +249,8 @@ export class FD implements PollOwner {
 
   /**
    * readPooled for an async iterator: resolves the iterator result itself
-   * (no wrapper promise per step) and records the chunk in sink.held, for
-   * the iterator to give back on its next step.
+   * (no wrapper promise per step) and records the pooled buffer in
+   * sink.lent, for the iterator to give back on its next step.
    */
   readChunk(sink: ChunkSink): Promise<IteratorResult<Uint8Array, undefined>> {
     return this.#read(R_ITER, sink, "read", "read", undefined) as Promise<IteratorResult<Uint8Array, undefined>>;
@@ -262,15 +301,16 @@ export class FD implements PollOwner {
         }
         if (v !== AGAIN) {
           this.#readEnd();
-          return Promise.resolve(v);
+          return readDoneFor(v);
         }
         attempt = true;
         if (this.pd.consume(r)) continue;
-        const { promise, resolve, reject } = Promise.withResolvers<unknown>();
         const err = this.pd.parkDirect(r, signal, this.#rop);
         if (err !== null) throw err;
-        this.#rresolve = resolve;
-        this.#rreject = reject;
+        const promise = new Promise<unknown>(capture);
+        this.#rresolve = nextResolve;
+        this.#rreject = nextReject;
+        nextResolve = nextReject = null;
         return promise;
       }
     } catch (err) {
@@ -314,7 +354,7 @@ export class FD implements PollOwner {
           this.#drained = n < b.length && !this.pd.hup;
           const chunk = pooled !== null ? pooled.subarray(0, n) : b.slice(0, n);
           if (sink === null) return chunk;
-          sink.held = chunk;
+          sink.lent = pooled;
           return { value: chunk, done: false };
         }
         if (pooled !== null) pool.give(pooled);
@@ -372,7 +412,7 @@ export class FD implements PollOwner {
       if (n === len) {
         this.wlock.release();
         this.decref();
-        return Promise.resolve(len);
+        return wroteFor(len);
       }
       if (n >= 0) return this.#writeSlow(buf, signal, true, n, false);
       const e = errno();
