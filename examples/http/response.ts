@@ -139,9 +139,19 @@ export class Output {
     this.put(CRLF);
   }
 
+  /** The bytes of the batch. Kept while the length repeats (typed-array views are not free). */
   view(): Uint8Array {
-    return this.buf.subarray(0, this.len);
+    let v = this.#view;
+    if (v === null || v.length !== this.len || this.#viewOf !== this.buf) {
+      v = this.buf.subarray(0, this.len);
+      this.#view = v;
+      this.#viewOf = this.buf;
+    }
+    return v;
   }
+
+  #view: Uint8Array | null = null;
+  #viewOf: Uint8Array | null = null;
 
   /** Gives back a buffer that grew for a large response. */
   shrink(): void {

@@ -253,7 +253,7 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
         }
 
         client.idle = start === end;
-        const n = await conn.read(buf.subarray(end));
+        const n = await conn.read(end === 0 ? buf : buf.subarray(end));
         client.idle = false;
         if (n === null) return; // the client closed (a partial request is dropped)
         end += n;
