@@ -263,7 +263,7 @@ export class FD implements PollOwner {
   // promise and nothing else of the read, and close() settles a parked read
   // (and releases the descriptor) before it returns.
   #read(mode: number, arg: unknown, op: string, syscall: string, signal: AbortSignal | undefined): Promise<unknown> {
-    if (this.pd.closing || !this.rlock.tryAcquire()) return this.#readQueued(mode, arg, op, syscall, signal);
+    if (this.pd.closing || !this.pd.r.tryAcquire()) return this.#readQueued(mode, arg, op, syscall, signal);
     this.#refs++;
     this.#rmode = mode;
     this.#rarg = arg;
@@ -273,7 +273,7 @@ export class FD implements PollOwner {
   }
 
   async #readQueued(mode: number, arg: unknown, op: string, syscall: string, signal: AbortSignal | undefined): Promise<unknown> {
-    const entered = this.#enter(this.rlock, op, signal);
+    const entered = this.#enter(this.pd.r, op, signal);
     if (entered !== null) await entered;
     this.#rmode = mode;
     this.#rarg = arg;
@@ -371,7 +371,7 @@ export class FD implements PollOwner {
     this.#rarg = null;
     this.#rresolve = null;
     this.#rreject = null;
-    this.rlock.release();
+    this.pd.r.release();
     this.decref();
   }
 
@@ -404,13 +404,13 @@ export class FD implements PollOwner {
     // Fast path, with no async frame: the direction is free and the kernel
     // takes the whole buffer at once (the common case in request/response
     // traffic). Anything else continues in #writeSlow with what was learnt.
-    if (this.pd.closing || !this.wlock.tryAcquire()) return this.#writeSlow(buf, signal, false, 0, false);
+    if (this.pd.closing || !this.pd.w.tryAcquire()) return this.#writeSlow(buf, signal, false, 0, false);
     this.#refs++;
     const len = buf.length;
     if (len > 0 && this.pd.check(this.pd.w) === null) {
       const n = this.socket ? sys.send(this.sysfd, buf, len, MSG_NOSIGNAL) : sys.write(this.sysfd, buf, len);
       if (n === len) {
-        this.wlock.release();
+        this.pd.w.release();
         this.decref();
         return wroteFor(len);
       }
@@ -419,7 +419,7 @@ export class FD implements PollOwner {
       if (e === EAGAIN) return this.#writeSlow(buf, signal, true, 0, true);
       if (e !== EINTR) {
         const err = sysError("write", this.socket ? "send" : "write", e, this.ctx);
-        this.wlock.release();
+        this.pd.w.release();
         this.decref();
         return Promise.reject(err);
       }
@@ -432,7 +432,7 @@ export class FD implements PollOwner {
   // said EAGAIN.
   async #writeSlow(buf: Uint8Array, signal: AbortSignal | undefined, locked: boolean, off: number, parkFirst: boolean): Promise<number> {
     if (!locked) {
-      const entered = this.#enter(this.wlock, "write", signal);
+      const entered = this.#enter(this.pd.w, "write", signal);
       if (entered !== null) await entered;
     }
     const w = this.pd.w;
@@ -458,14 +458,14 @@ export class FD implements PollOwner {
     } catch (err) {
       throw withBytesWritten(err, off);
     } finally {
-      this.wlock.release();
+      this.pd.w.release();
       this.decref();
     }
   }
 
   /** Writes the concatenation of bufs with writev/sendmsg, IOV_MAX at a time. */
   async writev(bufs: readonly Uint8Array[], signal?: AbortSignal): Promise<number> {
-    const entered = this.#enter(this.wlock, "write", signal);
+    const entered = this.#enter(this.pd.w, "write", signal);
     if (entered !== null) await entered;
     const w = this.pd.w;
     let total = 0;
@@ -506,7 +506,7 @@ export class FD implements PollOwner {
     } catch (err) {
       throw withBytesWritten(err, written);
     } finally {
-      this.wlock.release();
+      this.pd.w.release();
       this.decref();
     }
   }
@@ -559,7 +559,7 @@ export class FD implements PollOwner {
 
   async #ioWrite<T>(op: string, syscall: string, attempt: () => T | number, signal?: AbortSignal): Promise<T> {
     const h = this.pd.w;
-    const entered = this.#enter(this.wlock, op, signal);
+    const entered = this.#enter(this.pd.w, op, signal);
     if (entered !== null) await entered;
     try {
       for (;;) {
@@ -571,7 +571,7 @@ export class FD implements PollOwner {
         else if (e !== EINTR) throw sysError(op, syscall, e, this.ctx);
       }
     } finally {
-      this.wlock.release();
+      this.pd.w.release();
       this.decref();
     }
   }
@@ -581,7 +581,7 @@ export class FD implements PollOwner {
    * resolves at once if readiness is latched, else parks. For pollFd.
    */
   async waitOnce(h: Half, op: string, signal?: AbortSignal): Promise<void> {
-    const lock = h === this.pd.r ? this.rlock : this.wlock;
+    const lock: FifoLock = h;
     const entered = this.#enter(lock, op, signal);
     if (entered !== null) await entered;
     try {
