@@ -193,7 +193,7 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
             await stream(conn, out, persist, req.method === "HEAD", STREAM_DELAY_MS, WRITE_TIMEOUT_MS);
             out.reset(Date.now());
           } else {
-            respond(out, req, buf.subarray(req.bodyStart, bodyEnd), persist);
+            respond(out, req, buf, bodyEnd, persist);
           }
           start = next;
           req = null;
@@ -321,7 +321,8 @@ function route(path: string): string {
   return q < 0 ? path : path.slice(0, q);
 }
 
-function respond(out: Output, req: Request, body: Uint8Array, persist: Persist): void {
+/** Appends the response to req, whose body is buf[req.bodyStart, bodyEnd). */
+function respond(out: Output, req: Request, buf: Uint8Array, bodyEnd: number, persist: Persist): void {
   const m = req.method;
   const withBody = m !== "HEAD";
   switch (route(req.path)) {
@@ -332,9 +333,9 @@ function respond(out: Output, req: Request, body: Uint8Array, persist: Persist):
       if (m === "POST" || m === "PUT") {
         out.head(200, persist);
         out.put(ECHO_HEAD);
-        out.int(body.length);
+        out.int(bodyEnd - req.bodyStart);
         out.put(END_HEAD);
-        out.put(body);
+        out.put(buf.subarray(req.bodyStart, bodyEnd));
       } else {
         out.canned(405, persist, POST_ONLY, withBody);
       }
