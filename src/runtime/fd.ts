@@ -600,13 +600,17 @@ export class FD implements PollOwner {
    */
   close(op = "close"): Promise<void> {
     if (this.pd.closing) throw new ClosedError(op, this.ctx);
+    const busy = this.#refs > 0;
+    this.#closeWait = busy ? Promise.withResolvers<void>() : null;
+    // Parked direct reads are settled (and their references dropped) right
+    // here; the API calls wrapping them settle a few microtasks later, so
+    // close() still resolves a macrotask later (see #release).
     this.pd.close();
-    if (this.#refs === 0) {
+    if (!busy) {
       this.#release();
       return Promise.resolve();
     }
-    this.#closeWait = Promise.withResolvers<void>();
-    return this.#closeWait.promise;
+    return this.#closeWait!.promise;
   }
 
   /** Resolves once the descriptor has been released (after close). */
