@@ -9,6 +9,11 @@
 // to a new descriptor while an old task still uses it (Go issue 7970).
 // Reads are served one at a time in FIFO order, writes too; a read never
 // blocks a write.
+//
+// Read-side operations (read, pooled reads, accept and recvfrom via io())
+// park directly: the drain calls resume(), which retries the syscall and
+// settles the caller's promise, so there is no async frame in between.
+// Writes, which rarely wait, are async functions parked on a promise.
 import { ptr } from "bun:ffi";
 import { IOVEC, MSGHDR_LINUX } from "../../ffi/layout.ts";
 import { errno, sys } from "../../ffi/libc.ts";
@@ -221,8 +226,8 @@ export class FD implements PollOwner {
   /**
    * Waits for readiness on h after EAGAIN: undefined at once if readiness is
    * latched (retry now), else the parking promise. Rejections are already
-   * the closed / timeout errors (the pollDesc's owner), so no async frame
-   * wraps the wait: an idle connection holds one promise here, nothing more.
+   * the closed / timeout errors (the pollDesc's owner). For writes, dial
+   * and io() on the write side; reads park directly (see #read).
    */
   wait(h: Half, op: string, signal?: AbortSignal): Promise<void> | undefined {
     if (this.pd.consume(h)) return undefined;

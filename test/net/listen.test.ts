@@ -521,3 +521,30 @@ describe("A listen / accept", () => {
     expectClean();
   });
 });
+
+describe("close with a parked accept", () => {
+  test("A7 the listening socket is gone when close() returns: a connect right after is refused, the parked accept rejects Closed", async () => {
+    const ln = keep(listen({ hostname: "127.0.0.1", port: 0 }));
+    const port = (ln.addr as IpAddr).port;
+    const acc = track(ln.accept());
+    await sleep(5); // parked on the pollDesc
+    expect(runtimeStats().parked).toBe(1);
+    const before = runtimeStats();
+    const closing = ln.close();
+    // Released inside close(), before it returns: no descriptor, no pollDesc, nothing parked.
+    const after = runtimeStats();
+    expect([before.fds - after.fds, before.pollDescs - after.pollDescs, after.parked]).toEqual([1, 1, 0]);
+    const err = await connect({ hostname: "127.0.0.1", port }).then(
+      async (c) => {
+        await c.close();
+        return null;
+      },
+      (e: unknown) => e,
+    );
+    expect((err as NetError).code).toBe("ECONNREFUSED");
+    await closing;
+    expect(acc.settled).toBe(true);
+    expect(acc.error).toBeInstanceOf(ClosedError);
+    expectClean();
+  });
+});
