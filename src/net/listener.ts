@@ -147,7 +147,7 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
     // Accepted unix connections share one context (the listener's path).
     const ctx: ErrorContext = unix
       ? (this.#unixCtx ??= { net: "unix", address: this.#transport === "unix" ? formatAddr(this.addr) : "" })
-      : new PeerContext(netName("tcp", (remote as SockAddr & { family: "inet" | "inet6" }).family), remoteAddr);
+      : new PeerContext(netName("tcp", remote.family), remoteAddr);
     let fd: FD;
     try {
       fd = new FD(cfd, { socket: true, owned: true, ctx });

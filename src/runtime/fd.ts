@@ -270,26 +270,22 @@ export class FD implements PollOwner {
   #read(mode: number, arg: unknown, op: string, syscall: string, signal: AbortSignal | undefined): Promise<unknown> {
     if (this.pd.closing || !this.pd.r.tryAcquire()) return this.#readQueued(mode, arg, op, syscall, signal);
     this.#refs++;
-    this.#rmode = mode;
-    this.#rarg = arg;
-    this.#rop = op;
-    this.#rsyscall = syscall;
-    return this.#readStart(signal);
+    return this.#readStart(mode, arg, op, syscall, signal);
   }
 
   async #readQueued(mode: number, arg: unknown, op: string, syscall: string, signal: AbortSignal | undefined): Promise<unknown> {
     const entered = this.#enter(this.pd.r, op, signal);
     if (entered !== null) await entered;
+    return this.#readStart(mode, arg, op, syscall, signal);
+  }
+
+  // With the lock and a reference held: record the operation, then attempt,
+  // park on EAGAIN, or settle.
+  #readStart(mode: number, arg: unknown, op: string, syscall: string, signal: AbortSignal | undefined): Promise<unknown> {
     this.#rmode = mode;
     this.#rarg = arg;
     this.#rop = op;
     this.#rsyscall = syscall;
-    return this.#readStart(signal);
-  }
-
-  // With the lock, a reference and the operation's fields set: attempt, park
-  // on EAGAIN, or settle.
-  #readStart(signal: AbortSignal | undefined): Promise<unknown> {
     const r = this.pd.r;
     try {
       // After a short read the queue was empty: wait for the next edge (or
@@ -362,7 +358,7 @@ export class FD implements PollOwner {
           sink.lent = pooled;
           return { value: chunk, done: false };
         }
-        if (pooled !== null) pool.give(pooled);
+        if (pooled !== null) pool.giveWhole(pooled);
         if (n === 0) return sink === null ? null : { value: undefined, done: true };
       }
       const e = errno();
@@ -564,7 +560,7 @@ export class FD implements PollOwner {
 
   async #ioWrite<T>(op: string, syscall: string, attempt: () => T | number, signal?: AbortSignal): Promise<T> {
     const h = this.pd.w;
-    const entered = this.#enter(this.pd.w, op, signal);
+    const entered = this.#enter(h, op, signal);
     if (entered !== null) await entered;
     try {
       for (;;) {
@@ -576,7 +572,7 @@ export class FD implements PollOwner {
         else if (e !== EINTR) throw sysError(op, syscall, e, this.ctx);
       }
     } finally {
-      this.pd.w.release();
+      h.release();
       this.decref();
     }
   }
@@ -586,14 +582,13 @@ export class FD implements PollOwner {
    * resolves at once if readiness is latched, else parks. For pollFd.
    */
   async waitOnce(h: Half, op: string, signal?: AbortSignal): Promise<void> {
-    const lock: FifoLock = h;
-    const entered = this.#enter(lock, op, signal);
+    const entered = this.#enter(h, op, signal);
     if (entered !== null) await entered;
     try {
       this.check(h, op);
       await this.wait(h, op, signal);
     } finally {
-      lock.release();
+      h.release();
       this.decref();
     }
   }
