@@ -27,7 +27,25 @@ export interface BridgeStats {
   rings: number;
 }
 
+/** A wake bridge could not be set up (its syscall was refused, or its thread failed). */
+export class BridgeStartError extends Error {
+  readonly bridge: string;
+  readonly syscall: string;
+  readonly code: string;
+  readonly errno: number;
+  constructor(bridge: string, syscall: string, errno: number) {
+    const code = errno > 0 ? platform.errno.name(errno) : "EINVAL";
+    super(`wake bridge ${bridge} failed to start: ${syscall}: ${code}`);
+    this.name = "BridgeStartError";
+    this.bridge = bridge;
+    this.syscall = syscall;
+    this.code = code;
+    this.errno = errno;
+  }
+}
+
 export interface Bridge {
+  /** Which bridge this is (`uring`, `worker`), as runtimeStats() reports it. */
   readonly name: string;
   /** True once the sleeper is running; before that, wakes are polled by timer. */
   readonly ready: boolean;

@@ -13,7 +13,8 @@
 import { createPoller } from "../poll/index.ts";
 import type { Poller } from "../poll/poller.ts";
 import { HUP, READ, WRITE } from "../poll/poller.ts";
-import { type Bridge, WorkerBridge } from "./bridge.ts";
+import type { Bridge, BridgeStartError } from "./bridge.ts";
+import { createBridge } from "./bridges.ts";
 import { hooks } from "./hooks.ts";
 import type { PollDesc } from "./poll_desc.ts";
 import { Table } from "./table.ts";
@@ -22,6 +23,10 @@ import { Table } from "./table.ts";
 const KEEPALIVE_MS = 0x3fffffff;
 
 export interface LoopStats {
+  /** The wake bridge in use (`uring`, `worker`). */
+  bridge: string;
+  /** Why the preferred bridge is not in use (its start error's message), or null. */
+  bridgeFallback: string | null;
   drains: number;
   events: number;
   stale: number;
@@ -33,6 +38,7 @@ export class Loop {
   readonly poller: Poller;
   readonly table = new Table();
   readonly #bridge: Bridge;
+  readonly #fallbackFrom: BridgeStartError | null;
   readonly #keepAlive: ReturnType<typeof setInterval>;
   #scheduled = false;
   #armed = false;
@@ -41,7 +47,15 @@ export class Loop {
 
   constructor() {
     this.poller = createPoller();
-    this.#bridge = new WorkerBridge(this.poller.fd);
+    let choice: ReturnType<typeof createBridge>;
+    try {
+      choice = createBridge(this.poller);
+    } catch (err) {
+      this.poller.close();
+      throw err;
+    }
+    this.#bridge = choice.bridge;
+    this.#fallbackFrom = choice.fallbackFrom;
     this.#keepAlive = setInterval(() => {}, KEEPALIVE_MS);
     this.#keepAlive.unref();
     hooks.setAliveListener((alive) => {
@@ -75,7 +89,13 @@ export class Loop {
   }
 
   get stats(): LoopStats {
-    return { ...this.#stats, arms: this.#bridge.stats.arms, rings: this.#bridge.stats.rings };
+    return {
+      bridge: this.#bridge.name,
+      bridgeFallback: this.#fallbackFrom?.message ?? null,
+      ...this.#stats,
+      arms: this.#bridge.stats.arms,
+      rings: this.#bridge.stats.rings,
+    };
   }
 
   /** Makes sure a drain will happen: the first registration starts the loop. */

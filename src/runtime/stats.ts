@@ -1,7 +1,7 @@
 // Resource counts for leak checks and diagnostics.
 import { openFdCount } from "./fd.ts";
 import { hooks } from "./hooks.ts";
-import { peekLoop } from "./loop.ts";
+import { type LoopStats, peekLoop } from "./loop.ts";
 
 export interface RuntimeStats {
   /** Descriptors registered by the runtime and not yet released. */
@@ -14,8 +14,8 @@ export interface RuntimeStats {
   readonly parked: number;
   /** Keep-alive holds (listeners, ref'd handles). */
   readonly holds: number;
-  /** Loop counters: drains run, events seen, stale events dropped, bridge arms and rings. */
-  readonly loop: { drains: number; events: number; stale: number; arms: number; rings: number };
+  /** The wake bridge in use, and loop counters: drains run, events seen, stale events dropped, bridge arms and rings. */
+  readonly loop: LoopStats;
 }
 
 /** A snapshot of the runtime's resources on this thread. */
@@ -28,6 +28,6 @@ export function runtimeStats(): RuntimeStats {
     timers: c.timers,
     parked: c.parked,
     holds: c.holds,
-    loop: loop?.stats ?? { drains: 0, events: 0, stale: 0, arms: 0, rings: 0 },
+    loop: loop?.stats ?? { bridge: "none", bridgeFallback: null, drains: 0, events: 0, stale: 0, arms: 0, rings: 0 },
   };
 }
