@@ -16,7 +16,7 @@
 // server for round 2, ...; the server order rotates per round) and the
 // report shows the median of the rounds per metric.
 //
-// Scenario ids: echo1 echo64 echo256 echo64k http1 http64 http256 pipe64 idle10k
+// Scenario ids: echo1 echo64 echo256 paced1 paced64 echo64k http1 http64 http256 pipe64 idle10k
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -357,6 +357,8 @@ const SCENARIOS: ScenarioDef[] = [
   { id: "echo1", title: "echo 64 B, 1 conn", kind: "echo", mode: "ping", conns: 1, size: 64, unit: "msg/s" },
   { id: "echo64", title: "echo 64 B, 64 conns", kind: "echo", mode: "ping", conns: 64, size: 64, unit: "msg/s" },
   { id: "echo256", title: "echo 64 B, 256 conns", kind: "echo", mode: "ping", conns: 256, size: 64, unit: "msg/s" },
+  { id: "paced1", title: "echo 64 B, 1 conn, paced 500 µs", kind: "echo", mode: "ping", conns: 1, size: 64, paceUs: 500, unit: "msg/s" },
+  { id: "paced64", title: "echo 64 B, 64 conns, paced 2 ms", kind: "echo", mode: "ping", conns: 64, size: 64, paceUs: 2000, unit: "msg/s" },
   { id: "echo64k", title: "echo 64 KiB writes, 16 conns", kind: "echo", mode: "bulk", conns: 16, size: 65536, unit: "MB/s" },
   { id: "http1", title: "HTTP hello, 1 conn", kind: "http", mode: "wrk", conns: 1, unit: "req/s" },
   { id: "http64", title: "HTTP hello, 64 conns", kind: "http", mode: "wrk", conns: 64, unit: "req/s" },
@@ -410,6 +412,7 @@ async function measureEcho(sc: ScenarioDef, p: Proc, port: number): Promise<Part
   const secs = cfg.echoSecs;
   const args = ["--port", String(port), "--host", HOST, "--mode", sc.mode, "--conns", String(sc.conns), "--size", String(sc.size)];
   args.push("--warmup", String(cfg.warmup), "--duration", String(secs), "--server-pid", String(p.pid));
+  if (sc.paceUs) args.push("--pace-us", String(sc.paceUs));
   const r = await runToEnd(["taskset", "-c", "1", CLIENT, ...args], (cfg.warmup + secs + 30) * 1000);
   const line = r.out.split("\n").find((l) => l.startsWith("{"));
   if (r.code !== 0 || line === undefined) throw new Error(`echo_client failed (${r.code}): ${r.err.trim().slice(-400)}`);
@@ -600,7 +603,7 @@ async function main(): Promise<void> {
   ensureTools();
   build();
   const scenarios = SCENARIOS.filter((s) => onlyScen === null || onlyScen.includes(s.id));
-  if (onlyScen) for (const id of onlyScen) if (id !== "chan" && !SCENARIOS.some((s) => s.id === id)) throw new Error(`unknown scenario ${id}; ids: ${SCENARIOS.map((s) => s.id).join(" ")}`);
+  if (onlyScen) for (const id of onlyScen) if (id !== "chan" && id !== "wake" && !SCENARIOS.some((s) => s.id === id)) throw new Error(`unknown scenario ${id}; ids: ${SCENARIOS.map((s) => s.id).join(" ")}`);
   const servers = SERVERS.filter((s) => {
     if (onlyServers !== null && !onlyServers.includes(s.id)) return false;
     if (s.needs && !existsSync(s.needs)) {
@@ -649,6 +652,16 @@ async function main(): Promise<void> {
       stderr: "inherit",
     });
     if (!chan.success) notes.push(`bench/chan.ts failed (exit ${chan.exitCode}): channel results missing.`);
+  }
+  // The wake path, every bridge beside Bun's own reader: bench/wake.ts writes
+  // bench/out/wake.md, which the report includes. Skipped with --only unless asked for.
+  if (onlyScen === null || onlyScen.includes("wake")) {
+    console.log("bench: wake path (bun bench/wake.ts)");
+    const wake = Bun.spawnSync([process.execPath, join(BENCH, "wake.ts"), "--rounds", QUICK ? "1" : "3", "--markdown", join(OUT, "wake.md")], {
+      stdout: "inherit",
+      stderr: "inherit",
+    });
+    if (!wake.success) notes.push(`bench/wake.ts failed (exit ${wake.exitCode}): wake results missing.`);
   }
   file.machine.elapsedS = Math.round((performance.now() - t0) / 1000);
   finish(file);

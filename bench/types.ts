@@ -22,6 +22,8 @@ export interface ScenarioDef {
   conns: number;
   size?: number;
   pipeline?: number;
+  /** Paced echo: the client waits this long after each echo before the next message (µs). */
+  paceUs?: number;
   /** Unit of `throughput` (for idle10k: RSS growth KiB per conn, lower is better). */
   unit: string;
 }

@@ -13,8 +13,19 @@
 //      writes land while the loop's next drain is already scheduled.
 //   3. poll(0): the raw cost of loop.poller.poll(0) with nothing pending.
 //
+// Side by side: `bun bench/wake.ts` runs each measurement in a fresh process
+// per mode, ROUNDS_ALL rounds interleaved, and prints medians:
+//   native   the same writer, but the pipe is read by Bun's own reader
+//            (`Bun.file(r).stream()`): the reference for (1)
+//   uring, worker   the runtime with BUN_NETPOLL_BRIDGE forced to that bridge
+// Each child also reports the CPU its threads used per wake (all threads but
+// the writer's, from /proc/self/task/*/schedstat), beside the latency.
+// `bun bench/wake.ts --one <mode>` runs one child and prints its JSON line;
+// `--markdown FILE` also writes the table there (npm run bench uses it).
+//
 // This is a benchmark, not a test: it prints numbers and checks only that the
 // runtime ends clean.
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { errno, sys } from "../ffi/libc.ts";
 import { C, E } from "../ffi/platform.ts";
 import { type PollFd, pollFd, runtimeStats } from "../src/index.ts";
@@ -144,7 +155,15 @@ function writerMain(init: WriterInit): void {
     Atomics.store(ctl, init.CAL_W, 2 * j);
   }
 
+  const selfCpu = (): number => {
+    try {
+      return Number(require("node:fs").readFileSync("/proc/thread-self/schedstat", "utf8").split(" ")[0]);
+    } catch {
+      return 0;
+    }
+  };
   Atomics.wait(ctl, init.GO, 0);
+  const cpu0 = selfCpu();
   for (let i = 0; i < init.count; i++) {
     Atomics.wait(ctl, init.SLEEP, 0, 1 + 2 * Math.random());
     times[i] = abs();
@@ -156,6 +175,7 @@ function writerMain(init: WriterInit): void {
       return;
     }
   }
+  cal[0] = selfCpu() - cpu0;
   Atomics.store(ctl, init.DONE, 1);
   Atomics.notify(ctl, init.DONE);
   lib.close();
@@ -183,6 +203,8 @@ async function startWriter(init: WriterInit): Promise<Worker> {
 
 interface WakeResult {
   lat: ReturnType<typeof summarize>;
+  /** CPU µs per wake of every thread but the writer's. */
+  cpuUs: number;
   samples: number;
   wakes: number;
   spurious: number;
@@ -192,7 +214,24 @@ interface WakeResult {
   rttUs: number;
 }
 
-async function benchWake(): Promise<WakeResult> {
+/** CPU ns used so far by every thread of this process. */
+function processThreadsCpuNs(): number {
+  let total = 0;
+  for (const t of readdirSync("/proc/self/task")) {
+    try {
+      total += Number(readFileSync(`/proc/self/task/${t}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // the thread ended
+    }
+  }
+  return total;
+}
+
+/**
+ * `native`: the pipe is read by Bun's own reader instead of the runtime, the
+ * reference the bridges are measured against.
+ */
+async function benchWake(native = false): Promise<WakeResult> {
   const [r, w] = pipe();
   const total = WARMUP + N;
   const CAL_ROUNDS = 200;
@@ -203,7 +242,7 @@ async function benchWake(): Promise<WakeResult> {
   const calBuf = new SharedArrayBuffer((2 * CAL_ROUNDS + 2) * 8);
   const cal = new Float64Array(calBuf);
 
-  const p = pollFd(r);
+  const p = native ? null : pollFd(r);
   const worker = await startWriter({
     libc: "libc.so.6",
     fd: w,
@@ -249,17 +288,28 @@ async function benchWake(): Promise<WakeResult> {
   let before = loopCounters();
   let snapped = false;
 
+  const cpu0 = processThreadsCpuNs();
   Atomics.store(ctl, GO, 1);
   Atomics.notify(ctl, GO);
 
   // Nothing is written before GO + 1 ms, so the pipe starts empty: park first.
   // After each wake, read until EAGAIN and only then park again (edge-triggered).
   if (drainFd(r) !== 0) throw new Error("pipe not empty before the first write");
+  const chunks = native ? Bun.file(r).stream()[Symbol.asyncIterator]() : null;
   while (seen < total) {
-    await p.waitReadable();
-    const now = absNow();
+    let n: number;
+    let now: number;
+    if (chunks !== null) {
+      const c = await chunks.next();
+      now = absNow();
+      if (c.done) throw new Error("unexpected end of the pipe");
+      n = (c.value as Uint8Array).length;
+    } else {
+      await p!.waitReadable();
+      now = absNow();
+      n = drainFd(r);
+    }
     wakes++;
-    const n = drainFd(r);
     if (n === 0) {
       spurious++;
       continue;
@@ -279,12 +329,14 @@ async function benchWake(): Promise<WakeResult> {
   // Wait for the worker's done flag (it is already set or about to be).
   while (Atomics.load(ctl, DONE) === 0) await sleep(1);
   if (Atomics.load(ctl, DONE) < 0) throw new Error(`writer failed: errno ${-Atomics.load(ctl, DONE)}`);
+  const cpuUs = (processThreadsCpuNs() - cpu0 - cal[0]!) / 1000 / wakes;
   worker.terminate();
-  p.close();
+  p?.close();
+  await chunks?.return?.();
   await sleep(0);
-  sys.close(r);
+  if (!native) sys.close(r); // Bun's reader owns and closes it in native mode
   sys.close(w);
-  return { lat: summarize(lat), samples: lat.length, wakes, spurious, coalesced, stats, skewUs, rttUs };
+  return { lat: summarize(lat), cpuUs, samples: lat.length, wakes, spurious, coalesced, stats, skewUs, rttUs };
 }
 
 // ---------------------------------------------------------------- 2. busy drain
@@ -392,46 +444,128 @@ function benchPoll(): ReturnType<typeof summarize> {
 
 // ---------------------------------------------------------------- main
 
-const wake = await benchWake();
-const idle = await benchDrain(false);
-const hot = await benchDrain(true);
-const poll = benchPoll();
+/** The modes compared side by side (native = Bun's own reader). */
+const MODES = ["native", "uring", "worker"] as const;
+type Mode = (typeof MODES)[number];
+const ROUNDS_ALL = 3;
 
-const s = wake.stats;
-const st = (x: ReturnType<typeof diff>) => `drains ${x.drains}, events ${x.events}, arms ${x.arms}, rings ${x.rings}`;
-console.log(`# bun-netpoll wake benchmark (bun ${Bun.version}, ${process.platform}/${process.arch})\n`);
-console.log("| measurement | median | p90 | p99 | notes |");
-console.log("| --- | ---: | ---: | ---: | --- |");
-console.log(
-  `| wake latency (write → task resumed), µs | ${fmt(wake.lat.median)} | ${fmt(wake.lat.p90)} | ${fmt(wake.lat.p99)} | ` +
-    `n=${wake.samples}, min ${fmt(wake.lat.min)}, max ${fmt(wake.lat.max)}; ${wake.wakes} wakes, ` +
-    `${wake.coalesced} coalesced, ${wake.spurious} spurious |`,
-);
-console.log(
-  `| busy drain from idle, µs/event (K=${K}) | ${fmt(idle.perEventUs.median, 2)} | ${fmt(idle.perEventUs.p90, 2)} | ` +
-    `${fmt(idle.perEventUs.p99, 2)} | ${ROUNDS} rounds; includes one bridge wake per round; ` +
-    `writing ${K} bytes took ${fmt(idle.writeUs.median)} µs (median) |`,
-);
-console.log(
-  `| busy drain hot, µs/event (K=${K}) | ${fmt(hot.perEventUs.median, 2)} | ${fmt(hot.perEventUs.p90, 2)} | ` +
-    `${fmt(hot.perEventUs.p99, 2)} | ${ROUNDS} rounds; writes land while a drain is scheduled (no bridge) |`,
-);
-console.log(
-  `| loop.poller.poll(0), nothing pending, ns/call | ${fmt(poll.median, 0)} | ${fmt(poll.p90, 0)} | ${fmt(poll.p99, 0)} | ` +
-    `${POLL_CALLS} calls in batches of ${POLL_BATCH} |`,
-);
-console.log();
-console.log(`runtimeStats().loop during the timed wakes: ${st(s)}, stale ${s.stale}`);
-console.log(`runtimeStats().loop during busy drain from idle: ${st(idle.stats)}`);
-console.log(`runtimeStats().loop during busy drain hot: ${st(hot.stats)}`);
-console.log(
-  `clock check (main vs writer Worker timeOrigin+now): skew ${fmt(wake.skewUs, 2)} µs, ` +
-    `one-way handoff ${fmt(wake.rttUs, 2)} µs (spinning; timestamps resolve to ` +
-    `${fmt(2 ** (Math.floor(Math.log2(absNow())) - 52) * 1000, 2)} µs)`,
-);
+interface OneResult {
+  mode: string;
+  bridge: string;
+  wake: { p50: number; p90: number; p99: number; cpuUs: number; wakes: number; arms: number; rings: number };
+  idle?: { p50: number; p99: number };
+  hot?: { p50: number; p99: number };
+  pollNs?: number;
+}
 
-const end = runtimeStats();
-if (end.fds !== 0 || end.pollDescs !== 0 || end.parked !== 0 || end.timers !== 0 || end.holds !== 0) {
-  console.error("runtime not clean at exit:", end);
-  process.exitCode = 1;
+async function runOne(mode: Mode): Promise<OneResult> {
+  const native = mode === "native";
+  const wake = await benchWake(native);
+  const out: OneResult = {
+    mode,
+    bridge: native ? "-" : runtimeStats().loop.bridge,
+    wake: {
+      p50: wake.lat.median,
+      p90: wake.lat.p90,
+      p99: wake.lat.p99,
+      cpuUs: wake.cpuUs,
+      wakes: wake.wakes,
+      arms: wake.stats.arms,
+      rings: wake.stats.rings,
+    },
+  };
+  if (!native) {
+    const idle = await benchDrain(false);
+    const hot = await benchDrain(true);
+    out.idle = { p50: idle.perEventUs.median, p99: idle.perEventUs.p99 };
+    out.hot = { p50: hot.perEventUs.median, p99: hot.perEventUs.p99 };
+    out.pollNs = benchPoll().median;
+  }
+  return out;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+async function runChild(mode: Mode): Promise<OneResult> {
+  const env = { ...process.env };
+  if (mode === "native") delete env.BUN_NETPOLL_BRIDGE;
+  else env.BUN_NETPOLL_BRIDGE = mode;
+  const proc = Bun.spawn([process.execPath, import.meta.path, "--one", mode], { env, stdout: "pipe", stderr: "inherit" });
+  const text = await new Response(proc.stdout).text();
+  if ((await proc.exited) !== 0) throw new Error(`wake bench child (${mode}) failed`);
+  const line = text.trim().split("\n").pop() ?? "";
+  return JSON.parse(line) as OneResult;
+}
+
+function table(results: OneResult[][]): string {
+  const by = (m: string) => results.flat().filter((r) => r.mode === m);
+  const nat = by("native");
+  const natP50 = median(nat.map((r) => r.wake.p50));
+  const natP99 = median(nat.map((r) => r.wake.p99));
+  const natCpu = median(nat.map((r) => r.wake.cpuUs));
+  const lines = [
+    `Wake probe (a Worker writes 1 byte to a pipe every 1–3 ms; write → reader resumed), ${N} samples per process, ` +
+      `median of ${results.length} processes per mode, interleaved. CPU = all threads but the writer's, per wake.`,
+    "",
+    "| mode | p50 µs | p90 µs | p99 µs | CPU µs/wake | p50 ÷ native | p99 ÷ native | CPU ÷ native | arms/rings per wake |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const m of MODES) {
+    const rs = by(m);
+    if (rs.length === 0) continue;
+    const p50 = median(rs.map((r) => r.wake.p50));
+    const p99 = median(rs.map((r) => r.wake.p99));
+    const cpu = median(rs.map((r) => r.wake.cpuUs));
+    const ar =
+      m === "native" ? "–" : `${fmt(median(rs.map((r) => r.wake.arms / r.wake.wakes)), 2)} / ${fmt(median(rs.map((r) => r.wake.rings / r.wake.wakes)), 2)}`;
+    lines.push(
+      `| ${m === "native" ? "Bun's reader (Bun.file(r).stream())" : `bun-netpoll, ${m} bridge`} | ${fmt(p50)} | ` +
+        `${fmt(median(rs.map((r) => r.wake.p90)))} | ${fmt(p99)} | ${fmt(cpu)} | ${fmt(p50 / natP50, 2)}× | ` +
+        `${fmt(p99 / natP99, 2)}× | ${fmt(cpu / natCpu, 2)}× | ${ar} |`,
+    );
+  }
+  lines.push("", `| bridge | busy drain from idle µs/event (K=${K}) | busy drain hot µs/event | poll(0) idle ns |`, "| --- | ---: | ---: | ---: |");
+  for (const m of MODES) {
+    if (m === "native") continue;
+    const rs = by(m);
+    if (rs.length === 0) continue;
+    lines.push(
+      `| ${m} | ${fmt(median(rs.map((r) => r.idle!.p50)), 2)} | ${fmt(median(rs.map((r) => r.hot!.p50)), 2)} | ` +
+        `${fmt(median(rs.map((r) => r.pollNs!)), 0)} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+const argv = process.argv.slice(2);
+const oneAt = argv.indexOf("--one");
+if (oneAt >= 0) {
+  const mode = argv[oneAt + 1] as Mode;
+  if (!MODES.includes(mode)) throw new Error(`--one takes one of ${MODES.join(", ")}`);
+  const r = await runOne(mode);
+  const end = runtimeStats();
+  if (end.fds !== 0 || end.pollDescs !== 0 || end.parked !== 0 || end.timers !== 0 || end.holds !== 0) {
+    console.error("runtime not clean at exit:", end);
+    process.exitCode = 1;
+  }
+  console.log(JSON.stringify(r));
+  process.exit();
+} else {
+  const roundsAt = argv.indexOf("--rounds");
+  const rounds = roundsAt >= 0 ? Number(argv[roundsAt + 1]) : ROUNDS_ALL;
+  const only = argv.includes("--modes") ? (argv[argv.indexOf("--modes") + 1]!.split(",") as Mode[]) : [...MODES];
+  const results: OneResult[][] = [];
+  for (let i = 0; i < rounds; i++) {
+    const round: OneResult[] = [];
+    // Rotate the order each round so drift hits every mode alike.
+    for (let k = 0; k < only.length; k++) round.push(await runChild(only[(k + i) % only.length]!));
+    results.push(round);
+  }
+  const md = `### Wake path (bun ${Bun.version}, ${process.platform}/${process.arch})\n\n${table(results)}\n`;
+  console.log(md);
+  const mdAt = argv.indexOf("--markdown");
+  if (mdAt >= 0) writeFileSync(argv[mdAt + 1]!, md);
 }

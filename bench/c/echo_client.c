@@ -2,11 +2,14 @@
 //
 //   echo_client --port P [--host 127.0.0.1] --mode ping|bulk|idle --conns N
 //               [--size 64] [--warmup 1] [--duration 3] [--server-pid PID]
-//               [--idle-ping 1]
+//               [--idle-ping 1] [--pace-us 0]
 //
 // ping: N connections, each keeps exactly one SIZE-byte message in flight
 //       (send, wait for all SIZE bytes back, send again). Latency = send to
-//       last byte back, in a 0.1 µs histogram.
+//       last byte back, in a 0.1 µs histogram. With --pace-us P each
+//       connection waits P µs after its echo before sending the next message
+//       (first sends staggered over P), so a lightly loaded server finds its
+//       loop idle at every message.
 // bulk: N connections, each writes a SIZE-byte block (default 64 KiB) and
 //       reads it all back before the next block; throughput = echoed bytes/s.
 // idle: opens N connections at most 256 at a time (with --idle-ping 1 each
@@ -31,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -44,11 +48,12 @@ struct conn {
   size_t sent;      /* bytes of the current message/block written */
   size_t got;       /* bytes of the current message/block read back */
   uint64_t t0;      /* send time of the current message/block, ns */
+  uint64_t due;     /* paced ping: when to send the next message (0: not waiting) */
 };
 
 static const char *host = "127.0.0.1";
 static int port = 0, nconns = 1, size = 64, server_pid = 0, idle_ping = 1;
-static double warmup = 1, duration = 3;
+static double warmup = 1, duration = 3, pace_us = 0;
 static const char *mode = "ping";
 static uint32_t *hist;
 static uint64_t hist_over, hist_n;
@@ -271,10 +276,15 @@ static int run_load(int bulk) {
   double scpu0 = 0, ssch0 = 0, ccpu0 = 0, mb0 = 0;
   uint64_t t_begin = start;
   if (in_window) { scpu0 = server_cpu_stat(); ssch0 = server_cpu_sched(); ccpu0 = self_cpu(); mb0 = machine_idle(); }
-  /* kick off: one message/block per connection */
+  uint64_t pace_ns = (uint64_t)(pace_us * 1000);
+  /* kick off: one message/block per connection (paced: staggered over one pace) */
   for (int i = 0; i < nconns; i++) {
     struct conn *c = &cs[i];
     c->t0 = now_ns();
+    if (pace_ns && !bulk) {
+      c->due = start + 1 + pace_ns * (uint64_t)i / (uint64_t)nconns;
+      continue;
+    }
     if (!bulk) {
       if (send(c->fd, out, (size_t)size, MSG_NOSIGNAL) != size) die("send");
       c->sent = (size_t)size;
@@ -295,7 +305,25 @@ static int run_load(int bulk) {
       t_begin = now_ns();
     }
     if (t >= end) break;
-    int n = epoll_wait(ep, evs, 1024, 10);
+    struct timespec tmo = {0, 10000000};
+    if (pace_ns) {
+      uint64_t next = t + 10000000ull;
+      for (int i = 0; i < nconns; i++) {
+        struct conn *c = &cs[i];
+        if (!c->due) continue;
+        if (c->due <= t) {
+          c->due = 0;
+          c->t0 = now_ns();
+          if (send(c->fd, out, (size_t)size, MSG_NOSIGNAL) != size) die("send");
+        } else if (c->due < next) {
+          next = c->due;
+        }
+      }
+      uint64_t wait = next - t;
+      tmo.tv_sec = (time_t)(wait / 1000000000ull);
+      tmo.tv_nsec = (long)(wait % 1000000000ull);
+    }
+    int n = epoll_pwait2(ep, evs, 1024, &tmo, NULL);
     if (n < 0) {
       if (errno == EINTR) continue;
       die("epoll_wait");
@@ -317,6 +345,10 @@ static int run_load(int bulk) {
           msgs++;
           total_msgs++;
           c->got -= (size_t)size;
+          if (pace_ns) {
+            c->due = tn + pace_ns;
+            continue;
+          }
           c->t0 = tn;
           if (send(c->fd, out, (size_t)size, MSG_NOSIGNAL) != size) die("send");
         }
@@ -362,11 +394,11 @@ static int run_load(int bulk) {
   double secs = (double)(now_ns() - t_begin) / 1e9;
   printf("{\"mode\":\"%s\",\"conns\":%d,\"size\":%d,\"seconds\":%.4f,\"ops\":%llu,\"bytes\":%llu,"
          "\"ops_per_s\":%.1f,\"mb_per_s\":%.2f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,"
-         "\"over_200ms\":%llu,\"server_cpu_s\":%.3f,\"server_cpu_sched_s\":%.4f,\"client_cpu_s\":%.3f,"
+         "\"pace_us\":%.0f,\"over_200ms\":%llu,\"server_cpu_s\":%.3f,\"server_cpu_sched_s\":%.4f,\"client_cpu_s\":%.3f,"
          "\"machine_idle_s\":%.3f,\"ncpu\":%ld,\"total_ops\":%llu}\n",
          bulk ? "bulk" : "ping", nconns, size, secs, (unsigned long long)msgs, (unsigned long long)bytes,
          (double)msgs / secs, (double)bytes / secs / 1e6, pct(0.5), pct(0.99), pct(0.999),
-         (unsigned long long)hist_over, scpu1 - scpu0, ssch1 - ssch0, ccpu1 - ccpu0, mb1 - mb0, sysconf(_SC_NPROCESSORS_ONLN), (unsigned long long)total_msgs);
+         pace_us, (unsigned long long)hist_over, scpu1 - scpu0, ssch1 - ssch0, ccpu1 - ccpu0, mb1 - mb0, sysconf(_SC_NPROCESSORS_ONLN), (unsigned long long)total_msgs);
   fflush(stdout);
   for (int i = 0; i < nconns; i++) close(cs[i].fd);
   return 0;
@@ -384,10 +416,13 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "--duration")) duration = atof(v);
     else if (!strcmp(k, "--server-pid")) server_pid = atoi(v);
     else if (!strcmp(k, "--idle-ping")) idle_ping = atoi(v);
+    else if (!strcmp(k, "--pace-us")) pace_us = atof(v);
     else { fprintf(stderr, "echo_client: unknown option %s\n", k); return 2; }
   }
   if (!port || nconns < 1 || size < 1) { fprintf(stderr, "echo_client: need --port, --conns >= 1, --size >= 1\n"); return 2; }
   signal(SIGPIPE, SIG_IGN);
+  /* Paced sends must not be late by the default 50 µs timer slack. */
+  prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
   addr.sin_family = AF_INET;
   addr.sin_port = htons((unsigned short)port);
   if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) { fprintf(stderr, "echo_client: bad host\n"); return 2; }

@@ -47,6 +47,11 @@ export class BridgeStartError extends Error {
 export interface Bridge {
   /** Which bridge this is (`uring`, `worker`), as runtimeStats() reports it. */
   readonly name: string;
+  /**
+   * Arming costs one syscall and a wake it did not need costs little (no
+   * thread hop), so the loop may arm right after a quiet drain.
+   */
+  readonly cheapArm: boolean;
   /** True once the sleeper is running; before that, wakes are polled by timer. */
   readonly ready: boolean;
   /** Resolves when the sleeper is running; rejects if it failed to start. */
@@ -154,6 +159,7 @@ const STARTUP_POLL_MS = 1;
 
 export class WorkerBridge implements Bridge {
   readonly name = "worker";
+  readonly cheapArm = false;
   readonly stats: BridgeStats = { arms: 0, rings: 0 };
   readonly #ctl: Int32Array;
   readonly #worker: Worker;

@@ -32,6 +32,7 @@ const DENY_ENV = "BUN_NETPOLL_DENY_URING";
 
 export class UringBridge implements Bridge {
   readonly name = "uring";
+  readonly cheapArm = true;
   readonly stats: BridgeStats = { arms: 0, rings: 0 };
   readonly #pollFd: number;
   readonly #ring: IoUring;

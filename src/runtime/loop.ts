@@ -19,6 +19,9 @@ import { hooks } from "./hooks.ts";
 import type { PollDesc } from "./poll_desc.ts";
 import { Table } from "./table.ts";
 
+/** A wake's drain that finds at most this many events counts as quiet. */
+const QUIET_EVENTS = 2;
+
 /** Interval of the keep-alive timer (it never needs to fire). */
 const KEEPALIVE_MS = 0x3fffffff;
 
@@ -111,6 +114,17 @@ export class Loop {
 
   #drain = (): void => {
     this.#scheduled = false;
+    this.#drainOnce(false);
+  };
+
+  /**
+   * One drain. After a wake that found only a few events (a lightly loaded
+   * loop), a bridge whose arm is a cheap syscall is armed at once instead of
+   * after one more drain a macrotask later: the resumed tasks still run and
+   * park first (they are microtasks of this turn), and anything they or the
+   * kernel add meanwhile completes the armed wait at once.
+   */
+  #drainOnce(fromWake: boolean): void {
     if (this.#closed) return;
     const { poller, table } = this;
     const cap = poller.capacity;
@@ -134,9 +148,9 @@ export class Loop {
     }
     this.#stats.drains++;
     this.#stats.events += found;
-    if (found > 0) this.#schedule();
-    else this.#arm();
-  };
+    if (found === 0 || (fromWake && found <= QUIET_EVENTS && this.#bridge.cheapArm)) this.#arm();
+    else this.#schedule();
+  }
 
   #arm(): void {
     this.#armed = true;
@@ -145,7 +159,7 @@ export class Loop {
 
   #onWake = (): void => {
     this.#armed = false;
-    this.#drain();
+    this.#drainOnce(true);
   };
 
   /** Wakes a drain from JS (the poller's coalesced wake). */
