@@ -15,6 +15,7 @@
 // poller's fd means an event that lands between main's last drain and the
 // worker's epoll_wait is still seen. A pending waitAsync does not keep the
 // process alive (the loop's keep-alive decides that), and the worker is unref'd.
+import { sys } from "../../ffi/libc.ts";
 import { C, E, platform } from "../../ffi/platform.ts";
 
 const ARM = 0;
@@ -94,6 +95,8 @@ function sleeperMain(init: WorkerInit, req: (id: string) => unknown): void {
   let waitOnce: () => number;
   let closeAll: () => void;
   let setupFailed = false;
+  /** The sleeper's own poller fd, reported to main so that main can close it. */
+  let ownFd = -1;
   if (init.mode === "epoll") {
     const lib = ffi.dlopen(init.libc, {
       epoll_create1: { args: [i32], returns: i32 },
@@ -106,12 +109,10 @@ function sleeperMain(init: WorkerInit, req: (id: string) => unknown): void {
     errnoPtr = s.__errno_location() as import("bun:ffi").Pointer;
     view.setUint32(0, init.EPOLLIN, true);
     const ep = s.epoll_create1(init.EPOLL_CLOEXEC);
+    ownFd = ep;
     setupFailed = ep < 0 || s.epoll_ctl(ep, init.EPOLL_CTL_ADD, init.pollFd, ev) < 0;
     waitOnce = () => s.epoll_wait(ep, ev, 4, -1);
-    closeAll = () => {
-      s.close(ep);
-      lib.close();
-    };
+    closeAll = () => lib.close();
   } else {
     const lib = ffi.dlopen(init.libc, {
       kqueue: { args: [], returns: i32 },
@@ -122,22 +123,20 @@ function sleeperMain(init: WorkerInit, req: (id: string) => unknown): void {
     const s = lib.symbols;
     errnoPtr = s.__error() as import("bun:ffi").Pointer;
     const kq = s.kqueue();
+    ownFd = kq;
     // struct kevent: ident @0, filter i16 @8, flags u16 @10 (same in every layout).
     view.setUint32(0, init.pollFd, true);
     view.setInt16(8, init.EVFILT_READ, true);
     view.setUint16(10, init.EV_ADD, true);
     setupFailed = kq < 0 || s.kevent(kq, ev, 1, null, 0, null) < 0;
     waitOnce = () => s.kevent(kq, null, 0, ev, 4, null);
-    closeAll = () => {
-      s.close(kq);
-      lib.close();
-    };
+    closeAll = () => lib.close();
   }
   if (setupFailed) {
     postMessage({ error: ffi.read.i32(errnoPtr, 0) });
     return;
   }
-  postMessage({ ready: true });
+  postMessage({ ready: true, fd: ownFd });
   let seen = 0;
   for (;;) {
     Atomics.wait(ctl, init.ARM, seen);
@@ -151,6 +150,8 @@ function sleeperMain(init: WorkerInit, req: (id: string) => unknown): void {
     Atomics.add(ctl, init.RING, 1);
     Atomics.notify(ctl, init.RING);
   }
+  // Main closes ownFd (a terminate() may stop this thread inside the wait,
+  // before it gets here); this thread only unloads its libc.
   closeAll();
 }
 
@@ -170,6 +171,8 @@ export class WorkerBridge implements Bridge {
   #armId = 0;
   #startupTimer: ReturnType<typeof setTimeout> | null = null;
   #closed = false;
+  /** The sleeper's poller fd once it reported it; closed here, not by the sleeper. */
+  #sleeperFd = -1;
 
   constructor(pollFd: number) {
     const sab = new SharedArrayBuffer(CTL_INTS * 4);
@@ -198,8 +201,10 @@ export class WorkerBridge implements Bridge {
     // until it has started (revoking it at once makes the start fail).
     this.#worker.onmessage = (e: MessageEvent) => {
       URL.revokeObjectURL(url);
-      const data = e.data as { ready?: boolean; error?: number };
+      const data = e.data as { ready?: boolean; fd?: number; error?: number };
       if (data.ready) {
+        this.#sleeperFd = data.fd ?? -1;
+        if (this.#closed) this.#closeSleeperFd();
         this.#ready = true;
         this.#stopStartupPoll();
         this.#started.resolve();
@@ -282,5 +287,14 @@ export class WorkerBridge implements Bridge {
     Atomics.add(this.#ctl, ARM, 1);
     Atomics.notify(this.#ctl, ARM);
     this.#worker.terminate();
+    this.#closeSleeperFd();
+  }
+
+  // Safe while the sleeper may still be inside epoll_wait/kevent on it: the
+  // wait holds its own reference to the file until it returns.
+  #closeSleeperFd(): void {
+    if (this.#sleeperFd < 0) return;
+    sys.close(this.#sleeperFd);
+    this.#sleeperFd = -1;
   }
 }

@@ -181,7 +181,16 @@ let current: Loop | null = null;
 
 /** This thread's loop, created on first use. */
 export function getLoop(): Loop {
-  current ??= new Loop();
+  if (current === null) {
+    current = new Loop();
+    // A Worker's descriptors outlive the thread: release the loop's own (the
+    // poller, its wake source, the bridge's) when the Worker ends. The main
+    // thread's die with the process.
+    if (!Bun.isMainThread) {
+      const loop = current;
+      process.once("exit", () => loop.close());
+    }
+  }
   return current;
 }
 
