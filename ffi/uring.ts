@@ -118,6 +118,7 @@ export class IoUring {
   #ring: DataView | null;
   #ring32: Uint32Array | null;
   #sqes: DataView | null;
+  #sqes8: Uint8Array | null;
   readonly #sqHead: number;
   readonly #sqTail: number;
   readonly #sqMask: number;
@@ -137,6 +138,7 @@ export class IoUring {
     this.#ring = new DataView(toArrayBuffer(ringPtr, 0, ringLen));
     this.#ring32 = new Uint32Array(this.#ring.buffer);
     this.#sqes = new DataView(toArrayBuffer(sqesPtr, 0, sqesLen));
+    this.#sqes8 = new Uint8Array(this.#sqes.buffer);
     const sq = URING_PARAMS.sq_off;
     const cq = URING_PARAMS.cq_off;
     this.#sqHead = p.getUint32(sq + SQRING_OFF.head, true);
@@ -194,8 +196,7 @@ export class IoUring {
     const idx = tail & this.#sqMask;
     this.#ring!.setUint32(this.#sqArray + idx * 4, idx, true);
     const at = idx * SQE.size;
-    const v = this.#sqes!;
-    for (let i = 0; i < SQE.size; i += 8) v.setBigUint64(at + i, 0n, true);
+    this.#sqes8!.fill(0, at, at + SQE.size);
     this.#queued++;
     return at;
   }
@@ -258,6 +259,7 @@ export class IoUring {
     this.#ring = null;
     this.#ring32 = null;
     this.#sqes = null;
+    this.#sqes8 = null;
     const { s } = libc();
     s.munmap(this.#sqesPtr, this.#sqesLen);
     s.munmap(this.#ringPtr, this.#ringLen);
