@@ -31,6 +31,8 @@ export interface Platform {
   readonly kevent: KeventLayout;
   /** Where kqueue()/kevent() live: libc on BSD, BUN_NETPOLL_KQUEUE_LIB on Linux (null if unset). */
   readonly kqueueLib: string | null;
+  /** libc's function returning this thread's errno location. */
+  readonly errnoLocation: "__errno_location" | "__error";
 }
 
 /** FreeBSD 12 grew `struct kevent` to 64 bytes (ext[4]). */
@@ -50,6 +52,7 @@ function detect(): Platform {
         epollEvent: epollEventLayout(arch),
         kevent: KEVENT_32,
         kqueueLib: kqOverride,
+        errnoLocation: "__errno_location",
       };
     case "darwin":
       return {
@@ -61,6 +64,7 @@ function detect(): Platform {
         epollEvent: epollEventLayout(arch),
         kevent: KEVENT_32,
         kqueueLib: kqOverride ?? "libSystem.B.dylib",
+        errnoLocation: "__error",
       };
     case "freebsd": {
       const major = Number.parseInt(release(), 10);
@@ -73,6 +77,7 @@ function detect(): Platform {
         epollEvent: epollEventLayout(arch),
         kevent: major >= FREEBSD_KEVENT64_MAJOR ? KEVENT_64 : KEVENT_32,
         kqueueLib: kqOverride ?? "libc.so.7",
+        errnoLocation: "__error",
       };
     }
     default:

@@ -5,9 +5,12 @@
 //
 //   open()                 create the kernel object (epoll_create1 / kqueue)
 //                          and the wake source. Never blocks.
-//   fd                     a descriptor that polls readable while events are
-//                          pending: the wake bridge waits on it in another
-//                          thread (the main thread never sleeps in the kernel).
+//   fd                     the kernel object's descriptor. epoll's polls
+//                          readable while events are pending (pollableFd);
+//                          kqueue(2) promises no such thing (libkqueue's
+//                          never becomes readable), so the kqueue wake bridge
+//                          blocks in kevent() on it instead and hands the
+//                          events over (runtime/bridge_kqueue.ts).
 //   register(fd, s, g)     add fd once, edge-triggered, for read and write,
 //                          with cookie (s, g). Returns 0 or an errno. Never
 //                          blocks; never called again for the same fd.
@@ -21,6 +24,10 @@
 //                          wake both directions; the retried syscall reports),
 //                          plus HUP when the peer hung up or the socket has an
 //                          error (a state that will not raise another edge).
+//   socketError(i)         optional: the errno event i carries, or 0. kqueue
+//                          reports a socket's error in the event (fflags with
+//                          EV_EOF), and libkqueue clears SO_ERROR reading it;
+//                          epoll leaves SO_ERROR for the syscall to report.
 //   isWake(i)              event i is the wake source (already drained).
 //   wake()                 make the next/current poll() return. Safe to call
 //                          repeatedly: wakes are coalesced behind one flag
@@ -43,6 +50,7 @@ export interface Poller {
   slot(i: number): number;
   gen(i: number): number;
   modes(i: number): number;
+  socketError?(i: number): number;
   isWake(i: number): boolean;
   wake(): void;
   close(): void;

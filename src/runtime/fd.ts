@@ -337,12 +337,12 @@ export class FD implements PollOwner {
           this.#drained = n < len && !this.pd.hup;
           return n;
         }
-        if (n === 0) return null;
+        if (n === 0) return this.#socketError() ?? null;
       } else if (mode === R_IO) {
         const res = (this.#rarg as () => unknown)();
         if (typeof res !== "number" || res >= 0) return res;
         const e = -res;
-        if (e === EAGAIN) return AGAIN;
+        if (e === EAGAIN) return this.#socketError() ?? AGAIN;
         if (e === EINTR) continue;
         throw sysError(this.#rop, this.#rsyscall, e, this.ctx);
       } else {
@@ -359,12 +359,20 @@ export class FD implements PollOwner {
           return { value: chunk, done: false };
         }
         if (pooled !== null) pool.giveWhole(pooled);
-        if (n === 0) return sink === null ? null : { value: undefined, done: true };
+        if (n === 0) return this.#socketError() ?? (sink === null ? null : { value: undefined, done: true });
       }
       const e = errno();
-      if (e === EAGAIN) return AGAIN;
+      if (e === EAGAIN) return this.#socketError() ?? AGAIN;
       if (e !== EINTR) throw sysError("read", "read", e, this.ctx);
     }
+  }
+
+  // A socket error the poller reported that the syscall (EOF or EAGAIN) no
+  // longer shows: throws it, once. Returns undefined when there is none.
+  #socketError(): undefined {
+    const e = this.pd.takeSocketError();
+    if (e !== 0) throw sysError(this.#rop, this.#rsyscall, e, this.ctx);
+    return undefined;
   }
 
   // The read-side operation has settled: drop its fields, lock and reference.

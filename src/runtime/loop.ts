@@ -14,6 +14,7 @@ import { createPoller } from "../poll/index.ts";
 import type { Poller } from "../poll/poller.ts";
 import { HUP, READ, WRITE } from "../poll/poller.ts";
 import { type Bridge, WorkerBridge } from "./bridge.ts";
+import { kqueueBridgeFor } from "./bridge_kqueue.ts";
 import { hooks } from "./hooks.ts";
 import type { PollDesc } from "./poll_desc.ts";
 import { Table } from "./table.ts";
@@ -41,7 +42,8 @@ export class Loop {
 
   constructor() {
     this.poller = createPoller();
-    this.#bridge = new WorkerBridge(this.poller.fd);
+    // kqueue: a sleeper in kevent() on the kqueue itself (its fd is not promised pollable).
+    this.#bridge = kqueueBridgeFor(this.poller) ?? new WorkerBridge(this.poller.fd);
     this.#keepAlive = setInterval(() => {}, KEEPALIVE_MS);
     this.#keepAlive.unref();
     hooks.setAliveListener((alive) => {
@@ -105,7 +107,10 @@ export class Loop {
           continue;
         }
         const m = poller.modes(i);
-        if (m & HUP) pd.hup = true;
+        if (m & HUP) {
+          pd.hup = true;
+          pd.noteSocketError(poller.socketError?.(i) ?? 0);
+        }
         if (m & READ) pd.ready(pd.r);
         if (m & WRITE) pd.ready(pd.w);
       }
