@@ -59,21 +59,27 @@ export class KeventHandoff {
 }
 
 export interface KqueueApi {
+  /** The library the functions come from (a sleeper thread loads it too). */
+  readonly path: string;
   kqueue(): number;
   kevent(kq: number, changes: Uint8Array | null, nchanges: number, events: Uint8Array | null, nevents: number, timeout: Uint8Array | null): number;
 }
 
 /** kqueue()/kevent() from `lib` (libc on BSD, a kqueue library on Linux). */
 export function loadKqueueApi(lib: string): KqueueApi {
-  return dlopen(lib, kqueueSymbols as unknown as Record<string, { args: FFIType[]; returns: FFIType }>).symbols as unknown as KqueueApi;
+  const s = dlopen(lib, kqueueSymbols as unknown as Record<string, { args: FFIType[]; returns: FFIType }>).symbols as unknown as Omit<KqueueApi, "path">;
+  return { path: lib, kqueue: s.kqueue, kevent: s.kevent };
 }
 
 export class KqueuePoller implements Poller {
   readonly name = "kqueue";
+  readonly registerSyscall = "kevent";
   readonly fd: number;
   readonly capacity: number;
   /** The kqueue descriptor is not promised to be pollable (see the top of this file). */
   readonly pollableFd = false;
+  /** The library kqueue()/kevent() come from. */
+  readonly lib: string;
   /** Where a thread blocked in kevent() on this kqueue leaves its events. */
   readonly handoff: KeventHandoff;
   readonly #api: KqueueApi;
@@ -90,6 +96,7 @@ export class KqueuePoller implements Poller {
 
   constructor(api: KqueueApi, layout: KeventLayout, constants: OsConstants, capacity = 256) {
     this.#api = api;
+    this.lib = api.path;
     this.#L = layout;
     this.#K = constants;
     this.capacity = capacity;

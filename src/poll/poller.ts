@@ -14,6 +14,9 @@
 //   register(fd, s, g)     add fd once, edge-triggered, for read and write,
 //                          with cookie (s, g). Returns 0 or an errno. Never
 //                          blocks; never called again for the same fd.
+//                          What it accepts differs: epoll refuses regular
+//                          files (EPERM), kqueue takes them (always ready).
+//   registerSyscall        the syscall register() makes, for error messages.
 //   deregister(fd)         remove fd before it is closed. Returns 0 or errno.
 //   poll(timeoutMs)        fetch up to `capacity` events into the batch
 //                          buffer; returns the count (0 on EINTR).
@@ -44,6 +47,7 @@ export interface Poller {
   readonly name: string;
   readonly fd: number;
   readonly capacity: number;
+  readonly registerSyscall: string;
   register(fd: number, slot: number, gen: number): number;
   deregister(fd: number): number;
   poll(timeoutMs: number): number;

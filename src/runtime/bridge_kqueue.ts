@@ -124,7 +124,7 @@ export class KqueueBridge implements Bridge {
     this.#ctl = new Int32Array(ctl);
     const h = poller.handoff;
     const init: SleeperInit = {
-      kqueueLib: platform.kqueueLib ?? platform.libc,
+      kqueueLib: poller.lib,
       libc: platform.libc,
       errnoLocation: platform.errnoLocation,
       kq: poller.fd,

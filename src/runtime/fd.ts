@@ -158,8 +158,9 @@ export class FD implements PollOwner {
     this.ctx = opts.ctx;
     this.pd = new PollDesc(sysfd);
     this.pd.owner = this;
-    const err = getLoop().register(this.pd);
-    if (err !== 0) throw sysError("register", "epoll_ctl", err, opts.ctx);
+    const loop = getLoop();
+    const err = loop.register(this.pd);
+    if (err !== 0) throw sysError("register", loop.poller.registerSyscall, err, opts.ctx);
     liveFds++;
   }
 
