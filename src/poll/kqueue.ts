@@ -109,7 +109,14 @@ export class KqueuePoller implements Poller {
     this.handoff = new KeventHandoff(layout.size, capacity);
     const kq = api.kqueue();
     if (kq < 0) throw new PollerOpenError("kqueue", errno());
-    setNonblockCloexec(kq);
+    try {
+      // Verified (F_GETFL / F_GETFD): on a platform where the fcntl binding
+      // is wrong this throws FdFlagError at start-up, before any socket.
+      setNonblockCloexec(kq);
+    } catch (err) {
+      sys.close(kq);
+      throw err;
+    }
     this.fd = kq;
     this.#setChange(0, WAKE_IDENT, constants.EVFILT_USER, constants.EV_ADD | constants.EV_CLEAR, 0, WAKE_SLOT, 0);
     if (api.kevent(kq, this.#changes, 1, null, 0, null) < 0) {

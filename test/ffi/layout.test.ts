@@ -40,6 +40,8 @@ describe("constants", () => {
     expect([linuxConstants.SUN_PATH_MAX, darwinConstants.SUN_PATH_MAX, freebsdConstants.SUN_PATH_MAX]).toEqual([108, 104, 104]);
     expect([linuxConstants.SOCKADDR_HAS_LEN, darwinConstants.SOCKADDR_HAS_LEN, freebsdConstants.SOCKADDR_HAS_LEN]).toEqual([0, 1, 1]);
     expect([linuxConstants.SOL_SOCKET, darwinConstants.SOL_SOCKET, freebsdConstants.SOL_SOCKET]).toEqual([1, 0xffff, 0xffff]);
+    // Seconds for setLinger: xnu's SO_LINGER counts ticks, SO_LINGER_SEC (0x1080) seconds.
+    expect([linuxConstants.SO_LINGER_SECONDS, darwinConstants.SO_LINGER_SECONDS, freebsdConstants.SO_LINGER_SECONDS]).toEqual([13, 0x1080, 0x80]);
     // macOS has no SOCK_NONBLOCK / MSG_NOSIGNAL: the runtime uses fcntl and SO_NOSIGPIPE there.
     expect([darwinConstants.SOCK_NONBLOCK, darwinConstants.MSG_NOSIGNAL]).toEqual([-1, -1]);
     expect(darwinConstants.SO_NOSIGPIPE).toBeGreaterThan(0);
