@@ -9,6 +9,7 @@ import { darwinErrno } from "../../ffi/errno/darwin.ts";
 import { freebsdErrno } from "../../ffi/errno/freebsd.ts";
 import { linuxErrno } from "../../ffi/errno/linux.ts";
 import { Errno, type ErrnoTable } from "../../ffi/errno/table.ts";
+import { platform } from "../../ffi/platform.ts";
 import {
   EPOLL_EVENT_ALIGNED,
   EPOLL_EVENT_PACKED,
@@ -18,6 +19,8 @@ import {
   type KeventLayout,
   writeEpollEvent,
   writeKevent,
+  MSGHDR_BSD,
+  MSGHDR_LINUX,
 } from "../../ffi/layout.ts";
 
 const osConstants: [string, OsConstants][] = [
@@ -144,5 +147,13 @@ describe("kevent", () => {
     const { size: s64, ...o64 } = KEVENT_64;
     expect(o32).toEqual(o64);
     expect([s32, s64]).toEqual([32, 64]);
+  });
+});
+
+describe("msghdr", () => {
+  test("Linux is 56 bytes (size_t iovlen and controllen), macOS/FreeBSD 48 (int, socklen_t); the iov fields coincide", () => {
+    expect(MSGHDR_LINUX).toEqual({ size: 56, name: 0, namelen: 8, iov: 16, iovlen: 24, control: 32, controllen: 40, flags: 48 });
+    expect(MSGHDR_BSD).toEqual({ size: 48, name: 0, namelen: 8, iov: 16, iovlen: 24, control: 32, controllen: 40, flags: 44 });
+    expect(platform.msghdr).toBe(platform.os === "linux" ? MSGHDR_LINUX : MSGHDR_BSD);
   });
 });
