@@ -48,7 +48,7 @@ const ARM64_INT_REGS = 8;
 /** Every stack slot in this table is 8 bytes (arguments are 64-bit or promoted). */
 const SLOT = 8;
 
-/** fcntl(fd, cmd, int) / ioctl-style `int f(int, int, ...)` for an ABI. */
+/** A binding for fcntl(fd, cmd, int value), i.e. `int f(int, int, ...)`, for an ABI. */
 export function variadicIntBinding(abi: VariadicAbi): VariadicIntBinding {
   if (abi === "as-named") {
     return { abi, params: ["i32", "i32", "i32"], valueIndex: 2, argv: (a, b, v) => [a, b, v] };
