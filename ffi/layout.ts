@@ -49,6 +49,24 @@ export const MSGHDR_LINUX = {
   flags: 48,
 } as const;
 
+/**
+ * `struct msghdr` on 64-bit macOS and FreeBSD: msg_iovlen is an int and
+ * msg_controllen a socklen_t, so it is 48 bytes; the iov fields sit where
+ * Linux has them.
+ */
+export const MSGHDR_BSD = {
+  size: 48,
+  name: 0,
+  namelen: 8,
+  iov: 16,
+  iovlen: 24,
+  control: 32,
+  controllen: 40,
+  flags: 44,
+} as const;
+
+export type MsghdrLayout = typeof MSGHDR_LINUX | typeof MSGHDR_BSD;
+
 /** `struct linger { int l_onoff; int l_linger; }` */
 export const LINGER = { size: 8, onoff: 0, linger: 4 } as const;
 

@@ -12,6 +12,7 @@
 // as the failing call.
 import { dlopen, FFIType, type Pointer, read } from "bun:ffi";
 import { C, platform } from "./platform.ts";
+import { ffiParams, type VariadicAbi, variadicAbi, variadicIntBinding } from "./variadic.ts";
 
 const { i32, u32, u64, ptr, i64_fast } = FFIType;
 
@@ -37,10 +38,6 @@ const posix = {
   getsockopt: { args: [i32, i32, i32, ptr, ptr], returns: i32 },
   getsockname: { args: [i32, ptr, ptr], returns: i32 },
   getpeername: { args: [i32, ptr, ptr], returns: i32 },
-  // fcntl is variadic; (int, int, int) is passed in registers on x86_64 and
-  // Linux/FreeBSD aarch64. Apple arm64 passes variadic arguments on the
-  // stack, so F_SETFL through this binding is not reliable there.
-  fcntl: { args: [i32, i32, i32], returns: i32 },
   dup: { args: [i32], returns: i32 },
   pipe: { args: [ptr], returns: i32 },
   unlink: { args: [ptr], returns: i32 },
@@ -85,34 +82,58 @@ function symbolsOf<D extends Record<string, { readonly args: readonly FFIType[];
 }
 
 type Linux = ReturnType<typeof symbolsOf<typeof posix & typeof linuxOnly>>;
+type Fcntl = (fd: number, cmd: number, arg: number) => number;
 /** The same surface on every OS (epoll/eventfd exist only on Linux). */
-export type Sys = Linux;
+export type Sys = Linux & { fcntl: Fcntl };
+
+// fcntl(int fd, int cmd, ...) is variadic: its third argument goes where this
+// ABI passes variadic arguments (ffi/variadic.ts has the rules and the
+// placement, tested byte by byte). "as-named" (x86_64 System V, AAPCS64 on
+// Linux/FreeBSD): a fixed (int, int, int) signature. "apple-arm64": nine
+// fixed parameters, so that the value lands in the first stack slot.
+const fcntlAbi: VariadicAbi = variadicAbi(platform.os, platform.arch);
+const fcntlBinding = variadicIntBinding(fcntlAbi);
+
+function loadFcntl(): Fcntl {
+  const raw = dlopen(platform.libc, { fcntl: { args: ffiParams(fcntlBinding.params), returns: i32 } }).symbols.fcntl as (
+    ...args: number[]
+  ) => number;
+  if (fcntlAbi === "as-named") return raw as Fcntl;
+  return (fd, cmd, arg) => raw(...fcntlBinding.argv(fd, cmd, arg));
+}
 
 function load(): { sys: Sys; errnoPtr: Pointer } {
   switch (platform.os) {
     case "linux": {
-      const s = symbolsOf(platform.libc, { ...posix, ...linuxOnly });
+      const s = { ...symbolsOf(platform.libc, { ...posix, ...linuxOnly }), fcntl: loadFcntl() };
       return { sys: s, errnoPtr: s.__errno_location() as unknown as Pointer };
     }
     case "freebsd": {
-      const s = symbolsOf(platform.libc, { ...posix, ...freebsdOnly });
+      const s = { ...symbolsOf(platform.libc, { ...posix, ...freebsdOnly }), fcntl: loadFcntl() };
       return { sys: { ...s, ...noEpoll } as unknown as Sys, errnoPtr: s.__error() as unknown as Pointer };
     }
     case "darwin": {
-      const s = symbolsOf(platform.libc, { ...posix, ...darwinOnly });
+      const s = { ...symbolsOf(platform.libc, { ...posix, ...darwinOnly }), fcntl: loadFcntl() };
       const shims = {
-        // No accept4: accept, then O_NONBLOCK and FD_CLOEXEC as asked.
+        // No accept4: accept, then O_NONBLOCK and FD_CLOEXEC as asked (a
+        // flag that does not stick closes the socket and throws FdFlagError).
         accept4: (fd: number, addr: Uint8Array | null, len: Uint32Array | null, flags: number): number => {
           const c = s.accept(fd, addr, len);
-          if (c >= 0) setFlags(s, c, flags);
+          if (c >= 0) setFlagsOrClose(s, c, flags);
           return c;
         },
         // No pipe2: pipe, then the flags.
         pipe2: (fds: Int32Array, flags: number): number => {
           const r = s.pipe(fds);
           if (r === 0) {
-            setFlags(s, fds[0]!, flags);
-            setFlags(s, fds[1]!, flags);
+            try {
+              setFdFlags(s.fcntl, fds[0]!, flags);
+              setFdFlags(s.fcntl, fds[1]!, flags);
+            } catch (err) {
+              s.close(fds[0]!);
+              s.close(fds[1]!);
+              throw err;
+            }
           }
           return r;
         },
@@ -122,11 +143,63 @@ function load(): { sys: Sys; errnoPtr: Pointer } {
   }
 }
 
-// O_NONBLOCK / FD_CLOEXEC after the fact, for systems without the SOCK_/O_
-// creation flags. `flags` uses this OS's O_NONBLOCK and O_CLOEXEC bits.
-function setFlags(s: { fcntl(fd: number, cmd: number, arg: number): number }, fd: number, flags: number): void {
-  if (flags & C.O_NONBLOCK) s.fcntl(fd, C.F_SETFL, s.fcntl(fd, C.F_GETFL, 0) | C.O_NONBLOCK);
-  if (flags & C.O_CLOEXEC) s.fcntl(fd, C.F_SETFD, C.FD_CLOEXEC);
+/**
+ * Thrown when fcntl did not set O_NONBLOCK or FD_CLOEXEC: the call failed
+ * (code is its errno name), or it returned success but F_GETFL / F_GETFD
+ * right after shows the flag missing (code "ERR_FLAG_NOT_SET": the binding
+ * does not match this platform's variadic calling convention). A blocking
+ * socket would freeze the loop on its first read, so this is never ignored.
+ */
+export class FdFlagError extends Error {
+  readonly syscall = "fcntl";
+  constructor(
+    readonly fd: number,
+    readonly flag: "O_NONBLOCK" | "FD_CLOEXEC",
+    readonly code: string,
+    readonly abi: VariadicAbi,
+  ) {
+    super(
+      code === "ERR_FLAG_NOT_SET"
+        ? `fcntl did not set ${flag} on fd ${fd}: the flag is missing right after a successful call (variadic ABI ${abi})`
+        : `fcntl failed to set ${flag} on fd ${fd}: ${code}`,
+    );
+  }
+}
+
+/**
+ * Sets O_NONBLOCK and/or FD_CLOEXEC (this OS's O_NONBLOCK / O_CLOEXEC bits in
+ * `flags`) through `fcntl`, and reads each back (F_GETFL, F_GETFD) at once.
+ * Throws FdFlagError if one did not stick. `fcntl` is a parameter so that a
+ * binding can be checked against a stand-in; the runtime passes sys.fcntl.
+ */
+export function setFdFlags(fcntl: Fcntl, fd: number, flags: number): void {
+  if (flags & C.O_NONBLOCK) {
+    const fl = fcntl(fd, C.F_GETFL, 0);
+    if (fl < 0 || fcntl(fd, C.F_SETFL, fl | C.O_NONBLOCK) < 0) throw flagError(fd, "O_NONBLOCK");
+    const now = fcntl(fd, C.F_GETFL, 0);
+    if (now < 0) throw flagError(fd, "O_NONBLOCK");
+    if ((now & C.O_NONBLOCK) === 0) throw new FdFlagError(fd, "O_NONBLOCK", "ERR_FLAG_NOT_SET", fcntlAbi);
+  }
+  if (flags & C.O_CLOEXEC) {
+    if (fcntl(fd, C.F_SETFD, C.FD_CLOEXEC) < 0) throw flagError(fd, "FD_CLOEXEC");
+    const now = fcntl(fd, C.F_GETFD, 0);
+    if (now < 0) throw flagError(fd, "FD_CLOEXEC");
+    if ((now & C.FD_CLOEXEC) === 0) throw new FdFlagError(fd, "FD_CLOEXEC", "ERR_FLAG_NOT_SET", fcntlAbi);
+  }
+}
+
+function flagError(fd: number, flag: "O_NONBLOCK" | "FD_CLOEXEC"): FdFlagError {
+  return new FdFlagError(fd, flag, platform.errno.name(errno()), fcntlAbi);
+}
+
+// For accept4's stand-in: a socket whose flags did not stick is closed.
+function setFlagsOrClose(s: { fcntl: Fcntl; close(fd: number): number }, fd: number, flags: number): void {
+  try {
+    setFdFlags(s.fcntl, fd, flags);
+  } catch (err) {
+    s.close(fd);
+    throw err;
+  }
 }
 
 const enosys = (): number => {
@@ -156,7 +229,13 @@ export function cString(s: string): Uint8Array {
   return out;
 }
 
-/** Sets O_NONBLOCK and FD_CLOEXEC on fd (for systems without SOCK_NONBLOCK). */
+/**
+ * Sets O_NONBLOCK and FD_CLOEXEC on fd (for systems without SOCK_NONBLOCK),
+ * verified with F_GETFL / F_GETFD. Throws FdFlagError if either did not stick.
+ */
 export function setNonblockCloexec(fd: number): void {
-  setFlags(sys, fd, C.O_NONBLOCK | C.O_CLOEXEC);
+  setFdFlags(sys.fcntl, fd, C.O_NONBLOCK | C.O_CLOEXEC);
 }
+
+/** The variadic calling convention the fcntl binding was built for. */
+export const fcntlVariadicAbi: VariadicAbi = fcntlAbi;

@@ -14,7 +14,16 @@ import { darwinErrno } from "./errno/darwin.ts";
 import { freebsdErrno } from "./errno/freebsd.ts";
 import { linuxErrno } from "./errno/linux.ts";
 import { Errno } from "./errno/table.ts";
-import { epollEventLayout, type EpollEventLayout, KEVENT_32, KEVENT_64, type KeventLayout } from "./layout.ts";
+import {
+  epollEventLayout,
+  type EpollEventLayout,
+  KEVENT_32,
+  KEVENT_64,
+  type KeventLayout,
+  MSGHDR_BSD,
+  MSGHDR_LINUX,
+  type MsghdrLayout,
+} from "./layout.ts";
 
 export type OsName = "linux" | "darwin" | "freebsd";
 
@@ -31,6 +40,10 @@ export interface Platform {
   readonly kevent: KeventLayout;
   /** Where kqueue()/kevent() live: libc on BSD, BUN_NETPOLL_KQUEUE_LIB on Linux (null if unset). */
   readonly kqueueLib: string | null;
+  /** `struct msghdr` for sendmsg (56 bytes on Linux, 48 on macOS/FreeBSD). */
+  readonly msghdr: MsghdrLayout;
+  /** libc's function returning this thread's errno location. */
+  readonly errnoLocation: "__errno_location" | "__error";
 }
 
 /** FreeBSD 12 grew `struct kevent` to 64 bytes (ext[4]). */
@@ -50,6 +63,8 @@ function detect(): Platform {
         epollEvent: epollEventLayout(arch),
         kevent: KEVENT_32,
         kqueueLib: kqOverride,
+        msghdr: MSGHDR_LINUX,
+        errnoLocation: "__errno_location",
       };
     case "darwin":
       return {
@@ -61,6 +76,8 @@ function detect(): Platform {
         epollEvent: epollEventLayout(arch),
         kevent: KEVENT_32,
         kqueueLib: kqOverride ?? "libSystem.B.dylib",
+        msghdr: MSGHDR_BSD,
+        errnoLocation: "__error",
       };
     case "freebsd": {
       const major = Number.parseInt(release(), 10);
@@ -73,6 +90,8 @@ function detect(): Platform {
         epollEvent: epollEventLayout(arch),
         kevent: major >= FREEBSD_KEVENT64_MAJOR ? KEVENT_64 : KEVENT_32,
         kqueueLib: kqOverride ?? "libc.so.7",
+        msghdr: MSGHDR_BSD,
+        errnoLocation: "__error",
       };
     }
     default:

@@ -33,7 +33,10 @@ export const darwinConstants: OsConstants = {
   SO_SNDBUF: 0x1001,
   SO_RCVBUF: 0x1002,
   SO_KEEPALIVE: 0x8,
+  // SO_LINGER's l_linger is in clock ticks on xnu; SO_LINGER_SEC (0x1080)
+  // takes the same struct linger in seconds.
   SO_LINGER: 0x80,
+  SO_LINGER_SECONDS: 0x1080,
   SO_REUSEPORT: 0x200,
   SO_NOSIGPIPE: 0x1022,
   IPPROTO_TCP: 6,

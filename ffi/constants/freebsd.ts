@@ -32,6 +32,8 @@ export const freebsdConstants: OsConstants = {
   SO_RCVBUF: 0x1002,
   SO_KEEPALIVE: 0x8,
   SO_LINGER: 0x80,
+  // SO_LINGER itself takes seconds.
+  SO_LINGER_SECONDS: 0x80,
   SO_REUSEPORT: 0x200,
   SO_NOSIGPIPE: 0x800,
   IPPROTO_TCP: 6,

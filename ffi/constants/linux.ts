@@ -33,6 +33,8 @@ export const linuxConstants: OsConstants = {
   SO_RCVBUF: 8,
   SO_KEEPALIVE: 9,
   SO_LINGER: 13,
+  // SO_LINGER itself takes seconds.
+  SO_LINGER_SECONDS: 13,
   SO_REUSEPORT: 15,
   SO_NOSIGPIPE: -1,
   IPPROTO_TCP: 6,

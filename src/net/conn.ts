@@ -166,7 +166,7 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
       const v = new Int32Array(new ArrayBuffer(8));
       v[0] = seconds === null ? 0 : 1;
       v[1] = seconds ?? 0;
-      if (sys.setsockopt(fd.sysfd, C.SOL_SOCKET, C.SO_LINGER, v, 8) < 0) {
+      if (sys.setsockopt(fd.sysfd, C.SOL_SOCKET, C.SO_LINGER_SECONDS, v, 8) < 0) {
         throw sysError("setLinger", "setsockopt", errno(), fd.ctx);
       }
     } finally {

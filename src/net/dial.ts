@@ -145,7 +145,8 @@ async function connectFd(fd: FD, sa: SockAddr, signal?: AbortSignal): Promise<vo
     } finally {
       fd.decref();
     }
-    const soErr = getIntOpt(fd.sysfd, C.SOL_SOCKET, C.SO_ERROR);
+    // SO_ERROR, or the error the poller took from the event (kqueue's fflags).
+    const soErr = getIntOpt(fd.sysfd, C.SOL_SOCKET, C.SO_ERROR) || fd.pd.takeSocketError();
     if (soErr < 0) throw sysError("dial", "getsockopt", -soErr, fd.ctx);
     if (soErr === EINPROGRESS || soErr === EALREADY || soErr === EINTR) continue;
     if (soErr !== 0) throw sysError("dial", "connect", soErr, fd.ctx);

@@ -22,12 +22,20 @@ const CREATION_FLAGS = C.SOCK_NONBLOCK > 0 && C.SOCK_CLOEXEC > 0;
 
 /**
  * socket(2), non-blocking and close-on-exec; on systems without
- * MSG_NOSIGNAL the socket gets SO_NOSIGPIPE instead. Throws NetError.
+ * MSG_NOSIGNAL the socket gets SO_NOSIGPIPE instead. Throws NetError, or
+ * FdFlagError (the socket closed) if fcntl did not make it non-blocking.
  */
 export function openSocket(family: number, type: number, op: string, ctx: ErrorContext): number {
   const fd = sys.socket(family, CREATION_FLAGS ? type | C.SOCK_NONBLOCK | C.SOCK_CLOEXEC : type, 0);
   if (fd < 0) throw sysError(op, "socket", errno(), ctx);
-  if (!CREATION_FLAGS) setNonblockCloexec(fd);
+  if (!CREATION_FLAGS) {
+    try {
+      setNonblockCloexec(fd);
+    } catch (err) {
+      sys.close(fd);
+      throw err;
+    }
+  }
   if (C.SO_NOSIGPIPE > 0) setIntOpt(fd, C.SOL_SOCKET, C.SO_NOSIGPIPE, 1);
   return fd;
 }

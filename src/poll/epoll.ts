@@ -22,6 +22,7 @@ export class PollerOpenError extends Error {
 
 export class EpollPoller implements Poller {
   readonly name = "epoll";
+  readonly registerSyscall = "epoll_ctl";
   readonly fd: number;
   readonly capacity: number;
   readonly #events: Uint8Array;

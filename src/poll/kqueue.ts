@@ -8,6 +8,17 @@
 //
 // The kevent layout (32 or 64 bytes) and the kqueue numbers are separate
 // inputs: libkqueue on Linux uses the 32-byte layout with FreeBSD's numbers.
+//
+// kqueue(2) does not promise that the kqueue descriptor itself is pollable
+// (libkqueue's never becomes readable), so the wake bridge does not watch it:
+// a sleeper thread blocks in kevent() on this very kqueue and hands the
+// events it got over through `handoff` (runtime/bridge_kqueue.ts); poll()
+// returns a handed-over batch before asking the kernel again.
+//
+// Socket errors: with EV_EOF (or EV_ERROR) set, fflags carries the socket's
+// error (BSD's so_error; libkqueue reads it with getsockopt(SO_ERROR), which
+// clears it on Linux). socketError(i) reports it so that the operation sees
+// it even when SO_ERROR and the retried syscall no longer do.
 import { dlopen, type FFIType } from "bun:ffi";
 import type { OsConstants } from "../../ffi/constants/types.ts";
 import { errno, kqueueSymbols, setNonblockCloexec, sys } from "../../ffi/libc.ts";
@@ -22,21 +33,55 @@ const NS_PER_MS = 1_000_000;
 const MS_PER_S = 1000;
 /** The EVFILT_USER event's ident. */
 const WAKE_IDENT = 0;
+/** Bytes before the events in a handoff buffer (the count, kept 8-aligned). */
+const HANDOFF_HEADER = 8;
+
+/**
+ * The mailbox a sleeper thread fills with the events its kevent() returned.
+ * One batch at a time: the sleeper writes `events` and then stores `count`
+ * only while `count` is 0; poll() copies the batch out, then stores 0.
+ */
+export class KeventHandoff {
+  readonly sab: SharedArrayBuffer;
+  /** Index 0: the number of events waiting in the mailbox (0 = empty). */
+  readonly count: Int32Array;
+  readonly events: Uint8Array;
+  /** Byte offset of the events in `sab`. */
+  readonly offset = HANDOFF_HEADER;
+  constructor(
+    readonly eventSize: number,
+    readonly capacity: number,
+  ) {
+    this.sab = new SharedArrayBuffer(HANDOFF_HEADER + eventSize * capacity);
+    this.count = new Int32Array(this.sab, 0, 1);
+    this.events = new Uint8Array(this.sab, HANDOFF_HEADER, eventSize * capacity);
+  }
+}
 
 export interface KqueueApi {
+  /** The library the functions come from (a sleeper thread loads it too). */
+  readonly path: string;
   kqueue(): number;
   kevent(kq: number, changes: Uint8Array | null, nchanges: number, events: Uint8Array | null, nevents: number, timeout: Uint8Array | null): number;
 }
 
 /** kqueue()/kevent() from `lib` (libc on BSD, a kqueue library on Linux). */
 export function loadKqueueApi(lib: string): KqueueApi {
-  return dlopen(lib, kqueueSymbols as unknown as Record<string, { args: FFIType[]; returns: FFIType }>).symbols as unknown as KqueueApi;
+  const s = dlopen(lib, kqueueSymbols as unknown as Record<string, { args: FFIType[]; returns: FFIType }>).symbols as unknown as Omit<KqueueApi, "path">;
+  return { path: lib, kqueue: s.kqueue, kevent: s.kevent };
 }
 
 export class KqueuePoller implements Poller {
   readonly name = "kqueue";
+  readonly registerSyscall = "kevent";
   readonly fd: number;
   readonly capacity: number;
+  /** The kqueue descriptor is not promised to be pollable (see the top of this file). */
+  readonly pollableFd = false;
+  /** The library kqueue()/kevent() come from. */
+  readonly lib: string;
+  /** Where a thread blocked in kevent() on this kqueue leaves its events. */
+  readonly handoff: KeventHandoff;
   readonly #api: KqueueApi;
   readonly #L: KeventLayout;
   readonly #K: OsConstants;
@@ -51,6 +96,7 @@ export class KqueuePoller implements Poller {
 
   constructor(api: KqueueApi, layout: KeventLayout, constants: OsConstants, capacity = 256) {
     this.#api = api;
+    this.lib = api.path;
     this.#L = layout;
     this.#K = constants;
     this.capacity = capacity;
@@ -60,9 +106,17 @@ export class KqueuePoller implements Poller {
     this.#ch = new DataView(this.#changes.buffer);
     this.#timeout = new Uint8Array(new ArrayBuffer(TIMESPEC.size));
     this.#ts = new DataView(this.#timeout.buffer);
+    this.handoff = new KeventHandoff(layout.size, capacity);
     const kq = api.kqueue();
     if (kq < 0) throw new PollerOpenError("kqueue", errno());
-    setNonblockCloexec(kq);
+    try {
+      // Verified (F_GETFL / F_GETFD): on a platform where the fcntl binding
+      // is wrong this throws FdFlagError at start-up, before any socket.
+      setNonblockCloexec(kq);
+    } catch (err) {
+      sys.close(kq);
+      throw err;
+    }
     this.fd = kq;
     this.#setChange(0, WAKE_IDENT, constants.EVFILT_USER, constants.EV_ADD | constants.EV_CLEAR, 0, WAKE_SLOT, 0);
     if (api.kevent(kq, this.#changes, 1, null, 0, null) < 0) {
@@ -92,6 +146,24 @@ export class KqueuePoller implements Poller {
   }
 
   poll(timeoutMs: number): number {
+    const n = this.#takeHandoff() || this.#kevent(timeoutMs);
+    if (this.#wakePending) {
+      for (let i = 0; i < n; i++) if (this.isWake(i)) this.#wakePending = false;
+    }
+    return n;
+  }
+
+  // The sleeper's batch, copied into the batch buffer (0 if none waits).
+  #takeHandoff(): number {
+    const h = this.handoff;
+    const n = Atomics.load(h.count, 0);
+    if (n <= 0) return 0;
+    this.#events.set(h.events.subarray(0, n * this.#L.size));
+    Atomics.store(h.count, 0, 0);
+    return n;
+  }
+
+  #kevent(timeoutMs: number): number {
     const ts = this.#ts;
     const ms = Math.max(0, timeoutMs);
     ts.setBigInt64(TIMESPEC.sec, BigInt(Math.floor(ms / MS_PER_S)), true);
@@ -101,9 +173,6 @@ export class KqueuePoller implements Poller {
       const e = errno();
       if (e === platform.errno.codes.EINTR) return 0;
       throw new PollerOpenError("kevent", e);
-    }
-    if (this.#wakePending) {
-      for (let i = 0; i < n; i++) if (this.isWake(i)) this.#wakePending = false;
     }
     return n;
   }
@@ -127,6 +196,20 @@ export class KqueuePoller implements Poller {
     if (flags & K.EV_ERROR) return READ | WRITE | HUP;
     if (filter === K.EVFILT_READ) return flags & K.EV_EOF ? READ | WRITE | HUP : READ;
     if (filter === K.EVFILT_WRITE) return flags & K.EV_EOF ? WRITE | HUP : WRITE;
+    return 0;
+  }
+
+  /**
+   * The error event i carries, or 0: fflags with EV_EOF (the socket's
+   * error; 0 for a plain end of stream), data with EV_ERROR (kevent(2)).
+   */
+  socketError(i: number): number {
+    const L = this.#L;
+    const K = this.#K;
+    const at = i * L.size;
+    const flags = this.#ev.getUint16(at + L.flags, true);
+    if (flags & K.EV_ERROR) return this.#ev.getInt32(at + L.data, true);
+    if (flags & K.EV_EOF) return this.#ev.getUint32(at + L.fflags, true);
     return 0;
   }
 

@@ -5,12 +5,18 @@
 //
 //   open()                 create the kernel object (epoll_create1 / kqueue)
 //                          and the wake source. Never blocks.
-//   fd                     a descriptor that polls readable while events are
-//                          pending: the wake bridge waits on it in another
-//                          thread (the main thread never sleeps in the kernel).
+//   fd                     the kernel object's descriptor. epoll's polls
+//                          readable while events are pending (pollableFd);
+//                          kqueue(2) promises no such thing (libkqueue's
+//                          never becomes readable), so the kqueue wake bridge
+//                          blocks in kevent() on it instead and hands the
+//                          events over (runtime/bridge_kqueue.ts).
 //   register(fd, s, g)     add fd once, edge-triggered, for read and write,
 //                          with cookie (s, g). Returns 0 or an errno. Never
 //                          blocks; never called again for the same fd.
+//                          What it accepts differs: epoll refuses regular
+//                          files (EPERM), kqueue takes them (always ready).
+//   registerSyscall        the syscall register() makes, for error messages.
 //   deregister(fd)         remove fd before it is closed. Returns 0 or errno.
 //   poll(timeoutMs)        fetch up to `capacity` events into the batch
 //                          buffer; returns the count (0 on EINTR).
@@ -21,6 +27,10 @@
 //                          wake both directions; the retried syscall reports),
 //                          plus HUP when the peer hung up or the socket has an
 //                          error (a state that will not raise another edge).
+//   socketError(i)         optional: the errno event i carries, or 0. kqueue
+//                          reports a socket's error in the event (fflags with
+//                          EV_EOF), and libkqueue clears SO_ERROR reading it;
+//                          epoll leaves SO_ERROR for the syscall to report.
 //   isWake(i)              event i is the wake source (already drained).
 //   wake()                 make the next/current poll() return. Safe to call
 //                          repeatedly: wakes are coalesced behind one flag
@@ -37,12 +47,14 @@ export interface Poller {
   readonly name: string;
   readonly fd: number;
   readonly capacity: number;
+  readonly registerSyscall: string;
   register(fd: number, slot: number, gen: number): number;
   deregister(fd: number): number;
   poll(timeoutMs: number): number;
   slot(i: number): number;
   gen(i: number): number;
   modes(i: number): number;
+  socketError?(i: number): number;
   isWake(i: number): boolean;
   wake(): void;
   close(): void;

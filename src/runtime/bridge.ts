@@ -1,8 +1,10 @@
 // The wake bridge: how Bun's event loop learns that epoll has events without
 // the main thread ever sleeping in the kernel.
 //
-// Worker doorbell. A small Worker owns a second poller (epoll on Linux, kqueue
-// on BSD) that watches the main poller's fd, level-triggered. Protocol over a SharedArrayBuffer:
+// Worker doorbell (epoll backend; the fallback where io_uring is refused). A
+// small Worker owns an epoll of its own that watches the main poller's fd,
+// level-triggered (an epoll fd polls readable while events are pending).
+// Protocol over a SharedArrayBuffer:
 //
 //   main  arm():  remember RING, ARM += 1, notify ARM, Atomics.waitAsync(RING)
 //   worker:       Atomics.wait(ARM) until it changes, then epoll_wait(-1) on
@@ -64,8 +66,6 @@ export interface Bridge {
 }
 
 interface WorkerInit {
-  /** epoll on Linux (the poller fd is pollable by epoll whatever the backend); kqueue on BSD. */
-  mode: "epoll" | "kqueue";
   libc: string;
   pollFd: number;
   sab: SharedArrayBuffer;
@@ -73,8 +73,6 @@ interface WorkerInit {
   EPOLL_CLOEXEC: number;
   EPOLL_CTL_ADD: number;
   EPOLLIN: number;
-  EVFILT_READ: number;
-  EV_ADD: number;
   EINTR: number;
   ARM: number;
   RING: number;
@@ -91,68 +89,39 @@ function sleeperMain(init: WorkerInit, req: (id: string) => unknown): void {
   const ctl = new Int32Array(init.sab);
   const ev = new Uint8Array(new ArrayBuffer(init.eventSize * 4));
   const view = new DataView(ev.buffer);
-  let errnoPtr: import("bun:ffi").Pointer;
-  let waitOnce: () => number;
-  let closeAll: () => void;
-  let setupFailed = false;
-  /** The sleeper's own poller fd, reported to main so that main can close it. */
-  let ownFd = -1;
-  if (init.mode === "epoll") {
-    const lib = ffi.dlopen(init.libc, {
-      epoll_create1: { args: [i32], returns: i32 },
-      epoll_ctl: { args: [i32, i32, i32, ptr], returns: i32 },
-      epoll_wait: { args: [i32, ptr, i32, i32], returns: i32 },
-      __errno_location: { args: [], returns: ptr },
-      close: { args: [i32], returns: i32 },
-    });
-    const s = lib.symbols;
-    errnoPtr = s.__errno_location() as import("bun:ffi").Pointer;
-    view.setUint32(0, init.EPOLLIN, true);
-    const ep = s.epoll_create1(init.EPOLL_CLOEXEC);
-    ownFd = ep;
-    setupFailed = ep < 0 || s.epoll_ctl(ep, init.EPOLL_CTL_ADD, init.pollFd, ev) < 0;
-    waitOnce = () => s.epoll_wait(ep, ev, 4, -1);
-    closeAll = () => lib.close();
-  } else {
-    const lib = ffi.dlopen(init.libc, {
-      kqueue: { args: [], returns: i32 },
-      kevent: { args: [i32, ptr, i32, ptr, i32, ptr], returns: i32 },
-      __error: { args: [], returns: ptr },
-      close: { args: [i32], returns: i32 },
-    });
-    const s = lib.symbols;
-    errnoPtr = s.__error() as import("bun:ffi").Pointer;
-    const kq = s.kqueue();
-    ownFd = kq;
-    // struct kevent: ident @0, filter i16 @8, flags u16 @10 (same in every layout).
-    view.setUint32(0, init.pollFd, true);
-    view.setInt16(8, init.EVFILT_READ, true);
-    view.setUint16(10, init.EV_ADD, true);
-    setupFailed = kq < 0 || s.kevent(kq, ev, 1, null, 0, null) < 0;
-    waitOnce = () => s.kevent(kq, null, 0, ev, 4, null);
-    closeAll = () => lib.close();
-  }
+  const lib = ffi.dlopen(init.libc, {
+    epoll_create1: { args: [i32], returns: i32 },
+    epoll_ctl: { args: [i32, i32, i32, ptr], returns: i32 },
+    epoll_wait: { args: [i32, ptr, i32, i32], returns: i32 },
+    __errno_location: { args: [], returns: ptr },
+  });
+  const s = lib.symbols;
+  const errnoPtr = s.__errno_location() as import("bun:ffi").Pointer;
+  view.setUint32(0, init.EPOLLIN, true);
+  // The sleeper's own epoll fd, reported to main so that main can close it.
+  const ep = s.epoll_create1(init.EPOLL_CLOEXEC);
+  const setupFailed = ep < 0 || s.epoll_ctl(ep, init.EPOLL_CTL_ADD, init.pollFd, ev) < 0;
   if (setupFailed) {
-    postMessage({ error: ffi.read.i32(errnoPtr, 0) });
+    postMessage({ error: ffi.read.i32(errnoPtr, 0), fd: ep });
     return;
   }
-  postMessage({ ready: true, fd: ownFd });
+  postMessage({ ready: true, fd: ep });
   let seen = 0;
   for (;;) {
     Atomics.wait(ctl, init.ARM, seen);
     if (Atomics.load(ctl, init.STOP) !== 0) break;
     seen = Atomics.load(ctl, init.ARM);
     for (;;) {
-      const n = waitOnce();
+      const n = s.epoll_wait(ep, ev, 4, -1);
       if (n >= 0 || ffi.read.i32(errnoPtr, 0) !== init.EINTR) break;
     }
     if (Atomics.load(ctl, init.STOP) !== 0) break;
     Atomics.add(ctl, init.RING, 1);
     Atomics.notify(ctl, init.RING);
   }
-  // Main closes ownFd (a terminate() may stop this thread inside the wait,
+  // Main closes ep (a terminate() may stop this thread inside the wait,
   // before it gets here); this thread only unloads its libc.
-  closeAll();
+  lib.close();
 }
 
 /** How long to poll by timer while the sleeper Worker starts (ms). */
@@ -178,16 +147,13 @@ export class WorkerBridge implements Bridge {
     const sab = new SharedArrayBuffer(CTL_INTS * 4);
     this.#ctl = new Int32Array(sab);
     const init: WorkerInit = {
-      mode: platform.os === "linux" ? "epoll" : "kqueue",
       libc: platform.libc,
       pollFd,
       sab,
-      eventSize: platform.os === "linux" ? platform.epollEvent.size : platform.kevent.size,
+      eventSize: platform.epollEvent.size,
       EPOLL_CLOEXEC: C.EPOLL_CLOEXEC,
       EPOLL_CTL_ADD: C.EPOLL_CTL_ADD,
       EPOLLIN: C.EPOLLIN,
-      EVFILT_READ: C.EVFILT_READ,
-      EV_ADD: C.EV_ADD,
       EINTR: E.EINTR!,
       ARM,
       RING,
@@ -209,6 +175,8 @@ export class WorkerBridge implements Bridge {
         this.#stopStartupPoll();
         this.#started.resolve();
       } else if (data.error !== undefined) {
+        this.#sleeperFd = data.fd ?? -1;
+        this.#closeSleeperFd();
         this.#fail(new Error(`wake bridge failed to start: ${platform.errno.name(data.error)}`));
       }
     };

@@ -1,20 +1,25 @@
 // Which bridge wakes this thread's loop. One place decides:
 //
-//   BUN_NETPOLL_BRIDGE=uring|worker   that bridge or a BridgeStartError
+//   BUN_NETPOLL_BRIDGE=uring|worker|kqueue   that bridge or a BridgeStartError
 //   (unset), Linux + epoll            uring; if io_uring is refused (a
 //                                     sandbox may forbid io_uring_setup), the
 //                                     worker, and runtimeStats() says so
-//   (unset), kqueue                   worker
+//   (unset), kqueue                   kqueue: the sleeper waits in kevent()
+//                                     on the kqueue itself and hands the
+//                                     events over (a kqueue fd is not
+//                                     promised pollable, so the worker's
+//                                     watch on it cannot be relied on)
 //
 // A bridge that cannot start is reported (the error is kept and thrown when
 // it was forced), never replaced by polling.
 import { platform } from "../../ffi/platform.ts";
 import type { Poller } from "../poll/poller.ts";
 import { type Bridge, BridgeStartError, WorkerBridge } from "./bridge.ts";
+import { kqueueBridgeFor } from "./bridge_kqueue.ts";
 import { UringBridge } from "./bridge_uring.ts";
 
 export const BRIDGE_ENV = "BUN_NETPOLL_BRIDGE";
-const NAMES = ["uring", "worker"] as const;
+const NAMES = ["uring", "worker", "kqueue"] as const;
 export type BridgeName = (typeof NAMES)[number];
 
 /** What was chosen, and why the preferred bridge was not (null when it was). */
@@ -31,7 +36,15 @@ function build(name: BridgeName, poller: Poller): Bridge {
       }
       return new UringBridge(poller.fd);
     case "worker":
+      // The sleeper watches the poller's fd with epoll: an epoll fd always
+      // polls readable while events are pending; a kqueue fd is not promised to.
+      if (poller.name !== "epoll") throw new BridgeStartError("worker", `a watch on the ${poller.name} descriptor`, 0);
       return new WorkerBridge(poller.fd);
+    case "kqueue": {
+      const b = kqueueBridgeFor(poller);
+      if (b === null) throw new BridgeStartError("kqueue", `kevent on the ${poller.name} backend`, 0);
+      return b;
+    }
   }
 }
 
@@ -51,5 +64,5 @@ export function createBridge(poller: Poller): BridgeChoice {
       return { bridge: build("worker", poller), fallbackFrom: err };
     }
   }
-  return { bridge: build("worker", poller), fallbackFrom: null };
+  return { bridge: build(poller.name === "kqueue" ? "kqueue" : "worker", poller), fallbackFrom: null };
 }

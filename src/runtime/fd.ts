@@ -15,9 +15,9 @@
 // settles the caller's promise, so there is no async frame in between.
 // Writes, which rarely wait, are async functions parked on a promise.
 import { ptr } from "bun:ffi";
-import { IOVEC, MSGHDR_LINUX } from "../../ffi/layout.ts";
+import { IOVEC } from "../../ffi/layout.ts";
 import { errno, sys } from "../../ffi/libc.ts";
-import { C, E } from "../../ffi/platform.ts";
+import { C, E, platform } from "../../ffi/platform.ts";
 import { ClosedError, DeadlineExceededError, type ErrorContext, NetError, sysError } from "../errors.ts";
 import type { BufferPool } from "./buffer_pool.ts";
 import { type Deadline, toMono } from "./deadline.ts";
@@ -31,6 +31,7 @@ const EINTR = E.EINTR!;
 // exists, SO_NOSIGPIPE on the socket elsewhere (see net/sys.ts).
 const MSG_NOSIGNAL = C.MSG_NOSIGNAL > 0 ? C.MSG_NOSIGNAL : 0;
 const IOV_MAX = C.IOV_MAX;
+const MSGHDR = platform.msghdr;
 const TWO_32 = 0x1_0000_0000;
 
 /** A failed write's error says how many bytes the kernel had accepted. */
@@ -111,7 +112,7 @@ export interface FDOptions {
 // the same synchronous block, never across an await.
 const iovecs = new Uint8Array(new ArrayBuffer(IOVEC.size * IOV_MAX));
 const iovView = new DataView(iovecs.buffer);
-const msghdr = new Uint8Array(new ArrayBuffer(MSGHDR_LINUX.size));
+const msghdr = new Uint8Array(new ArrayBuffer(MSGHDR.size));
 const msgView = new DataView(msghdr.buffer);
 
 export class FD implements PollOwner {
@@ -158,8 +159,9 @@ export class FD implements PollOwner {
     this.ctx = opts.ctx;
     this.pd = new PollDesc(sysfd);
     this.pd.owner = this;
-    const err = getLoop().register(this.pd);
-    if (err !== 0) throw sysError("register", "epoll_ctl", err, opts.ctx);
+    const loop = getLoop();
+    const err = loop.register(this.pd);
+    if (err !== 0) throw sysError("register", loop.poller.registerSyscall, err, opts.ctx);
     liveFds++;
   }
 
@@ -337,12 +339,12 @@ export class FD implements PollOwner {
           this.#drained = n < len && !this.pd.hup;
           return n;
         }
-        if (n === 0) return null;
+        if (n === 0) return this.#socketError() ?? null;
       } else if (mode === R_IO) {
         const res = (this.#rarg as () => unknown)();
         if (typeof res !== "number" || res >= 0) return res;
         const e = -res;
-        if (e === EAGAIN) return AGAIN;
+        if (e === EAGAIN) return this.#socketError() ?? AGAIN;
         if (e === EINTR) continue;
         throw sysError(this.#rop, this.#rsyscall, e, this.ctx);
       } else {
@@ -359,12 +361,20 @@ export class FD implements PollOwner {
           return { value: chunk, done: false };
         }
         if (pooled !== null) pool.giveWhole(pooled);
-        if (n === 0) return sink === null ? null : { value: undefined, done: true };
+        if (n === 0) return this.#socketError() ?? (sink === null ? null : { value: undefined, done: true });
       }
       const e = errno();
-      if (e === EAGAIN) return AGAIN;
+      if (e === EAGAIN) return this.#socketError() ?? AGAIN;
       if (e !== EINTR) throw sysError("read", "read", e, this.ctx);
     }
+  }
+
+  // A socket error the poller reported that the syscall (EOF or EAGAIN) no
+  // longer shows: throws it, once. Returns undefined when there is none.
+  #socketError(): undefined {
+    const e = this.pd.takeSocketError();
+    if (e !== 0) throw sysError(this.#rop, this.#rsyscall, e, this.ctx);
+    return undefined;
   }
 
   // The read-side operation has settled: drop its fields, lock and reference.
@@ -535,10 +545,10 @@ export class FD implements PollOwner {
     if (this.socket) {
       const m = msgView;
       const ip = ptr(iovecs);
-      for (let i = 0; i < MSGHDR_LINUX.size; i += 4) m.setUint32(i, 0, true);
-      m.setUint32(MSGHDR_LINUX.iov, ip % TWO_32, true);
-      m.setUint32(MSGHDR_LINUX.iov + 4, Math.floor(ip / TWO_32), true);
-      m.setUint32(MSGHDR_LINUX.iovlen, count, true);
+      for (let i = 0; i < MSGHDR.size; i += 4) m.setUint32(i, 0, true);
+      m.setUint32(MSGHDR.iov, ip % TWO_32, true);
+      m.setUint32(MSGHDR.iov + 4, Math.floor(ip / TWO_32), true);
+      m.setUint32(MSGHDR.iovlen, count, true);
       n = sys.sendmsg(this.sysfd, msghdr, MSG_NOSIGNAL);
     } else {
       n = sys.writev(this.sysfd, iovecs, count);

@@ -139,7 +139,10 @@ export class Loop {
           continue;
         }
         const m = poller.modes(i);
-        if (m & HUP) pd.hup = true;
+        if (m & HUP) {
+          pd.hup = true;
+          pd.noteSocketError(poller.socketError?.(i) ?? 0);
+        }
         if (m & READ) pd.ready(pd.r);
         if (m & WRITE) pd.ready(pd.w);
       }

@@ -100,6 +100,13 @@ export class PollDesc {
   closing = false;
   /** The poller reported a hang-up or error: sticky, no later edge will repeat it. */
   hup = false;
+  /**
+   * A socket error the poller reported with the event (kqueue's fflags), 0 if
+   * none. The syscall may no longer see it (libkqueue clears SO_ERROR reading
+   * it): the I/O path takes it with takeSocketError() when its syscall says
+   * EOF or EAGAIN, or dial when SO_ERROR says 0.
+   */
+  socketError = 0;
   readonly r = new Half();
   readonly w = new Half();
   /**
@@ -115,6 +122,18 @@ export class PollDesc {
 
   #reason(reason: unknown, op: string): unknown {
     return this.owner !== null && (reason === CLOSED || reason === TIMEOUT) ? this.owner.error(reason, op) : reason;
+  }
+
+  /** Records the socket error an event carried (0: none; never clears one). */
+  noteSocketError(errno: number): void {
+    if (errno !== 0) this.socketError = errno;
+  }
+
+  /** The recorded socket error, cleared (0 if none). */
+  takeSocketError(): number {
+    const e = this.socketError;
+    this.socketError = 0;
+    return e;
   }
 
   /** CLOSED / TIMEOUT if an operation in this direction must fail now, else null. */

@@ -9,6 +9,7 @@ import { darwinErrno } from "../../ffi/errno/darwin.ts";
 import { freebsdErrno } from "../../ffi/errno/freebsd.ts";
 import { linuxErrno } from "../../ffi/errno/linux.ts";
 import { Errno, type ErrnoTable } from "../../ffi/errno/table.ts";
+import { platform } from "../../ffi/platform.ts";
 import {
   EPOLL_EVENT_ALIGNED,
   EPOLL_EVENT_PACKED,
@@ -18,6 +19,8 @@ import {
   type KeventLayout,
   writeEpollEvent,
   writeKevent,
+  MSGHDR_BSD,
+  MSGHDR_LINUX,
 } from "../../ffi/layout.ts";
 
 const osConstants: [string, OsConstants][] = [
@@ -40,6 +43,8 @@ describe("constants", () => {
     expect([linuxConstants.SUN_PATH_MAX, darwinConstants.SUN_PATH_MAX, freebsdConstants.SUN_PATH_MAX]).toEqual([108, 104, 104]);
     expect([linuxConstants.SOCKADDR_HAS_LEN, darwinConstants.SOCKADDR_HAS_LEN, freebsdConstants.SOCKADDR_HAS_LEN]).toEqual([0, 1, 1]);
     expect([linuxConstants.SOL_SOCKET, darwinConstants.SOL_SOCKET, freebsdConstants.SOL_SOCKET]).toEqual([1, 0xffff, 0xffff]);
+    // Seconds for setLinger: xnu's SO_LINGER counts ticks, SO_LINGER_SEC (0x1080) seconds.
+    expect([linuxConstants.SO_LINGER_SECONDS, darwinConstants.SO_LINGER_SECONDS, freebsdConstants.SO_LINGER_SECONDS]).toEqual([13, 0x1080, 0x80]);
     // macOS has no SOCK_NONBLOCK / MSG_NOSIGNAL: the runtime uses fcntl and SO_NOSIGPIPE there.
     expect([darwinConstants.SOCK_NONBLOCK, darwinConstants.MSG_NOSIGNAL]).toEqual([-1, -1]);
     expect(darwinConstants.SO_NOSIGPIPE).toBeGreaterThan(0);
@@ -142,5 +147,13 @@ describe("kevent", () => {
     const { size: s64, ...o64 } = KEVENT_64;
     expect(o32).toEqual(o64);
     expect([s32, s64]).toEqual([32, 64]);
+  });
+});
+
+describe("msghdr", () => {
+  test("Linux is 56 bytes (size_t iovlen and controllen), macOS/FreeBSD 48 (int, socklen_t); the iov fields coincide", () => {
+    expect(MSGHDR_LINUX).toEqual({ size: 56, name: 0, namelen: 8, iov: 16, iovlen: 24, control: 32, controllen: 40, flags: 48 });
+    expect(MSGHDR_BSD).toEqual({ size: 48, name: 0, namelen: 8, iov: 16, iovlen: 24, control: 32, controllen: 40, flags: 44 });
+    expect(platform.msghdr).toBe(platform.os === "linux" ? MSGHDR_LINUX : MSGHDR_BSD);
   });
 });

@@ -2,7 +2,10 @@
 // Hono habit: one shared suite per interface). A backend that cannot run
 // here is skipped with its reason printed.
 import { afterEach, describe, expect, test } from "bun:test";
-import { READ, WAKE_SLOT, WRITE, type Poller } from "../../src/poll/poller.ts";
+import { errno, setNonblockCloexec, sys } from "../../ffi/libc.ts";
+import { C, platform } from "../../ffi/platform.ts";
+import { encodeSockaddr } from "../../ffi/sockaddr.ts";
+import { HUP, READ, WAKE_SLOT, WRITE, type Poller } from "../../src/poll/poller.ts";
 import { closeFd, pipe, readFd, writeFd } from "../helpers.ts";
 import { backends } from "./backends.ts";
 
@@ -43,6 +46,34 @@ function newPipe(): [number, number] {
   const fds = pipe();
   open.push(...fds);
   return fds;
+}
+
+/** A non-blocking TCP socket whose connect to a closed 127.0.0.1 port is in flight (tracked in `open`). */
+function refusedConnect(): number {
+  const sa = new Uint8Array(new ArrayBuffer(C.SOCKADDR_STORAGE_SIZE));
+  const len = new Uint32Array(new ArrayBuffer(4));
+  // A port nobody listens on: bind one, read it back, close it.
+  const probe = sys.socket(C.AF_INET, C.SOCK_STREAM, 0);
+  let n = encodeSockaddr({ family: "inet", address: "127.0.0.1", port: 0 }, sa);
+  if (sys.bind(probe, sa, n) !== 0) throw new Error(`bind failed: errno ${errno()}`);
+  len[0] = sa.length;
+  sys.getsockname(probe, sa, len);
+  const port = (sa[2]! << 8) | sa[3]!;
+  sys.close(probe);
+  const s = sys.socket(C.AF_INET, C.SOCK_STREAM, 0);
+  open.push(s);
+  setNonblockCloexec(s);
+  n = encodeSockaddr({ family: "inet", address: "127.0.0.1", port }, sa);
+  if (sys.connect(s, sa, n) === 0) throw new Error("connect to a closed port succeeded");
+  return s;
+}
+
+function soError(fd: number): number {
+  const v = new Int32Array(new ArrayBuffer(4));
+  const l = new Uint32Array(new ArrayBuffer(4));
+  l[0] = 4;
+  if (sys.getsockopt(fd, C.SOL_SOCKET, C.SO_ERROR, v, l) !== 0) return errno();
+  return v[0]!;
 }
 
 for (const b of backends()) {
@@ -170,7 +201,33 @@ for (const b of backends()) {
       expect(seen.size).toBe(64);
     });
 
-    test("the poller fd is pollable: it reports readable while events are pending", () => {
+    // The error must reach the operation even where SO_ERROR no longer has
+    // it: libkqueue reads SO_ERROR (clearing it) to fill fflags.
+    test("a refused connect: the event says HUP, and the error is in socketError() (kqueue) or SO_ERROR (epoll)", () => {
+      const p = mk();
+      const s = refusedConnect();
+      expect(p.register(s, 9, 2)).toBe(0);
+      let m = 0;
+      let err = 0;
+      const until = performance.now() + 2000;
+      while (!(m & HUP) && performance.now() < until) {
+        const n = p.poll(100);
+        for (let i = 0; i < n; i++) {
+          if (p.isWake(i) || p.slot(i) !== 9) continue;
+          m |= p.modes(i);
+          err ||= p.socketError?.(i) ?? 0;
+        }
+      }
+      expect(m & (HUP | WRITE)).toBe(HUP | WRITE);
+      if (p.socketError === undefined) err = soError(s);
+      expect(platform.errno.name(err)).toBe("ECONNREFUSED");
+      p.deregister(s);
+    });
+
+    // epoll's fd is pollable and its wake bridge relies on that; kqueue(2)
+    // does not promise it (libkqueue's kqueue fd never becomes readable),
+    // and the kqueue bridge never watches it (see the handoff tests).
+    test.skipIf(b.name.startsWith("kqueue"))("the poller fd is pollable: it reports readable while events are pending", () => {
       const outer = mk();
       const inner = mk();
       const [r, w] = newPipe();

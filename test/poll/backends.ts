@@ -1,15 +1,12 @@
 // The backends available on this machine, for the shared backend suite.
 // epoll on Linux; kqueue through libc on BSD, or on Linux through the library
-// in BUN_NETPOLL_KQUEUE_LIB, or else the test fixture kqueue-over-epoll shim
-// (test/fixtures/kqueue_shim.c) compiled here when a C compiler exists.
-import { spawnSync } from "bun";
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+// in BUN_NETPOLL_KQUEUE_LIB, or else libkqueue built from the vendored
+// upstream sources (test/fixtures/libkqueue.ts) when cmake and cc exist.
 import { platform } from "../../ffi/platform.ts";
 import { EpollPoller } from "../../src/poll/epoll.ts";
 import { KqueuePoller, loadKqueueApi } from "../../src/poll/kqueue.ts";
 import type { Poller } from "../../src/poll/poller.ts";
+import { libkqueue } from "../fixtures/libkqueue.ts";
 
 export interface Backend {
   readonly name: string;
@@ -17,20 +14,6 @@ export interface Backend {
   readonly make: (() => Poller) | null;
   readonly skip: string;
 }
-
-let shimPath: string | null | undefined;
-
-/** Builds the kqueue shim once; null (with the reason in shimError) if it cannot. */
-export function kqueueShim(): string | null {
-  if (shimPath !== undefined) return shimPath;
-  const src = join(import.meta.dir, "../fixtures/kqueue_shim.c");
-  const out = join(mkdtempSync(join(tmpdir(), "bnp-kq-")), "libkqueue_shim.so");
-  const cc = spawnSync(["cc", "-shared", "-fPIC", "-O2", "-o", out, src]);
-  shimPath = cc.success && existsSync(out) ? out : null;
-  if (shimPath === null) shimError = `cc failed: ${cc.stderr.toString().trim() || "no C compiler"}`;
-  return shimPath;
-}
-export let shimError = "";
 
 export function backends(): Backend[] {
   const list: Backend[] = [];
@@ -41,12 +24,15 @@ export function backends(): Backend[] {
   }
   let lib = platform.kqueueLib;
   let label = "kqueue";
+  let reason = "";
   if (lib === null && platform.os === "linux") {
-    lib = kqueueShim();
-    label = "kqueue (test shim over epoll)";
+    const b = libkqueue();
+    lib = b.path;
+    reason = b.reason;
+    label = "kqueue (vendored libkqueue)";
   }
   if (lib === null) {
-    list.push({ name: "kqueue", make: null, skip: `no kqueue library: set BUN_NETPOLL_KQUEUE_LIB (${shimError})` });
+    list.push({ name: "kqueue", make: null, skip: `no kqueue library: set BUN_NETPOLL_KQUEUE_LIB (${reason})` });
   } else {
     const api = loadKqueueApi(lib);
     list.push({ name: label, make: () => new KqueuePoller(api, platform.kevent, platform.constants), skip: "" });
