@@ -85,14 +85,15 @@ export class Direction {
     const host = this.#host;
     const name = opName(op);
     host.incref(name);
-    const wait = this.h.acquire(signal);
-    if (wait !== null) {
-      try {
-        await wait;
-      } catch (reason) {
-        host.decref();
-        throw host.error(reason, name);
-      }
+    let locked = false;
+    try {
+      const wait = this.h.acquire(signal);
+      if (wait !== null) await wait;
+      locked = true;
+    } catch (reason) {
+      throw host.error(reason, name);
+    } finally {
+      if (!locked) host.decref();
     }
     return this.#start(op, signal);
   }
