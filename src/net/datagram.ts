@@ -100,8 +100,11 @@ export class DatagramConn implements AsyncDisposable {
   }
 
   /**
-   * Sends data as one datagram to addr; resolves the bytes sent (data.length,
-   * 0 for an empty datagram). Too large a datagram rejects `EMSGSIZE`.
+   * Sends data as one datagram to addr; resolves the bytes sent (its byte
+   * length, 0 for an empty datagram). Too large a datagram rejects
+   * `EMSGSIZE`. data (and buf on the receiving calls) may be any
+   * ArrayBufferView, taken by its bytes; a bare ArrayBuffer or anything else
+   * rejects with TypeError before anything is sent.
    */
   async send(data: ArrayBufferView, addr: DatagramTarget, opts?: { signal?: AbortSignal }): Promise<number> {
     const bytes = bytesArg("send", "data", data);
