@@ -37,35 +37,82 @@ export const KEVENT_64: KeventLayout = { size: 64, ident: 0, filter: 8, flags: 1
 /** `struct iovec { void *base; size_t len; }` on 64-bit targets. */
 export const IOVEC = { size: 16, base: 0, len: 8 } as const;
 
-/** `struct msghdr` on 64-bit Linux. */
-export const MSGHDR_LINUX = {
+/**
+ * `struct msghdr` on a 64-bit target. Linux declares msg_iovlen and
+ * msg_controllen as size_t; FreeBSD and macOS as int and socklen_t, so
+ * msg_flags sits at 48 (Linux, 56 bytes) or 44 (BSD, 48 bytes).
+ */
+export interface MsghdrLayout {
+  readonly size: number;
+  readonly name: number;
+  /** socklen_t (u32) everywhere. */
+  readonly namelen: number;
+  readonly iov: number;
+  readonly iovlen: number;
+  /** Width of msg_iovlen: 8 (size_t) on Linux, 4 (int) on BSD. */
+  readonly iovlenSize: 4 | 8;
+  readonly control: number;
+  readonly controllen: number;
+  /** Width of msg_controllen: 8 (size_t) on Linux, 4 (socklen_t) on BSD. */
+  readonly controllenSize: 4 | 8;
+  readonly flags: number;
+}
+
+/** `struct msghdr` on 64-bit Linux (glibc and musl). */
+export const MSGHDR_LINUX: MsghdrLayout = {
   size: 56,
   name: 0,
   namelen: 8,
   iov: 16,
   iovlen: 24,
+  iovlenSize: 8,
   control: 32,
   controllen: 40,
+  controllenSize: 8,
   flags: 48,
-} as const;
+};
 
-/**
- * `struct msghdr` on 64-bit macOS and FreeBSD: msg_iovlen is an int and
- * msg_controllen a socklen_t, so it is 48 bytes; the iov fields sit where
- * Linux has them.
- */
-export const MSGHDR_BSD = {
+/** `struct msghdr` on 64-bit FreeBSD and macOS. */
+export const MSGHDR_BSD: MsghdrLayout = {
   size: 48,
   name: 0,
   namelen: 8,
   iov: 16,
   iovlen: 24,
+  iovlenSize: 4,
   control: 32,
   controllen: 40,
+  controllenSize: 4,
   flags: 44,
-} as const;
+};
 
-export type MsghdrLayout = typeof MSGHDR_LINUX | typeof MSGHDR_BSD;
+export function msghdrLayout(os: "linux" | "darwin" | "freebsd"): MsghdrLayout {
+  return os === "linux" ? MSGHDR_LINUX : MSGHDR_BSD;
+}
+
+/**
+ * `struct cmsghdr` and the CMSG_* alignment on a 64-bit target: Linux
+ * (cmsg_len size_t, data aligned to 8), FreeBSD (socklen_t, data aligned to
+ * 8), macOS (socklen_t, data aligned to 4).
+ */
+export interface CmsghdrLayout {
+  readonly len: number;
+  readonly lenSize: 4 | 8;
+  readonly level: number;
+  readonly type: number;
+  /** CMSG_DATA offset (CMSG_LEN(0)). */
+  readonly data: number;
+  /** CMSG_ALIGN boundary. */
+  readonly align: number;
+}
+
+export const CMSGHDR_LINUX: CmsghdrLayout = { len: 0, lenSize: 8, level: 8, type: 12, data: 16, align: 8 };
+export const CMSGHDR_FREEBSD: CmsghdrLayout = { len: 0, lenSize: 4, level: 4, type: 8, data: 16, align: 8 };
+export const CMSGHDR_DARWIN: CmsghdrLayout = { len: 0, lenSize: 4, level: 4, type: 8, data: 12, align: 4 };
+
+export function cmsghdrLayout(os: "linux" | "darwin" | "freebsd"): CmsghdrLayout {
+  return os === "linux" ? CMSGHDR_LINUX : os === "freebsd" ? CMSGHDR_FREEBSD : CMSGHDR_DARWIN;
+}
 
 /** `struct linger { int l_onoff; int l_linger; }` */
 export const LINGER = { size: 8, onoff: 0, linger: 4 } as const;

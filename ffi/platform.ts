@@ -20,9 +20,6 @@ import {
   KEVENT_32,
   KEVENT_64,
   type KeventLayout,
-  MSGHDR_BSD,
-  MSGHDR_LINUX,
-  type MsghdrLayout,
 } from "./layout.ts";
 
 export type OsName = "linux" | "darwin" | "freebsd";
@@ -40,8 +37,6 @@ export interface Platform {
   readonly kevent: KeventLayout;
   /** Where kqueue()/kevent() live: libc on BSD, BUN_NETPOLL_KQUEUE_LIB on Linux (null if unset). */
   readonly kqueueLib: string | null;
-  /** `struct msghdr` for sendmsg (56 bytes on Linux, 48 on macOS/FreeBSD). */
-  readonly msghdr: MsghdrLayout;
   /** libc's function returning this thread's errno location. */
   readonly errnoLocation: "__errno_location" | "__error";
 }
@@ -63,7 +58,6 @@ function detect(): Platform {
         epollEvent: epollEventLayout(arch),
         kevent: KEVENT_32,
         kqueueLib: kqOverride,
-        msghdr: MSGHDR_LINUX,
         errnoLocation: "__errno_location",
       };
     case "darwin":
@@ -76,7 +70,6 @@ function detect(): Platform {
         epollEvent: epollEventLayout(arch),
         kevent: KEVENT_32,
         kqueueLib: kqOverride ?? "libSystem.B.dylib",
-        msghdr: MSGHDR_BSD,
         errnoLocation: "__error",
       };
     case "freebsd": {
@@ -90,7 +83,6 @@ function detect(): Platform {
         epollEvent: epollEventLayout(arch),
         kevent: major >= FREEBSD_KEVENT64_MAJOR ? KEVENT_64 : KEVENT_32,
         kqueueLib: kqOverride ?? "libc.so.7",
-        msghdr: MSGHDR_BSD,
         errnoLocation: "__error",
       };
     }

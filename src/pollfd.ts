@@ -2,8 +2,7 @@
 // signalfd, a C library's socket) joins the loop.
 import type { ErrorContext } from "./errors.ts";
 import type { Deadline } from "./runtime/deadline.ts";
-import { FD } from "./runtime/fd.ts";
-import type { Half } from "./runtime/poll_desc.ts";
+import { type Dir, FD } from "./runtime/fd.ts";
 
 export interface WaitOptions {
   /** Cancels the wait; it rejects with `signal.reason`. */
@@ -27,6 +26,14 @@ export interface WaitOptions {
  *
  * `close()` takes the descriptor out of the loop and rejects parked waits with
  * ClosedError; closing the descriptor itself stays the caller's job.
+ *
+ * Ordering: call `p.close()` first, then close the descriptor. The kernel
+ * reuses a closed number at once, and the poller deregisters by number; so
+ * if the descriptor was closed first, `p.close()` finds (by device and
+ * inode, remembered at registration) that the number names another file now
+ * and leaves it alone: closing the file already took it out of the poller.
+ * (Two open files of one inode, e.g. a FIFO opened twice, cannot be told
+ * apart this way: keep the order for those.)
  *
  * ```ts
  * const p = pollFd(pipeReadEnd);
@@ -58,17 +65,17 @@ export class PollFd {
    * `signal.reason` on abort. Waits on one PollFd are served in FIFO order.
    */
   waitReadable(opts?: WaitOptions): Promise<void> {
-    return this.#wait(this.#fd.pd.r, "waitReadable", opts);
+    return this.#wait("r", "waitReadable", opts);
   }
 
   /** Like waitReadable, for writability and the write deadline. */
   waitWritable(opts?: WaitOptions): Promise<void> {
-    return this.#wait(this.#fd.pd.w, "waitWritable", opts);
+    return this.#wait("w", "waitWritable", opts);
   }
 
-  async #wait(h: Half, op: string, opts?: WaitOptions): Promise<void> {
-    if (opts?.deadline !== undefined) this.#fd.setDeadline(h === this.#fd.pd.r ? "r" : "w", opts.deadline, op);
-    await this.#fd.waitOnce(h, op, opts?.signal);
+  async #wait(d: Dir, op: string, opts?: WaitOptions): Promise<void> {
+    if (opts?.deadline !== undefined) this.#fd.setDeadline(d, opts.deadline, op);
+    await this.#fd.waitOnce(d, op, opts?.signal);
   }
 
   /** Sets both deadlines (epoch ms, a Date, or null for none). */

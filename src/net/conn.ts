@@ -68,25 +68,28 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
   }
 
   /**
-   * Reads into buf. Resolves the number of bytes read, `null` at EOF (and on
+   * Reads into buf (any ArrayBufferView, filled by its bytes; a bare
+   * ArrayBuffer or anything else rejects with TypeError). Resolves the number of bytes read, `null` at EOF (and on
    * every read after it), or 0 at once when buf is empty. A reset by the peer
    * rejects with code `ECONNRESET`, never EOF.
    */
-  read(buf: Uint8Array, opts?: IoOptions): Promise<number | null> {
+  read(buf: ArrayBufferView, opts?: IoOptions): Promise<number | null> {
     return this.#fd.read(buf, opts?.signal);
   }
 
   /**
-   * Writes all of buf, parking while the send buffer is full; resolves
-   * buf.length. On failure the error's `bytesWritten` says how much was
+   * Writes all of buf (any ArrayBufferView, by its bytes: a Uint16Array(3)
+   * is 6 bytes; a bare ArrayBuffer or anything else rejects with TypeError
+   * and changes nothing), parking while the send buffer is full; resolves
+   * its byte length. On failure the error's `bytesWritten` says how much was
    * accepted. A closed peer is `EPIPE` (no SIGPIPE).
    */
-  write(buf: Uint8Array, opts?: IoOptions): Promise<number> {
+  write(buf: ArrayBufferView, opts?: IoOptions): Promise<number> {
     return this.#fd.write(buf, opts?.signal);
   }
 
   /** Writes several buffers in order with vectored writes; resolves the total. */
-  writev(bufs: readonly Uint8Array[], opts?: IoOptions): Promise<number> {
+  writev(bufs: readonly ArrayBufferView[], opts?: IoOptions): Promise<number> {
     return this.#fd.writev(bufs, opts?.signal);
   }
 
@@ -105,19 +108,15 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
 
   async #shutdown(how: number, op: string, afterWrites: boolean): Promise<void> {
     const fd = this.#fd;
+    const shut = () => {
+      if (sys.shutdown(fd.sysfd, how) < 0) throw sysError(op, "shutdown", errno(), fd.ctx);
+      if (how === C.SHUT_RD) fd.kickRead();
+    };
+    if (afterWrites) return fd.exclusive("w", op, shut);
     fd.incref(op);
     try {
-      if (afterWrites) {
-        const wait = fd.wlock.acquire();
-        if (wait !== null) await wait;
-      }
-      try {
-        if (fd.closing) throw new ClosedError(op, fd.ctx);
-        if (sys.shutdown(fd.sysfd, how) < 0) throw sysError(op, "shutdown", errno(), fd.ctx);
-        if (how === C.SHUT_RD) fd.kickRead();
-      } finally {
-        if (afterWrites) fd.wlock.release();
-      }
+      if (fd.closing) throw new ClosedError(op, fd.ctx);
+      shut();
     } finally {
       fd.decref();
     }

@@ -3,6 +3,7 @@ import { errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
 import { decodeSockaddr, ipFamily, type SockAddr } from "../../ffi/sockaddr.ts";
 import { AddrError, ClosedError, contextFields, type ErrorContext, NetError, sysError } from "../errors.ts";
+import { bytesArg, signalArg } from "../runtime/bytes.ts";
 import type { Deadline } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
 import {
@@ -99,22 +100,27 @@ export class DatagramConn implements AsyncDisposable {
   }
 
   /**
-   * Sends data as one datagram to addr; resolves the bytes sent (data.length,
-   * 0 for an empty datagram). Too large a datagram rejects `EMSGSIZE`.
+   * Sends data as one datagram to addr; resolves the bytes sent (its byte
+   * length, 0 for an empty datagram). Too large a datagram rejects
+   * `EMSGSIZE`. data (and buf on the receiving calls) may be any
+   * ArrayBufferView, taken by its bytes; a bare ArrayBuffer or anything else
+   * rejects with TypeError before anything is sent.
    */
-  async send(data: Uint8Array, addr: DatagramTarget, opts?: { signal?: AbortSignal }): Promise<number> {
+  async send(data: ArrayBufferView, addr: DatagramTarget, opts?: { signal?: AbortSignal }): Promise<number> {
+    const bytes = bytesArg("send", "data", data);
+    signalArg("send", opts?.signal);
     if (this.#remote !== null) {
       throw new NetError({ ...contextFields(this.#fd.ctx), op: "send", code: "EISCONN", errno: E.EISCONN!, syscall: "" }, "use of WriteTo with pre-connected connection");
     }
     const sa = await this.#target(addr);
     const fd = this.#fd;
     return fd.io(
-      fd.pd.w,
+      "w",
       "send",
       "sendto",
       () => {
         const len = encode(sa);
-        const n = sys.sendto(fd.sysfd, data, data.length, MSG_NOSIGNAL, saBuf, len);
+        const n = sys.sendto(fd.sysfd, bytes, bytes.length, MSG_NOSIGNAL, saBuf, len);
         return n >= 0 ? n : -errno();
       },
       opts?.signal,
@@ -126,16 +132,23 @@ export class DatagramConn implements AsyncDisposable {
    * resolves n = 0 (never EOF); one longer than buf is truncated and the
    * rest discarded.
    */
-  receive(buf: Uint8Array, opts?: { signal?: AbortSignal }): Promise<Datagram> {
+  receive(buf: ArrayBufferView, opts?: { signal?: AbortSignal }): Promise<Datagram> {
+    let bytes: Uint8Array;
+    try {
+      bytes = bytesArg("receive", "buf", buf);
+      signalArg("receive", opts?.signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const fd = this.#fd;
     const transport = this.#transport;
     return fd.io(
-      fd.pd.r,
+      "r",
       "receive",
       "recvfrom",
       (): Datagram | number => {
         saLen[0] = SA_SIZE;
-        const n = sys.recvfrom(fd.sysfd, buf, buf.length, 0, saBuf, saLen);
+        const n = sys.recvfrom(fd.sysfd, bytes, bytes.length, 0, saBuf, saLen);
         if (n < 0) return -errno();
         const len = Math.min(saLen[0]!, SA_SIZE);
         const addr: Addr = len > 2 ? toAddr(decodeSockaddr(saBuf, len), transport) : { transport: "unixgram", path: "" };
@@ -146,17 +159,19 @@ export class DatagramConn implements AsyncDisposable {
   }
 
   /** Connected sockets only: sends data as one datagram to the peer. */
-  async write(data: Uint8Array, opts?: { signal?: AbortSignal }): Promise<number> {
+  async write(data: ArrayBufferView, opts?: { signal?: AbortSignal }): Promise<number> {
+    const bytes = bytesArg("write", "data", data);
+    signalArg("write", opts?.signal);
     if (this.#remote === null) {
       throw new NetError({ ...contextFields(this.#fd.ctx), op: "write", code: "EDESTADDRREQ", errno: E.EDESTADDRREQ!, syscall: "" }, "missing address: the socket is not connected; use send(data, addr)");
     }
     const fd = this.#fd;
     return fd.io(
-      fd.pd.w,
+      "w",
       "write",
       "send",
       () => {
-        const n = sys.send(fd.sysfd, data, data.length, MSG_NOSIGNAL);
+        const n = sys.send(fd.sysfd, bytes, bytes.length, MSG_NOSIGNAL);
         return n >= 0 ? n : -errno();
       },
       opts?.signal,
@@ -164,14 +179,16 @@ export class DatagramConn implements AsyncDisposable {
   }
 
   /** Connected sockets only: receives one datagram from the peer; resolves its length. */
-  async read(buf: Uint8Array, opts?: { signal?: AbortSignal }): Promise<number> {
+  async read(buf: ArrayBufferView, opts?: { signal?: AbortSignal }): Promise<number> {
+    const bytes = bytesArg("read", "buf", buf);
+    signalArg("read", opts?.signal);
     const fd = this.#fd;
     return fd.io(
-      fd.pd.r,
+      "r",
       "read",
       "recv",
       () => {
-        const n = sys.recv(fd.sysfd, buf, buf.length, 0);
+        const n = sys.recv(fd.sysfd, bytes, bytes.length, 0);
         return n >= 0 ? n : -errno();
       },
       opts?.signal,

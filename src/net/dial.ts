@@ -46,6 +46,7 @@ export type ConnectOptions = ConnectTcpOptions | ConnectUnixOptions;
 
 const EINPROGRESS = E.EINPROGRESS!;
 const EINTR = E.EINTR!;
+const EAGAIN = E.EAGAIN!;
 const EISCONN = E.EISCONN!;
 const ENOTCONN = E.ENOTCONN!;
 const EALREADY = E.EALREADY!;
@@ -117,9 +118,9 @@ async function dialOne(sa: SockAddr, transport: "tcp" | "unix", deadline: number
   }
   try {
     if (transport === "tcp") setIntOpt(s, C.IPPROTO_TCP, C.TCP_NODELAY, 1);
-    if (deadline !== 0) fd.pd.setDeadline(fd.pd.w, deadline);
+    if (deadline !== 0) fd.setMonoDeadline("w", deadline, "dial");
     await connectFd(fd, sa, signal);
-    if (deadline !== 0) fd.pd.setDeadline(fd.pd.w, 0);
+    if (deadline !== 0) fd.setMonoDeadline("w", 0, "dial");
     return new Conn(fd, transport, remote);
   } catch (err) {
     await fd.close().catch(() => {});
@@ -127,31 +128,37 @@ async function dialOne(sa: SockAddr, transport: "tcp" | "unix", deadline: number
   }
 }
 
-async function connectFd(fd: FD, sa: SockAddr, signal?: AbortSignal): Promise<void> {
-  const len = encode(sa);
-  const r = sys.connect(fd.sysfd, saBuf, len);
-  const e = r < 0 ? errno() : 0;
-  if (e === 0 || e === EISCONN) return;
-  if (e !== EINPROGRESS && e !== EALREADY && e !== EINTR) throw sysError("dial", "connect", e, fd.ctx);
-  // In progress: wait for writability, then ask SO_ERROR. Never call
-  // connect again to probe. A wakeup with SO_ERROR 0 is confirmed with
-  // getpeername: it can be spurious (Go issue 14548).
-  const w = fd.pd.w;
-  for (;;) {
-    fd.incref("dial");
-    try {
-      fd.check(w, "dial");
-      await fd.wait(w, "dial", signal);
-    } finally {
-      fd.decref();
-    }
-    // SO_ERROR, or the error the poller took from the event (kqueue's fflags).
-    const soErr = getIntOpt(fd.sysfd, C.SOL_SOCKET, C.SO_ERROR) || fd.pd.takeSocketError();
-    if (soErr < 0) throw sysError("dial", "getsockopt", -soErr, fd.ctx);
-    if (soErr === EINPROGRESS || soErr === EALREADY || soErr === EINTR) continue;
-    if (soErr !== 0) throw sysError("dial", "connect", soErr, fd.ctx);
-    const peer = peerName(fd.sysfd);
-    if (typeof peer !== "number") return;
-    if (-peer !== ENOTCONN) throw sysError("dial", "getpeername", -peer, fd.ctx);
-  }
+// The connect syscall as an io() attempt on the write side: the first call
+// is connect(2); "in progress" is EAGAIN (park until writable). Every later
+// call asks SO_ERROR and never calls connect again to probe; SO_ERROR 0 is
+// confirmed with getpeername, since the wakeup can be spurious (Go issue
+// 14548). An EINTR from connect(2) means the connect goes on in the
+// background, so it is "in progress" too, not a retry.
+function connectFd(fd: FD, sa: SockAddr, signal?: AbortSignal): Promise<number> {
+  let started = false;
+  return fd.io<number>(
+    "w",
+    "dial",
+    "connect",
+    () => {
+      if (!started) {
+        started = true;
+        const len = encode(sa);
+        if (sys.connect(fd.sysfd, saBuf, len) === 0) return 0;
+        const e = errno();
+        if (e === EISCONN) return 0;
+        return e === EINPROGRESS || e === EALREADY || e === EINTR ? -EAGAIN : -e;
+      }
+      // SO_ERROR, or the error the poller took from the event (kqueue's fflags).
+      const soErr = getIntOpt(fd.sysfd, C.SOL_SOCKET, C.SO_ERROR) || fd.takeSocketError();
+      if (soErr < 0) throw sysError("dial", "getsockopt", -soErr, fd.ctx);
+      if (soErr === EINPROGRESS || soErr === EALREADY || soErr === EINTR) return -EAGAIN;
+      if (soErr !== 0) return -soErr;
+      const peer = peerName(fd.sysfd);
+      if (typeof peer !== "number") return 0;
+      if (-peer === ENOTCONN) return -EAGAIN;
+      throw sysError("dial", "getpeername", -peer, fd.ctx);
+    },
+    signal,
+  );
 }

@@ -111,7 +111,7 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
     let backoff = EXHAUSTED_MIN_MS;
     for (;;) {
       try {
-        const got = await fd.io(fd.pd.r, "accept", "accept4", this.#acceptOnce, signal);
+        const got = await fd.io("r", "accept", "accept4", this.#acceptOnce, signal);
         return this.#wrap(got.cfd, got.remote);
       } catch (err) {
         if (!(err instanceof NetError) || (err.errno !== EMFILE && err.errno !== ENFILE && err.errno !== ENOBUFS && err.errno !== ENOMEM)) throw err;

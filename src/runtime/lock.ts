@@ -52,8 +52,4 @@ export class FifoLock {
     if (next.signal) next.signal.removeEventListener("abort", next.onAbort!);
     next.resolve();
   }
-
-  get queued(): number {
-    return this.#queue?.length ?? 0;
-  }
 }

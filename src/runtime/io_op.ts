@@ -1,0 +1,229 @@
+// The I/O operations an FD runs, as data, and the one attempt loop that runs
+// them (Go: internal/poll/fd_unix.go). An attempt checks the direction
+// (closed, deadline), makes the syscall, and on EINTR makes it again: EINTR
+// is retried here and nowhere else. EAGAIN ends the attempt with AGAIN (the
+// caller parks and attempts again on readiness). A short read is never
+// taken to mean "drained": after one, the next read tries the syscall
+// first, because the kernel ends reads early with data still queued (the
+// TCP urgent mark, an AF_UNIX message carrying descriptors, a change of
+// writer under SO_PASSCRED) and edge-triggered readiness would not repeat.
+import { IoVecs } from "../../ffi/iovec.ts";
+import { errno, sys } from "../../ffi/libc.ts";
+import { C, E } from "../../ffi/platform.ts";
+import { type ErrorContext, NetError, sysError } from "../errors.ts";
+import type { BufferPool } from "./buffer_pool.ts";
+import type { Half } from "./poll_desc.ts";
+
+const EAGAIN = E.EAGAIN!;
+const EINTR = E.EINTR!;
+// Writes to a closed peer are EPIPE, never SIGPIPE: MSG_NOSIGNAL where it
+// exists, SO_NOSIGPIPE on the socket elsewhere (see net/sys.ts).
+const MSG_NOSIGNAL = C.MSG_NOSIGNAL > 0 ? C.MSG_NOSIGNAL : 0;
+
+/** An attempt that would block (EAGAIN): park, then attempt again. */
+export const AGAIN: unique symbol = Symbol("again");
+/** A write made progress and has more to write: make the syscall again now. */
+const MORE: unique symbol = Symbol("more");
+
+/**
+ * Where readChunk() records what it lends (an async iterator's state): the
+ * pooled buffer behind the chunk, for the iterator to give back whole on its
+ * next step (null when the chunk is a copy).
+ */
+export interface ChunkSink {
+  readonly pool: BufferPool;
+  lent: Uint8Array | null;
+}
+
+/**
+ * A non-blocking attempt for io(): its result, or a negative number
+ * (-errno) read right after the failing call. May throw its own error.
+ */
+export type Attempt<T> = () => T | number;
+
+/** A read-side operation: into the caller's buffer, a pooled chunk, an iterator step, or an io() attempt. */
+export type ReadOp =
+  | { readonly kind: "read"; readonly buf: Uint8Array }
+  | { readonly kind: "pooled"; readonly pool: BufferPool }
+  | { readonly kind: "chunk"; readonly sink: ChunkSink }
+  | IoOp;
+
+/** A write-side operation, with its progress. */
+export type WriteOp =
+  | { readonly kind: "write"; readonly buf: Uint8Array; off: number }
+  | { readonly kind: "writev"; readonly bufs: readonly Uint8Array[]; readonly total: number; idx: number; off: number; written: number }
+  | IoOp;
+
+/** accept, recvfrom, sendto, connect and friends. */
+export interface IoOp {
+  readonly kind: "io";
+  readonly op: string;
+  readonly syscall: string;
+  readonly attempt: Attempt<unknown>;
+}
+
+export type Op = ReadOp | WriteOp;
+
+/** What the attempt needs from its FD. */
+export interface IoTarget {
+  readonly sysfd: number;
+  /** Writes use send(MSG_NOSIGNAL) / sendmsg instead of write / writev. */
+  readonly socket: boolean;
+  readonly ctx: ErrorContext;
+  /** Throws the closed / timeout error if h must fail before a syscall. */
+  check(h: Half, op: string): void;
+  /**
+   * A socket error the poller reported with an event (kqueue's fflags with
+   * EV_EOF), cleared; 0 if none. libkqueue clears SO_ERROR when it reads it,
+   * so a read can then see only EOF or EAGAIN.
+   */
+  takeSocketError(): number;
+}
+
+/** The operation name errors carry. */
+export function opName(op: Op): string {
+  return op.kind === "io" ? op.op : op.kind === "write" || op.kind === "writev" ? "write" : "read";
+}
+
+function syscallName(t: IoTarget, op: Op): string {
+  switch (op.kind) {
+    case "io":
+      return op.syscall;
+    case "write":
+      return t.socket ? "send" : "write";
+    case "writev":
+      return t.socket ? "sendmsg" : "writev";
+    default:
+      return "read";
+  }
+}
+
+/** A failed write's error says how many bytes the kernel had accepted. */
+export function withProgress(op: Op | null, err: unknown): unknown {
+  if (err instanceof NetError && op !== null) {
+    if (op.kind === "write") err.bytesWritten = op.off;
+    else if (op.kind === "writev") err.bytesWritten = op.written;
+  }
+  return err;
+}
+
+/**
+ * Runs op until it completes or would block: the value to settle with, or
+ * AGAIN. Throws the closed / timeout / system error.
+ */
+export function attempt(t: IoTarget, h: Half, op: Op): unknown {
+  const name = opName(op);
+  for (;;) {
+    t.check(h, name);
+    const r = step(t, op);
+    if (r === MORE) continue;
+    if (typeof r !== "number" || r >= 0) {
+      if (isEof(r) && !isWrite(op)) throwSocketError(t, op, name);
+      return r;
+    }
+    const e = -r;
+    if (e === EINTR) continue;
+    if (e === EAGAIN) {
+      if (!isWrite(op)) throwSocketError(t, op, name);
+      return AGAIN;
+    }
+    throw sysError(name, syscallName(t, op), e, t.ctx);
+  }
+}
+
+const isWrite = (op: Op): boolean => op.kind === "write" || op.kind === "writev";
+const isEof = (r: unknown): boolean => r === null || (typeof r === "object" && (r as { done?: boolean }).done === true);
+
+// A read side that sees EOF or EAGAIN after the poller reported a socket
+// error with the event: the error, once (then EOF as usual).
+function throwSocketError(t: IoTarget, op: Op, name: string): void {
+  const e = t.takeSocketError();
+  if (e !== 0) throw sysError(name, syscallName(t, op), e, t.ctx);
+}
+
+// One syscall of op: its final value, MORE, or -errno (read at once).
+function step(t: IoTarget, op: Op): unknown {
+  switch (op.kind) {
+    case "read": {
+      const len = op.buf.length;
+      if (len === 0) return 0;
+      const n = sys.read(t.sysfd, op.buf, len);
+      return n > 0 ? n : n === 0 ? null : -errno();
+    }
+    case "pooled":
+    case "chunk":
+      return readPooled(t, op);
+    case "io":
+      return op.attempt();
+    case "write":
+      return writeStep(t, op);
+    case "writev":
+      return writevStep(t, op);
+  }
+}
+
+function readPooled(t: IoTarget, op: Extract<ReadOp, { kind: "pooled" | "chunk" }>): unknown {
+  const sink = op.kind === "chunk" ? op.sink : null;
+  const pool = sink !== null ? sink.pool : (op as { pool: BufferPool }).pool;
+  const pooled = pool.takeFree();
+  const b = pooled ?? pool.scratch;
+  const n = sys.read(t.sysfd, b, b.length);
+  if (n > 0) {
+    const chunk = pooled !== null ? pooled.subarray(0, n) : b.slice(0, n);
+    if (sink === null) return chunk;
+    sink.lent = pooled;
+    return { value: chunk, done: false };
+  }
+  // errno first, before any other work: nothing may run between the failed call and it.
+  const e = n < 0 ? errno() : 0;
+  if (pooled !== null) pool.giveWhole(pooled);
+  if (n < 0) return -e;
+  return sink === null ? null : { value: undefined, done: true };
+}
+
+function writeStep(t: IoTarget, op: Extract<WriteOp, { kind: "write" }>): unknown {
+  const { buf } = op;
+  const len = buf.length;
+  if (op.off === len) return len;
+  const view = op.off === 0 ? buf : buf.subarray(op.off);
+  const n = t.socket ? sys.send(t.sysfd, view, len - op.off, MSG_NOSIGNAL) : sys.write(t.sysfd, view, len - op.off);
+  if (n < 0) return -errno();
+  op.off += n;
+  return op.off === len ? len : MORE;
+}
+
+// Scratch for vectored writes: filled right before sendmsg/writev, used in
+// the same synchronous block, never across an await.
+const vecs = new IoVecs(C.IOV_MAX);
+
+function writevStep(t: IoTarget, op: Extract<WriteOp, { kind: "writev" }>): unknown {
+  const { bufs } = op;
+  while (op.idx < bufs.length && op.off === bufs[op.idx]!.length) {
+    op.idx++;
+    op.off = 0;
+  }
+  if (op.idx >= bufs.length) return op.total;
+  let count = 0;
+  for (let i = op.idx; i < bufs.length && count < vecs.capacity; i++) {
+    const b = bufs[i]!;
+    const start = i === op.idx ? op.off : 0;
+    if (b.length - start === 0) continue;
+    vecs.set(count++, b, start, b.length - start);
+  }
+  const n = t.socket ? sys.sendmsg(t.sysfd, vecs.header(count), MSG_NOSIGNAL) : sys.writev(t.sysfd, vecs.bytes, count);
+  if (n < 0) return -errno();
+  op.written += n;
+  let left = n;
+  while (left > 0) {
+    const room = bufs[op.idx]!.length - op.off;
+    if (left < room) {
+      op.off += left;
+      left = 0;
+    } else {
+      left -= room;
+      op.idx++;
+      op.off = 0;
+    }
+  }
+  return op.written === op.total ? op.total : MORE;
+}
