@@ -41,3 +41,15 @@ export {
   type SignalCase,
   type TaskErrorHandler,
 } from "./sync/index.ts";
+export {
+  BufferedReader,
+  BufferedWriter,
+  TooLongError,
+  UnexpectedEofError,
+  type BufferedReaderOptions,
+  type BufferedWriterOptions,
+  type BufioReadOptions,
+  type ByteReader,
+  type ByteWriter,
+  type ReadUntilOptions,
+} from "./bufio.ts";
