@@ -36,7 +36,7 @@
 // Prints exactly one line on stdout, `bun-netpoll pubsub listening on
 // <host>:<port>` with the real port; logs go to stderr. SIGINT / SIGTERM
 // close the listener and every connection and exit 0.
-import { Chan, type Conn, formatAddr, go, listen, NetError, select, WaitGroup } from "../src/index.ts";
+import { Chan, type Conn, formatAddr, go, listen, NetError, select, WaitGroup } from "bun-netpoll";
 
 const port = Number(process.env.PORT ?? 7000);
 const hostname = process.env.HOST ?? "127.0.0.1";
