@@ -19,7 +19,7 @@ import { platform as thePlatform } from "../ffi/platform.ts";
 import { NetError } from "./errors.ts";
 
 export { cString, errno, setNonblockCloexec, sys, type Sys } from "../ffi/libc.ts";
-export { C, E, platform, type OsName, type Platform } from "../ffi/platform.ts";
+export { C, COMMON_ERRNO_NAMES, E, platform, type CommonErrnoName, type ErrnoCodes, type OsName, type Platform } from "../ffi/platform.ts";
 export type { ConstantName, OsConstants } from "../ffi/constants/types.ts";
 export type { EpollEventLayout, KeventLayout } from "../ffi/layout.ts";
 export { writeEpollEvent, writeKevent } from "../ffi/layout.ts";
