@@ -1,4 +1,4 @@
-import { copyFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, readFileSync } from "node:fs";
 import { defineConfig } from "tsup";
 
 export default defineConfig({
@@ -13,8 +13,22 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   external: ["bun:ffi"],
-  // The same one statement serves require() (node.js is ESM under "type": "module").
   onSuccess: async () => {
+    // The throw alone serves require() (node.js is ESM under "type": "module").
     copyFileSync("dist/node.js", "dist/node.cjs");
+    // An ESM importer links before it runs: `import { listen } from "bun-netpoll"`
+    // would fail on a missing export instead of reaching the throw, so the
+    // node entry declares every name the two real entries export.
+    const names = new Set<string>();
+    for (const f of ["dist/index.js", "dist/ffi.js"]) {
+      for (const m of readFileSync(f, "utf8").matchAll(/^export \{([^}]*)\};?$/gm)) {
+        for (const part of m[1]!.split(",")) {
+          const name = part.trim().split(/\s+as\s+/).pop();
+          if (name) names.add(name);
+        }
+      }
+    }
+    if (!names.has("listen") || !names.has("sys")) throw new Error("tsup: no export list found in dist/index.js or dist/ffi.js");
+    appendFileSync("dist/node.js", `\nexport let ${[...names].sort().join(", ")};\n`);
   },
 });
