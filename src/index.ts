@@ -53,3 +53,16 @@ export {
   type ByteWriter,
   type ReadUntilOptions,
 } from "./bufio.ts";
+export {
+  connectTls,
+  listenTls,
+  TlsConn,
+  TlsListener,
+  upgradeTls,
+  type ConnectTlsOptions,
+  type HandshakeOptions,
+  type ListenTlsOptions,
+  type TlsClientOptions,
+  type TlsServerOptions,
+  type UpgradeTlsOptions,
+} from "./tls.ts";
