@@ -13,7 +13,7 @@
 // abort reason) pass through unchanged, and the bytes already buffered stay
 // buffered, so a read that timed out can be retried.
 
-/** What a BufferedReader reads from: a Conn, a DatagramConn, a TLS conn, or your own. */
+/** What a BufferedReader reads from: a Conn, a TlsConn, or anything with the same read(). */
 export interface ByteReader {
   /** Reads into buf: bytes read (> 0 for a non-empty buf), or null at EOF. */
   read(buf: Uint8Array, opts?: { readonly signal?: AbortSignal }): Promise<number | null>;
