@@ -101,3 +101,35 @@ test("a pipe made with the public bindings is watched by pollFd", async () => {
   sys.close(fds[1]!);
   expectClean();
 });
+
+test("the public entries export exactly their documented names (removing one is a breaking change)", async () => {
+  const ffi = await import("bun-netpoll/ffi");
+  expect(Object.keys(ffi).sort()).toEqual([
+    "C",
+    "COMMON_ERRNO_NAMES",
+    "E",
+    "cString",
+    "checked",
+    "decodeSockaddr",
+    "encodeSockaddr",
+    "errno",
+    "errnoMessage",
+    "errnoName",
+    "errnoNumber",
+    "formatIPv4",
+    "formatIPv6",
+    "formatSockaddr",
+    "ipFamily",
+    "parseIPv4",
+    "parseIPv6",
+    "platform",
+    "setNonblockCloexec",
+    "sys",
+    "writeEpollEvent",
+    "writeKevent",
+  ]);
+  const main = await import("bun-netpoll");
+  for (const name of ["BufferedReader", "BufferedWriter", "UnexpectedEofError", "TooLongError", "connectTls", "upgradeTls", "listenTls", "TlsConn", "TlsListener"]) {
+    expect({ name, exported: name in main }).toEqual({ name, exported: true });
+  }
+});
