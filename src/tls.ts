@@ -52,6 +52,8 @@ class ConnStream extends Duplex {
   readonly #conn: Conn;
   readonly #buf = new Uint8Array(new ArrayBuffer(BRIDGE_READ));
   #reading = false;
+  /** The Conn's read error (ECONNRESET, …), kept so a TLS read reports it rather than EOF. */
+  failure: Error | null = null;
   /** Called whenever ciphertext has reached the Conn (and at finish). */
   onProgress: () => void = () => {};
   /** Resolves once the Conn is closed and its descriptor released. */
@@ -86,6 +88,8 @@ class ConnStream extends Duplex {
         if (!this.push(Buffer.from(this.#buf.subarray(0, n)))) return;
       }
     } catch (e) {
+      if (!(e instanceof ClosedError)) this.failure ??= e as Error;
+      this.onProgress();
       if (!this.destroyed) this.destroy(e as Error);
     } finally {
       this.#reading = false;
@@ -289,8 +293,10 @@ export class TlsConn implements AsyncDisposable {
         if (n < chunk.length) this.#pending = chunk.subarray(n);
         return n;
       }
-      if (this.#eof) return null;
+      // A reset underneath is the Conn's error, never EOF.
+      if (this.#bridge.failure !== null) throw this.#bridge.failure;
       if (this.#error !== null) throw this.#error;
+      if (this.#eof) return null;
       if (this.#sock.destroyed) return null;
       await this.#park(this.#readDeadline, signal);
     }

@@ -14,6 +14,7 @@ import {
   DeadlineExceededError,
   type IpAddr,
   listenTls,
+  NetError,
   type TlsConn,
   type TlsListener,
 } from "../../src/index.ts";
@@ -275,6 +276,27 @@ describe.skipIf(!haveOpenssl)("TLS", () => {
     await t.closeWrite();
     expect(await served).toEqual(["last words\r\n", null]);
     await t.close();
+    await ln.close();
+    expectClean();
+  });
+
+  test("a reset underneath (no close_notify) rejects a parked read with the Conn's ECONNRESET, never EOF", async () => {
+    const ln = listenTls({ port: 0, hostname: "127.0.0.1", tls: { key, cert } });
+    const port = (ln.addr as IpAddr).port;
+    const accepted = ln.accept();
+    const t = await connectTls({ hostname: "localhost", port, tls: { ca } });
+    const server = await accepted;
+    await server.handshake();
+    server.conn.setLinger(0);
+    const parked = rejection(t.read(new Uint8Array(16)));
+    await sleep(10);
+    await server.conn.close(); // RST, without TLS's close_notify
+    const err = await parked;
+    expect(err).toBeInstanceOf(NetError);
+    expect((err as NetError).code).toBe("ECONNRESET");
+    expect((err as NetError).op).toBe("read");
+    await t.close();
+    await server.close().catch(() => {});
     await ln.close();
     expectClean();
   });
