@@ -17,6 +17,9 @@ import {
   NetError,
   type TlsConn,
   type TlsListener,
+  connect,
+  listen,
+  upgradeTls,
 } from "../../src/index.ts";
 import { expectClean, sleep } from "../helpers.ts";
 import { rejection } from "../net/_pair.ts";
@@ -297,6 +300,41 @@ describe.skipIf(!haveOpenssl)("TLS", () => {
     expect((err as NetError).op).toBe("read");
     await t.close();
     await server.close().catch(() => {});
+    await ln.close();
+    expectClean();
+  });
+
+  test("upgradeTls on both ends of a unix-socket Conn (STARTTLS-style after a plaintext line); an aborted read leaves the session usable", async () => {
+    const path = `${dir}/starttls.sock`;
+    const ln = listen({ path });
+    const served = (async () => {
+      const raw = await ln.accept();
+      const r = new BufferedReader(raw);
+      expect(await r.readLine()).toBe("STARTTLS");
+      await raw.write(enc.encode("GO\n"));
+      const s = await upgradeTls(raw, { isServer: true, key, cert });
+      const sr = new BufferedReader(s);
+      const line = await sr.readLine();
+      await s.write(enc.encode(`secure: ${line}\n`));
+      expect(await sr.readLine()).toBeNull();
+      await s.close();
+    })();
+    const raw = await connect({ path });
+    await raw.write(enc.encode("STARTTLS\n"));
+    const r = new BufferedReader(raw);
+    expect(await r.readLine()).toBe("GO");
+    expect(r.buffered).toBe(0); // nothing of the TLS stream was read into the plaintext buffer
+    const t = await upgradeTls(raw, { ca, servername: "localhost" });
+    expect(t.authorized).toBe(true);
+    const ac = new AbortController();
+    const aborted = rejection(t.read(new Uint8Array(8), { signal: ac.signal }));
+    ac.abort(new Error("not now"));
+    expect(((await aborted) as Error).message).toBe("not now");
+    await t.write(enc.encode("over unix\n"));
+    expect(await new BufferedReader(t).readLine()).toBe("secure: over unix");
+    await t.closeWrite();
+    await served;
+    await t.close();
     await ln.close();
     expectClean();
   });
