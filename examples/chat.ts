@@ -28,7 +28,7 @@
 // line on stdout, `bun-netpoll chat listening on <host>:<port>` with the real
 // port; logs go to stderr. SIGINT / SIGTERM close everything and exit 0 (a
 // second signal exits at once, code 1).
-import { type Conn, formatAddr, listen, NetError } from "../src/index.ts";
+import { type Conn, formatAddr, listen, NetError } from "bun-netpoll";
 
 const port = Number(process.env.PORT ?? 7001);
 const hostname = process.env.HOST ?? "127.0.0.1";

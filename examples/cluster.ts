@@ -162,7 +162,7 @@ async function worker(cfg: WorkerConfig): Promise<void> {
   const send = (m: FromWorker) => port.postMessage(m);
   try {
     // Loaded here, not at the top: the main thread never dlopens anything.
-    const { netpollReady } = await import("../src/index.ts");
+    const { netpollReady } = await import("bun-netpoll");
     const { startHttpServer } = await import("./http/server.ts");
     await netpollReady();
     const server = startHttpServer({

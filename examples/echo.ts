@@ -22,7 +22,7 @@
 // `bun-netpoll echo listening on <host>:<port>` with the real port; connection
 // logs go to stderr. SIGINT / SIGTERM close the listener and every connection
 // and exit 0 (a second signal exits at once, code 1).
-import { ClosedError, type Conn, DeadlineExceededError, formatAddr, listen, NetError } from "../src/index.ts";
+import { ClosedError, type Conn, DeadlineExceededError, formatAddr, listen, NetError } from "bun-netpoll";
 
 const port = Number(process.env.PORT ?? 7000);
 const hostname = process.env.HOST ?? "127.0.0.1";

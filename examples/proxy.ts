@@ -25,7 +25,7 @@
 // `bun-netpoll proxy listening on <host>:<port>` with the real port; logs go
 // to stderr. SIGINT / SIGTERM close the listener and every connection, exit 0
 // (a second signal exits at once, code 1).
-import { ClosedError, type Conn, connect, DeadlineExceededError, formatAddr, listen, NetError } from "../src/index.ts";
+import { ClosedError, type Conn, connect, DeadlineExceededError, formatAddr, listen, NetError } from "bun-netpoll";
 
 const port = Number(process.env.PORT ?? 7002);
 const hostname = process.env.HOST ?? "127.0.0.1";

@@ -36,12 +36,25 @@
 // Prints exactly one line on stdout, `bun-netpoll pubsub listening on
 // <host>:<port>` with the real port; logs go to stderr. SIGINT / SIGTERM
 // close the listener and every connection and exit 0.
-import { Chan, type Conn, formatAddr, go, listen, NetError, select, WaitGroup } from "../src/index.ts";
+import {
+  BufferedReader,
+  BufferedWriter,
+  Chan,
+  type Conn,
+  formatAddr,
+  go,
+  listen,
+  NetError,
+  select,
+  TooLongError,
+  UnexpectedEofError,
+  WaitGroup,
+} from "bun-netpoll";
 
 const port = Number(process.env.PORT ?? 7000);
 const hostname = process.env.HOST ?? "127.0.0.1";
 const OUT_CAP = Number(process.env.OUT_CAP ?? 256);
-/** Longest line accepted from a client (characters, without the newline). */
+/** Longest line accepted from a client (bytes, without the line end). */
 const MAX_LINE = 64 * 1024;
 const TOPIC = /^[^\s]{1,128}$/u;
 
@@ -169,43 +182,40 @@ function parse(c: Client, line: string): Command | null {
   }
 }
 
-// The reader task: lines in, commands out. Ends at EOF, on an error, or when
-// the writer closed the connection (the client was dropped).
+// The reader task: lines in, commands out, through a BufferedReader (one
+// buffer per connection; readLine strips the LF or CR LF). Ends at EOF, on an
+// error, or when the writer closed the connection (the client was dropped).
 async function reader(c: Client, conn: Conn): Promise<void> {
-  const dec = new TextDecoder();
-  let pending = "";
+  const r = new BufferedReader(conn, { size: 4096, maxSize: MAX_LINE + 2 });
   try {
-    for await (const chunk of conn) {
-      pending += dec.decode(chunk, { stream: true }); // copies out of the pooled chunk
-      for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        const cmd = parse(c, line.endsWith("\r") ? line.slice(0, -1) : line);
-        if (cmd !== null) await cmds.send(cmd);
-      }
-      if (pending.length > MAX_LINE) {
-        await cmds.send({ op: "err", c, text: `line too long (max ${MAX_LINE})` });
-        return;
-      }
+    for (let line = await r.readLine(); line !== null; line = await r.readLine()) {
+      const cmd = parse(c, line);
+      if (cmd !== null) await cmds.send(cmd);
     }
-    const last = parse(c, pending); // an unterminated last line
-    if (last !== null) await cmds.send(last);
   } catch (err) {
-    if (!(err instanceof NetError)) throw err; // closed by the writer, reset, …: just leave
+    if (err instanceof TooLongError) {
+      await cmds.send({ op: "err", c, text: `line too long (max ${MAX_LINE})` });
+    } else if (err instanceof UnexpectedEofError) {
+      const last = parse(c, new TextDecoder().decode(err.partial)); // an unterminated last line
+      if (last !== null) await cmds.send(last);
+    } else if (!(err instanceof NetError)) {
+      throw err; // closed by the writer, reset, …: just leave
+    }
   }
 }
 
-// The writer task: drains the outgoing channel onto the socket, batching what
-// is queued into one write. Ends when the broker closes the channel (then the
-// queue is flushed first) or aborts `kill`; always closes the connection.
+// The writer task: drains the outgoing channel onto the socket through a
+// BufferedWriter, so what is queued goes out in one write. Ends when the
+// broker closes the channel (then the queue is flushed first) or aborts
+// `kill`; always closes the connection.
 async function writer(c: Client, conn: Conn): Promise<void> {
-  const enc = new TextEncoder();
   const signal = AbortSignal.any([c.kill.signal, halt.signal]);
+  const w = new BufferedWriter({ write: (buf) => conn.write(buf, { signal }) }, { size: 16 * 1024 });
   try {
     for await (const first of c.out) {
-      let batch = first;
-      for (let r = c.out.tryRecv(); r !== null && r.ok; r = c.out.tryRecv()) batch += r.value;
-      await conn.write(enc.encode(batch), { signal });
+      await w.writeString(first);
+      for (let r = c.out.tryRecv(); r !== null && r.ok; r = c.out.tryRecv()) await w.writeString(r.value ?? "");
+      await w.flush();
     }
   } catch (err) {
     if (!(err instanceof NetError) && !signal.aborted) throw err;

@@ -13,14 +13,9 @@ import type { OsConstants } from "./constants/types.ts";
 import { darwinErrno } from "./errno/darwin.ts";
 import { freebsdErrno } from "./errno/freebsd.ts";
 import { linuxErrno } from "./errno/linux.ts";
-import { Errno } from "./errno/table.ts";
-import {
-  epollEventLayout,
-  type EpollEventLayout,
-  KEVENT_32,
-  KEVENT_64,
-  type KeventLayout,
-} from "./layout.ts";
+import { Errno, type ErrnoCodes } from "./errno/table.ts";
+export { COMMON_ERRNO_NAMES, type CommonErrnoName, type ErrnoCodes } from "./errno/table.ts";
+import { epollEventLayout, type EpollEventLayout, KEVENT_32, KEVENT_64, type KeventLayout } from "./layout.ts";
 
 export type OsName = "linux" | "darwin" | "freebsd";
 
@@ -46,7 +41,7 @@ const FREEBSD_KEVENT64_MAJOR = 12;
 
 function detect(): Platform {
   const arch = process.arch;
-  const kqOverride = process.env.BUN_NETPOLL_KQUEUE_LIB || null;
+  const kqOverride = process.env["BUN_NETPOLL_KQUEUE_LIB"] || null;
   switch (process.platform) {
     case "linux":
       return {
@@ -95,4 +90,4 @@ export const platform: Platform = detect();
 /** Shorthand for `platform.constants`. */
 export const C: OsConstants = platform.constants;
 /** errno numbers by name for this OS (`E.EAGAIN`). */
-export const E: Readonly<Record<string, number>> = platform.errno.codes;
+export const E: ErrnoCodes = platform.errno.codes;

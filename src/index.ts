@@ -41,3 +41,28 @@ export {
   type SignalCase,
   type TaskErrorHandler,
 } from "./sync/index.ts";
+export {
+  BufferedReader,
+  BufferedWriter,
+  TooLongError,
+  UnexpectedEofError,
+  type BufferedReaderOptions,
+  type BufferedWriterOptions,
+  type BufioReadOptions,
+  type ByteReader,
+  type ByteWriter,
+  type ReadUntilOptions,
+} from "./bufio.ts";
+export {
+  connectTls,
+  listenTls,
+  TlsConn,
+  TlsListener,
+  upgradeTls,
+  type ConnectTlsOptions,
+  type HandshakeOptions,
+  type ListenTlsOptions,
+  type TlsClientOptions,
+  type TlsServerOptions,
+  type UpgradeTlsOptions,
+} from "./tls.ts";

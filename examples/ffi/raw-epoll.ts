@@ -17,13 +17,12 @@
 // held in a variable for as long as the kernel may use it.
 //
 // Try it:  bun examples/ffi/raw-epoll.ts
-import { errno, sys } from "../../ffi/libc.ts";
-import { C, E, platform } from "../../ffi/platform.ts";
+import { C, E, errno, errnoName, platform, sys } from "bun-netpoll/ffi";
 
 function check(what: string, r: number): number {
   if (r < 0) {
     const e = errno(); // read at once: the next FFI call may overwrite it
-    throw new Error(`${what}: ${platform.errno.name(e)} (${e})`);
+    throw new Error(`${what}: ${errnoName(e)} (${e})`);
   }
   return r;
 }

@@ -20,9 +20,8 @@ import { dlopen, FFIType } from "bun:ffi";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { cString, errno, sys } from "../../ffi/libc.ts";
-import { E, platform } from "../../ffi/platform.ts";
-import { ClosedError, pollFd } from "../../src/index.ts";
+import { cString, E, errno, errnoName, platform, sys } from "bun-netpoll/ffi";
+import { ClosedError, pollFd } from "bun-netpoll";
 
 // inotify_init1 flags (the same values as O_NONBLOCK / O_CLOEXEC).
 const IN_NONBLOCK = 0o4000;
@@ -82,13 +81,13 @@ const tempDir = dir === null;
 dir = path.resolve(dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "bun-netpoll-watch-")));
 
 const fd = inotify.inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-if (fd < 0) throw new Error(`inotify_init1: ${platform.errno.name(errno())}`);
+if (fd < 0) throw new Error(`inotify_init1: ${errnoName(errno())}`);
 const dirC = cString(dir); // kept referenced across the call
 const mask = IN_CREATE | IN_DELETE | IN_MODIFY | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF;
 if (inotify.inotify_add_watch(fd, dirC, mask) < 0) {
   const e = errno();
   sys.close(fd);
-  console.error(`inotify_add_watch ${dir}: ${platform.errno.name(e)}`);
+  console.error(`inotify_add_watch ${dir}: ${errnoName(e)}`);
   process.exit(1);
 }
 const pfd = pollFd(fd);
@@ -117,7 +116,7 @@ try {
     if (n < 0) {
       const e = errno();
       if (e === E.EINTR) continue;
-      if (e !== E.EAGAIN) throw new Error(`read inotify: ${platform.errno.name(e)}`);
+      if (e !== E.EAGAIN) throw new Error(`read inotify: ${errnoName(e)}`);
       await pfd.waitReadable(); // drained: park until the descriptor becomes readable again
       continue;
     }

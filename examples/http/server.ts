@@ -10,7 +10,7 @@
 //
 // It never calls process.exit (it may run inside a Worker): the caller decides
 // how long to wait for shutdown() and what to exit with.
-import { type Conn, DeadlineExceededError, type Listener, listen, NetError } from "../../src/index.ts";
+import { type Conn, DeadlineExceededError, type Listener, listen, NetError } from "bun-netpoll";
 import {
   compactChunked,
   decodeChunked,

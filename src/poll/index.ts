@@ -9,7 +9,7 @@ import type { Poller } from "./poller.ts";
 export type BackendName = "epoll" | "kqueue";
 
 export function backendName(): BackendName {
-  const forced = process.env.BUN_NETPOLL_BACKEND;
+  const forced = process.env["BUN_NETPOLL_BACKEND"];
   if (forced === "epoll" || forced === "kqueue") return forced;
   if (forced) throw new Error(`BUN_NETPOLL_BACKEND must be "epoll" or "kqueue", got "${forced}"`);
   return platform.os === "linux" ? "epoll" : "kqueue";

@@ -262,7 +262,7 @@ export class FD implements PollOwner, DirectionHost {
       op,
       (h) => {
         this.check(h, op);
-        if (!this.pd.consume(h)) return this.pd.park(h, signal, op);
+        return this.pd.consume(h) ? undefined : this.pd.park(h, signal, op);
       },
       signal,
     );

@@ -1,0 +1,575 @@
+// TLS over bun-netpoll connections: node:tls's TLSSocket runs the protocol
+// over a Duplex bridge to a Conn, and TlsConn puts Go's read/write/deadline/
+// close semantics back on top.
+//
+//   TlsConn.read(buf) ── decrypted bytes ◄── TLSSocket ◄── ConnStream ◄── Conn.read
+//   TlsConn.write(buf) ──────────────────► TLSSocket ──► ConnStream ──► Conn.write
+//
+// Deadlines live on the TlsConn, not on the Conn underneath: a read that
+// times out leaves the TLS session intact (extend the deadline and read
+// again), as in Go. A write that times out may have left a record half
+// sent, so, as in Go's crypto/tls, every later write fails with the same
+// error.
+import { Duplex } from "node:stream";
+import * as tls from "node:tls";
+import { ClosedError, DeadlineExceededError, type ErrorContext } from "./errors.ts";
+import { type Addr, formatAddr } from "./net/addr.ts";
+import type { Conn, IoOptions } from "./net/conn.ts";
+import { connect, type ConnectTcpOptions } from "./net/dial.ts";
+import { type AcceptOptions, listen, type Listener, type ListenTcpOptions } from "./net/listener.ts";
+import { type Deadline, toMono } from "./runtime/deadline.ts";
+
+/** Client options, as node:tls takes them (`ca`, `servername`, `ALPNProtocols`, `cert`/`key` for client auth, …). */
+export type TlsClientOptions = Omit<tls.ConnectionOptions, "socket" | "host" | "port" | "path" | "timeout" | "lookup" | "allowHalfOpen">;
+
+/** Server options, as node:tls takes them (`key`, `cert`, `ca`, `requestCert`, `ALPNProtocols`, `SNICallback`, …). */
+export type TlsServerOptions = Omit<tls.TlsOptions, "handshakeTimeout" | "allowHalfOpen" | "pauseOnConnect">;
+
+/** How upgradeTls wraps a Conn: as the client (default), or as the server with `isServer: true`. */
+export type UpgradeTlsOptions = (TlsClientOptions & { readonly isServer?: false }) | (TlsServerOptions & { readonly isServer: true });
+
+/** Options of the operations that wait for the handshake. */
+export interface HandshakeOptions {
+  /** Cancels the wait (the connection is closed); rejects with `signal.reason`. */
+  readonly signal?: AbortSignal;
+}
+
+/** connectTls: where to connect (as connect()), and the TLS client options. */
+export type ConnectTlsOptions = ConnectTcpOptions & { readonly tls?: TlsClientOptions };
+
+/** listenTls: where to listen (as listen()), and the TLS server options (`key` and `cert` at least). */
+export type ListenTlsOptions = ListenTcpOptions & { readonly tls: TlsServerOptions };
+
+/** Bytes read from the Conn per call by the bridge (a TLS record is at most 16 KiB + overhead). */
+const BRIDGE_READ = 64 * 1024;
+/** How long close() gives the close_notify alert to leave before it closes anyway. */
+const CLOSE_NOTIFY_MS = 5_000;
+
+// The Duplex that node:tls reads ciphertext from and writes ciphertext to:
+// reads go into one reused buffer and are pushed as copies; _final shuts
+// down the Conn's write side; _destroy closes the Conn.
+class ConnStream extends Duplex {
+  readonly #conn: Conn;
+  readonly #buf = new Uint8Array(new ArrayBuffer(BRIDGE_READ));
+  #reading = false;
+  /** The Conn's read error (ECONNRESET, …), kept so a TLS read reports it rather than EOF. */
+  failure: Error | null = null;
+  /** Called whenever ciphertext has reached the Conn (and at finish). */
+  onProgress: () => void = () => {};
+  /** Resolves once the Conn is closed and its descriptor released. */
+  readonly released: Promise<void>;
+  #release!: () => void;
+
+  constructor(conn: Conn) {
+    super({ allowHalfOpen: true });
+    this.#conn = conn;
+    this.released = new Promise((r) => (this.#release = r));
+    this.on("finish", () => this.onProgress());
+  }
+
+  /** True when every byte written to this stream has been written to the Conn. */
+  get idle(): boolean {
+    return this.writableLength === 0;
+  }
+
+  override _read(): void {
+    if (!this.#reading) void this.#pump();
+  }
+
+  async #pump(): Promise<void> {
+    this.#reading = true;
+    try {
+      for (;;) {
+        const n = await this.#conn.read(this.#buf);
+        if (n === null) {
+          this.push(null);
+          return;
+        }
+        if (!this.push(Buffer.from(this.#buf.subarray(0, n)))) return;
+      }
+    } catch (e) {
+      if (!(e instanceof ClosedError)) this.failure ??= e as Error;
+      this.onProgress();
+      if (!this.destroyed) this.destroy(e as Error);
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    this.#conn.write(chunk).then(
+      () => this.#wrote(cb),
+      (e: Error) => this.#wrote(cb, e),
+    );
+  }
+
+  #wrote(cb: (e?: Error | null) => void, e?: Error): void {
+    cb(e);
+    this.onProgress();
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], cb: (e?: Error | null) => void): void {
+    this.#conn.writev(chunks.map((c) => c.chunk)).then(
+      () => this.#wrote(cb),
+      (e: Error) => this.#wrote(cb, e),
+    );
+  }
+
+  override _final(cb: (e?: Error | null) => void): void {
+    if (this.#conn.closed) cb();
+    else this.#conn.closeWrite().then(() => cb(), cb);
+  }
+
+  override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
+    const c = this.#conn;
+    const done = (): void => {
+      this.#release();
+      cb(err);
+    };
+    if (c.closed) c[Symbol.asyncDispose]().then(done, done);
+    else c.close().then(done, done);
+  }
+}
+
+/**
+ * A TLS connection over a Conn, with the Conn's semantics: `read(buf)`
+ * resolves the bytes read or null at EOF (the peer's close_notify or FIN),
+ * `write(buf)` writes everything, deadlines are absolute times, `close()`
+ * wakes every waiting call with ClosedError. Reads and writes wait for the
+ * handshake first; handshake failures (a certificate the peer does not
+ * accept, a protocol mismatch) reject them with node:tls's error (its
+ * `code`, e.g. `UNABLE_TO_VERIFY_LEAF_SIGNATURE`, `ERR_SSL_…`).
+ *
+ * Errors: ClosedError after close(), DeadlineExceededError (`timeout`,
+ * `i/o timeout`) when a deadline passes, the Conn's NetError (ECONNRESET, …)
+ * when the connection underneath fails, node:tls errors for TLS failures.
+ * Satisfies ByteReader / ByteWriter, so BufferedReader and BufferedWriter
+ * work over it.
+ */
+export class TlsConn implements AsyncDisposable {
+  readonly #conn: Conn;
+  readonly #bridge: ConnStream;
+  readonly #sock: tls.TLSSocket;
+  readonly #ctx: ErrorContext;
+  readonly #handshake: Promise<void>;
+  #secure = false;
+  #eof = false;
+  #error: unknown = null;
+  #writeError: unknown = null;
+  #closing = false;
+  #released: Promise<void> | null = null;
+  /** Decrypted bytes taken from the socket but not yet read. */
+  #pending: Buffer | null = null;
+  #readDeadline = 0;
+  #writeDeadline = 0;
+  /** Parked callers; every socket event and deadline change wakes them all to re-check. */
+  readonly #wakers = new Set<() => void>();
+  #readQueue: Promise<unknown> = Promise.resolve();
+  #writeQueue: Promise<unknown> = Promise.resolve();
+
+  /** @internal Built by upgradeTls(), connectTls() and TlsListener. */
+  constructor(conn: Conn, opts: UpgradeTlsOptions) {
+    this.#conn = conn;
+    this.#ctx = { net: conn.remoteAddr.transport === "unix" ? "unix" : "tcp", address: formatAddr(conn.remoteAddr) };
+    this.#bridge = new ConnStream(conn);
+    if (opts.isServer === true) {
+      const { isServer: _server, ...rest } = opts;
+      const server = rest as tls.TlsOptions;
+      const serverOpts: tls.TLSSocketOptions & { allowHalfOpen: boolean } = {
+        isServer: true,
+        // Reading EOF leaves the write side open (half-close), as on a Conn.
+        allowHalfOpen: true,
+        secureContext: server.secureContext ?? tls.createSecureContext(server),
+        ...(server.requestCert === undefined ? {} : { requestCert: server.requestCert }),
+        ...(server.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: server.rejectUnauthorized }),
+        ...(server.ALPNProtocols === undefined ? {} : { ALPNProtocols: server.ALPNProtocols }),
+        ...(server.SNICallback === undefined ? {} : { SNICallback: server.SNICallback }),
+      };
+      this.#sock = new tls.TLSSocket(this.#bridge, serverOpts);
+    } else {
+      const { isServer: _client, ...rest } = opts;
+      const clientOpts: tls.ConnectionOptions & { allowHalfOpen: boolean } = {
+        ...(rest as tls.ConnectionOptions),
+        socket: this.#bridge,
+        allowHalfOpen: true,
+      };
+      this.#sock = tls.connect(clientOpts);
+    }
+    this.#bridge.onProgress = () => this.#wake();
+    const sock = this.#sock;
+    this.#handshake = new Promise<void>((resolve, reject) => {
+      const ok = (): void => {
+        this.#secure = true;
+        resolve();
+        this.#wake();
+      };
+      sock.once(opts.isServer === true ? "secure" : "secureConnect", ok);
+      sock.once("error", reject);
+      sock.once("close", () => reject(this.#error ?? new ClosedError("handshake", this.#ctx)));
+    });
+    this.#handshake.catch(() => {}); // awaited by read/write/handshake(); never unhandled
+    sock.on("readable", () => this.#wake());
+    sock.on("end", () => {
+      this.#eof = true;
+      this.#wake();
+    });
+    sock.on("error", (e) => {
+      this.#error ??= e;
+      this.#wake();
+    });
+    sock.on("close", () => this.#wake());
+  }
+
+  /** The Conn underneath (its deadlines are not the TLS conn's: use this object's). */
+  get conn(): Conn {
+    return this.#conn;
+  }
+
+  /** The node:tls socket (certificates, session, keying material). */
+  get socket(): tls.TLSSocket {
+    return this.#sock;
+  }
+
+  get remoteAddr(): Addr {
+    return this.#conn.remoteAddr;
+  }
+
+  get localAddr(): Addr {
+    return this.#conn.localAddr;
+  }
+
+  /** The negotiated ALPN protocol, or false (valid after the handshake). */
+  get alpnProtocol(): string | false | null {
+    return this.#sock.alpnProtocol ?? null;
+  }
+
+  /** The negotiated TLS version, e.g. "TLSv1.3" (null before the handshake). */
+  get protocol(): string | null {
+    return this.#sock.getProtocol();
+  }
+
+  /** Whether the peer's certificate was verified against the trusted CAs. */
+  get authorized(): boolean {
+    return this.#sock.authorized;
+  }
+
+  get closed(): boolean {
+    return this.#closing;
+  }
+
+  /**
+   * Resolves once the handshake has completed. Waits under the read
+   * deadline; rejects with the handshake's error, DeadlineExceededError,
+   * ClosedError, or `signal.reason`.
+   */
+  async handshake(opts?: HandshakeOptions): Promise<void> {
+    while (!this.#secure) {
+      this.#check("handshake", this.#readDeadline);
+      if (this.#error !== null) throw this.#error;
+      await Promise.race([this.#handshake, this.#park(this.#readDeadline, opts?.signal)]);
+    }
+  }
+
+  /**
+   * Reads decrypted bytes into buf: resolves the count, null at EOF, or 0
+   * at once for an empty buf. Reads are served one at a time in order.
+   */
+  read(buf: Uint8Array, opts?: IoOptions): Promise<number | null> {
+    const p = this.#readQueue.then(() => this.#read(buf, opts?.signal));
+    this.#readQueue = p.catch(() => {});
+    return p;
+  }
+
+  async #read(buf: Uint8Array, signal: AbortSignal | undefined): Promise<number | null> {
+    if (!this.#secure) await this.handshake(signal === undefined ? undefined : { signal });
+    for (;;) {
+      this.#check("read", this.#readDeadline);
+      if (buf.length === 0) return 0;
+      const chunk = this.#pending ?? (this.#sock.read() as Buffer | null);
+      this.#pending = null;
+      if (chunk !== null) {
+        const n = Math.min(buf.length, chunk.length);
+        buf.set(chunk.subarray(0, n));
+        if (n < chunk.length) this.#pending = chunk.subarray(n);
+        return n;
+      }
+      // A reset underneath is the Conn's error, never EOF.
+      if (this.#bridge.failure !== null) throw this.#bridge.failure;
+      if (this.#error !== null) throw this.#error;
+      if (this.#eof) return null;
+      if (this.#sock.destroyed) return null;
+      await this.#park(this.#readDeadline, signal);
+    }
+  }
+
+  /**
+   * Writes all of buf (encrypted) and resolves buf.length once the Conn
+   * underneath has taken it. After a failed or timed-out write every later
+   * write rejects with the same error. Writes are served in order.
+   */
+  write(buf: Uint8Array, opts?: IoOptions): Promise<number> {
+    const p = this.#writeQueue.then(() => this.#write(buf, opts?.signal));
+    this.#writeQueue = p.catch(() => {});
+    return p;
+  }
+
+  async #write(buf: Uint8Array, signal: AbortSignal | undefined): Promise<number> {
+    if (!this.#secure) await this.handshake(signal === undefined ? undefined : { signal });
+    this.#check("write", this.#writeDeadline);
+    if (this.#writeError !== null) throw this.#writeError;
+    if (this.#error !== null) throw this.#error;
+    if (buf.length === 0) return 0;
+    let done = false;
+    let failed: Error | null = null;
+    this.#sock.write(buf, (e) => {
+      done = true;
+      failed = e ?? null;
+      this.#wake();
+    });
+    try {
+      // Done when node:tls has taken buf and its ciphertext has reached the Conn.
+      while (!done || !this.#bridge.idle) {
+        this.#check("write", this.#writeDeadline);
+        if (this.#error !== null) throw this.#error;
+        await this.#park(this.#writeDeadline, signal);
+      }
+    } catch (e) {
+      if (!(e instanceof ClosedError)) this.#writeError = e;
+      throw e;
+    }
+    if (failed !== null) {
+      this.#writeError = this.#error ?? failed;
+      throw this.#writeError;
+    }
+    return buf.length;
+  }
+
+  /**
+   * Sends close_notify and shuts down the write side once earlier writes
+   * are done; the peer reads EOF. Unlike a Conn's, the read side does not
+   * stay open for long: Bun's node:tls ends the session in both directions
+   * once close_notify is sent, so read what you expect before calling it.
+   */
+  async closeWrite(): Promise<void> {
+    await this.#writeQueue;
+    if (this.#closing) throw new ClosedError("closeWrite", this.#ctx);
+    if (this.#writeError !== null) throw this.#writeError;
+    if (this.#error !== null) throw this.#error;
+    const sock = this.#sock;
+    if (sock.destroyed || sock.writableFinished) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        sock.off("close", done);
+        resolve();
+      };
+      sock.once("close", done);
+      sock.end(done);
+    });
+  }
+
+  /** Sets the read and write deadlines (epoch ms, a Date, or null for none). */
+  setDeadline(t: Deadline): void {
+    this.setReadDeadline(t);
+    this.setWriteDeadline(t);
+  }
+
+  /** Read deadline: a read (or handshake) waiting when it passes rejects with DeadlineExceededError; the session stays usable. */
+  setReadDeadline(t: Deadline): void {
+    if (this.#closing) throw new ClosedError("setReadDeadline", this.#ctx);
+    this.#readDeadline = toMono(t);
+    this.#wake();
+  }
+
+  /** Write deadline: a write waiting when it passes rejects with DeadlineExceededError, and so does every later write. */
+  setWriteDeadline(t: Deadline): void {
+    if (this.#closing) throw new ClosedError("setWriteDeadline", this.#ctx);
+    this.#writeDeadline = toMono(t);
+    this.#wake();
+  }
+
+  /**
+   * Closes the connection: waiting reads and writes reject with
+   * ClosedError, close_notify is sent (for at most 5 s) when the session is
+   * up, and the Conn underneath is closed; resolves once its descriptor is
+   * released. A second close() throws ClosedError.
+   */
+  close(): Promise<void> {
+    if (this.#closing) return Promise.reject(new ClosedError("close", this.#ctx));
+    this.#closing = true;
+    this.#wake();
+    this.#released = this.#shutdown();
+    return this.#released;
+  }
+
+  async #shutdown(): Promise<void> {
+    const sock = this.#sock;
+    const bridge = this.#bridge;
+    if (this.#secure && this.#error === null && this.#writeError === null && !sock.destroyed && !bridge.writableFinished) {
+      // close_notify (and whatever is still queued) out to the Conn, then FIN.
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          bridge.off("finish", done);
+          bridge.off("close", done);
+          resolve();
+        };
+        const timer = setTimeout(done, CLOSE_NOTIFY_MS);
+        bridge.once("finish", done);
+        bridge.once("close", done);
+        if (!sock.writableEnded) sock.end();
+      });
+    }
+    sock.destroy();
+    if (!this.#bridge.destroyed) this.#bridge.destroy();
+    await this.#bridge.released;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#closing) await this.close();
+    else await this.#released;
+  }
+
+  // Throws ClosedError or DeadlineExceededError when they apply to op.
+  #check(op: string, deadline: number): void {
+    if (this.#closing) throw new ClosedError(op, this.#ctx);
+    if (deadline !== 0 && performance.now() >= deadline) throw new DeadlineExceededError(op, this.#ctx);
+  }
+
+  // Waits for the next wake (socket event, deadline change, close), the
+  // deadline, or an abort (rejects with its reason).
+  #park(deadline: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = (): void => {
+        this.#wakers.delete(done);
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener("abort", abort);
+        resolve();
+      };
+      const abort = (): void => {
+        done();
+        reject(signal!.reason);
+      };
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      this.#wakers.add(done);
+      if (deadline !== 0) timer = setTimeout(done, Math.max(0, Math.ceil(deadline - performance.now())));
+      signal?.addEventListener("abort", abort, { once: true });
+    });
+  }
+
+  #wake(): void {
+    for (const w of [...this.#wakers]) w();
+  }
+}
+
+/**
+ * Starts TLS on an open Conn: as the client by default (`servername`, `ca`,
+ * `ALPNProtocols`, …), as the server with `{ isServer: true, key, cert }`.
+ * A client upgrade resolves after the handshake (rejecting with the TLS
+ * error, and closing the conn, when it fails); a server upgrade resolves at
+ * once and handshakes on the first read or write (or `handshake()`). The
+ * TlsConn owns the Conn from here on: close the TlsConn, not the Conn.
+ */
+export async function upgradeTls(conn: Conn, opts: UpgradeTlsOptions = {}, hs?: HandshakeOptions): Promise<TlsConn> {
+  const t = new TlsConn(conn, opts);
+  if (opts.isServer === true) return t;
+  try {
+    await t.handshake(hs);
+  } catch (e) {
+    await t.close().catch(() => {});
+    throw e;
+  }
+  return t;
+}
+
+/**
+ * Connects over TCP (as connect(): `hostname`, `port`, `timeout`,
+ * `deadline`, `signal`) and completes a TLS client handshake; `servername`
+ * defaults to the hostname when it is a name. The connect timeout and
+ * deadline cover the handshake too. Rejects as connect() does, or with the
+ * TLS error.
+ */
+export async function connectTls(opts: ConnectTlsOptions): Promise<TlsConn> {
+  const started = Date.now();
+  const conn = await connect(opts);
+  const host = opts.hostname ?? "localhost";
+  const isIp = /^[\d.]+$|:/.test(host);
+  const tlsOpts: TlsClientOptions = { ...(isIp ? {} : { servername: host }), ...opts.tls };
+  const t = new TlsConn(conn, tlsOpts);
+  const limit = opts.timeout !== undefined && opts.timeout > 0 && opts.timeout !== Infinity ? started + opts.timeout : null;
+  const deadline = opts.deadline ?? null;
+  const until = limit === null ? deadline : deadline === null ? limit : Math.min(limit, deadline instanceof Date ? deadline.getTime() : deadline);
+  try {
+    if (until !== null) t.setReadDeadline(until);
+    await t.handshake(opts.signal === undefined ? undefined : { signal: opts.signal });
+    if (until !== null) t.setReadDeadline(null);
+  } catch (e) {
+    await t.close().catch(() => {});
+    throw e;
+  }
+  return t;
+}
+
+/**
+ * A TLS listener: accepts TCP connections and wraps each as a server-side
+ * TlsConn that handshakes on its first read or write (as Go's tls.Listener),
+ * so one slow or broken client never holds up accept(). Close it like a
+ * Listener.
+ */
+export class TlsListener implements AsyncDisposable, AsyncIterable<TlsConn> {
+  readonly #ln: Listener;
+  readonly #context: tls.SecureContext;
+  readonly #opts: TlsServerOptions;
+
+  /** @internal Built by listenTls(). */
+  constructor(ln: Listener, opts: TlsServerOptions) {
+    this.#ln = ln;
+    this.#opts = opts;
+    this.#context = opts.secureContext ?? tls.createSecureContext(opts);
+  }
+
+  /** The TCP listener underneath. */
+  get listener(): Listener {
+    return this.#ln;
+  }
+
+  get addr(): Addr {
+    return this.#ln.addr;
+  }
+
+  /** Waits for the next connection (as Listener.accept) and wraps it; no handshake yet. */
+  async accept(opts?: AcceptOptions): Promise<TlsConn> {
+    const conn = await this.#ln.accept(opts);
+    return new TlsConn(conn, { ...this.#opts, secureContext: this.#context, isServer: true });
+  }
+
+  /** Closes the listener (connections already accepted stay open). */
+  close(): Promise<void> {
+    return this.#ln.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#ln[Symbol.asyncDispose]();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<TlsConn> {
+    for await (const conn of this.#ln) {
+      yield new TlsConn(conn, { ...this.#opts, secureContext: this.#context, isServer: true });
+    }
+  }
+}
+
+/**
+ * Listens on TCP (as listen()) and serves TLS with `opts.tls` (`key` and
+ * `cert` at least). Synchronous, like listen(): EADDRINUSE and friends
+ * throw NetError; bad keys or certificates throw node:tls's error.
+ */
+export function listenTls(opts: ListenTlsOptions): TlsListener {
+  const { tls: tlsOpts, ...where } = opts;
+  const context = tlsOpts.secureContext ?? tls.createSecureContext(tlsOpts);
+  const ln = listen(where);
+  return new TlsListener(ln, { ...tlsOpts, secureContext: context });
+}
