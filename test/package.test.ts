@@ -216,7 +216,7 @@ test("without the bun condition, the same project type-checks against dist/*.d.t
   expect(check.ok).toBe(true);
 }, 60_000);
 
-const NODE_SENTENCE = "bun-netpoll runs only under Bun (https://bun.sh): it calls the kernel through bun:ffi, which this runtime does not have";
+const NODE_SENTENCE = "bun-netpoll runs only under Bun (https://bun.sh): it calls the kernel through Bun's FFI, which this runtime does not have";
 
 test.skipIf(Bun.which("node") === null)("Node.js: import and require of bun-netpoll and bun-netpoll/ffi fail with one clear sentence", () => {
   for (const code of [

@@ -2,7 +2,7 @@
 import { C, E, platform } from "../../ffi/platform.ts";
 import { errno, sys } from "../../ffi/libc.ts";
 import { writeEpollEvent } from "../../ffi/layout.ts";
-import { HUP, type Poller, READ, WAKE_SLOT, WRITE } from "./poller.ts";
+import { HUP, type Poller, PollerOpenError, READ, WAKE_SLOT, WRITE } from "./poller.ts";
 
 const layout = platform.epollEvent;
 const EINTR = E.EINTR!;
@@ -12,13 +12,6 @@ const READ_MASK = C.EPOLLIN | C.EPOLLRDHUP | C.EPOLLHUP | C.EPOLLERR | C.EPOLLPR
 const WRITE_MASK = C.EPOLLOUT | C.EPOLLHUP | C.EPOLLERR;
 const HUP_MASK = C.EPOLLRDHUP | C.EPOLLHUP | C.EPOLLERR;
 const TWO_32 = 0x1_0000_0000;
-
-/** Thrown when the kernel object cannot be created. */
-export class PollerOpenError extends Error {
-  constructor(syscall: string, readonly errno: number) {
-    super(`${syscall} failed: ${platform.errno.name(errno)}: ${platform.errno.message(errno)}`);
-  }
-}
 
 export class EpollPoller implements Poller {
   readonly name = "epoll";

@@ -3,7 +3,8 @@
 // kqueue backend runs over the library named by BUN_NETPOLL_KQUEUE_LIB.
 import { platform } from "../../ffi/platform.ts";
 import { EpollPoller } from "./epoll.ts";
-import { KqueuePoller, loadKqueueApi } from "./kqueue.ts";
+import { loadKqueueApi } from "../../ffi/kqueue.ts";
+import { KqueuePoller } from "./kqueue.ts";
 import type { Poller } from "./poller.ts";
 
 export type BackendName = "epoll" | "kqueue";

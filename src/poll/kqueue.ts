@@ -19,13 +19,12 @@
 // error (BSD's so_error; libkqueue reads it with getsockopt(SO_ERROR), which
 // clears it on Linux). socketError(i) reports it so that the operation sees
 // it even when SO_ERROR and the retried syscall no longer do.
-import { dlopen, type FFIType } from "bun:ffi";
 import type { OsConstants } from "../../ffi/constants/types.ts";
-import { errno, kqueueSymbols, setNonblockCloexec, sys } from "../../ffi/libc.ts";
+import type { KqueueApi } from "../../ffi/kqueue.ts";
+import { errno, setNonblockCloexec, sys } from "../../ffi/libc.ts";
 import { type KeventLayout, writeKevent } from "../../ffi/layout.ts";
 import { platform } from "../../ffi/platform.ts";
-import { PollerOpenError } from "./epoll.ts";
-import { HUP, type Poller, READ, WAKE_SLOT, WRITE } from "./poller.ts";
+import { HUP, type Poller, PollerOpenError, READ, WAKE_SLOT, WRITE } from "./poller.ts";
 
 /** `struct timespec { time_t tv_sec; long tv_nsec; }` on 64-bit targets. */
 const TIMESPEC = { size: 16, sec: 0, nsec: 8 } as const;
@@ -56,19 +55,6 @@ export class KeventHandoff {
     this.count = new Int32Array(this.sab, 0, 1);
     this.events = new Uint8Array(this.sab, HANDOFF_HEADER, eventSize * capacity);
   }
-}
-
-export interface KqueueApi {
-  /** The library the functions come from (a sleeper thread loads it too). */
-  readonly path: string;
-  kqueue(): number;
-  kevent(kq: number, changes: Uint8Array | null, nchanges: number, events: Uint8Array | null, nevents: number, timeout: Uint8Array | null): number;
-}
-
-/** kqueue()/kevent() from `lib` (libc on BSD, a kqueue library on Linux). */
-export function loadKqueueApi(lib: string): KqueueApi {
-  const s = dlopen(lib, kqueueSymbols as unknown as Record<string, { args: FFIType[]; returns: FFIType }>).symbols as unknown as Omit<KqueueApi, "path">;
-  return { path: lib, kqueue: s.kqueue, kevent: s.kevent };
 }
 
 export class KqueuePoller implements Poller {

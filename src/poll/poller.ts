@@ -37,6 +37,8 @@
 //                          until a poll() drains the wake source.
 //   close()                release the kernel object and the wake source.
 
+import { platform } from "../../ffi/platform.ts";
+
 /** Readiness bits reported per event. */
 export const READ = 1;
 export const WRITE = 2;
@@ -62,3 +64,10 @@ export interface Poller {
 
 /** Slot number reserved for the wake source's cookie. */
 export const WAKE_SLOT = 0xffffffff;
+
+/** Thrown when the kernel object cannot be created. */
+export class PollerOpenError extends Error {
+  constructor(syscall: string, readonly errno: number) {
+    super(`${syscall} failed: ${platform.errno.name(errno)}: ${platform.errno.message(errno)}`);
+  }
+}

@@ -18,6 +18,7 @@
 // worker's epoll_wait is still seen. A pending waitAsync does not keep the
 // process alive (the loop's keep-alive decides that), and the worker is unref'd.
 import { sys } from "../../ffi/libc.ts";
+import { type EpollSleeperInit, epollSleeperMain } from "../../ffi/sleepers.ts";
 import { C, E, platform } from "../../ffi/platform.ts";
 
 const ARM = 0;
@@ -65,65 +66,6 @@ export interface Bridge {
   close(): void;
 }
 
-interface WorkerInit {
-  libc: string;
-  pollFd: number;
-  sab: SharedArrayBuffer;
-  eventSize: number;
-  EPOLL_CLOEXEC: number;
-  EPOLL_CTL_ADD: number;
-  EPOLLIN: number;
-  EINTR: number;
-  ARM: number;
-  RING: number;
-  STOP: number;
-}
-
-// Runs inside the Worker. Stringified, so it may only use its arguments and
-// globals. `req` is the worker's own require, passed in so that bundlers do
-// not rewrite the call. The sleeper watches the main poller's fd level-
-// triggered in a poller of its own and blocks only there.
-function sleeperMain(init: WorkerInit, req: (id: string) => unknown): void {
-  const ffi = req("bun:ffi") as typeof import("bun:ffi");
-  const { i32, ptr } = ffi.FFIType;
-  const ctl = new Int32Array(init.sab);
-  const ev = new Uint8Array(new ArrayBuffer(init.eventSize * 4));
-  const view = new DataView(ev.buffer);
-  const lib = ffi.dlopen(init.libc, {
-    epoll_create1: { args: [i32], returns: i32 },
-    epoll_ctl: { args: [i32, i32, i32, ptr], returns: i32 },
-    epoll_wait: { args: [i32, ptr, i32, i32], returns: i32 },
-    __errno_location: { args: [], returns: ptr },
-  });
-  const s = lib.symbols;
-  const errnoPtr = s.__errno_location() as import("bun:ffi").Pointer;
-  view.setUint32(0, init.EPOLLIN, true);
-  // The sleeper's own epoll fd, reported to main so that main can close it.
-  const ep = s.epoll_create1(init.EPOLL_CLOEXEC);
-  const setupFailed = ep < 0 || s.epoll_ctl(ep, init.EPOLL_CTL_ADD, init.pollFd, ev) < 0;
-  if (setupFailed) {
-    postMessage({ error: ffi.read.i32(errnoPtr, 0), fd: ep });
-    return;
-  }
-  postMessage({ ready: true, fd: ep });
-  let seen = 0;
-  for (;;) {
-    Atomics.wait(ctl, init.ARM, seen);
-    if (Atomics.load(ctl, init.STOP) !== 0) break;
-    seen = Atomics.load(ctl, init.ARM);
-    for (;;) {
-      const n = s.epoll_wait(ep, ev, 4, -1);
-      if (n >= 0 || ffi.read.i32(errnoPtr, 0) !== init.EINTR) break;
-    }
-    if (Atomics.load(ctl, init.STOP) !== 0) break;
-    Atomics.add(ctl, init.RING, 1);
-    Atomics.notify(ctl, init.RING);
-  }
-  // Main closes ep (a terminate() may stop this thread inside the wait,
-  // before it gets here); this thread only unloads its libc.
-  lib.close();
-}
-
 /** How long to poll by timer while the sleeper Worker starts (ms). */
 const STARTUP_POLL_MS = 1;
 
@@ -146,7 +88,7 @@ export class WorkerBridge implements Bridge {
   constructor(pollFd: number) {
     const sab = new SharedArrayBuffer(CTL_INTS * 4);
     this.#ctl = new Int32Array(sab);
-    const init: WorkerInit = {
+    const init: EpollSleeperInit = {
       libc: platform.libc,
       pollFd,
       sab,
@@ -159,7 +101,7 @@ export class WorkerBridge implements Bridge {
       RING,
       STOP,
     };
-    const src = `(${sleeperMain.toString()})(require("node:worker_threads").workerData, require);`;
+    const src = `(${epollSleeperMain.toString()})(require("node:worker_threads").workerData, require);`;
     const url = URL.createObjectURL(new Blob([src], { type: "application/javascript" }));
     this.#worker = new Worker(url, { workerData: init } as WorkerOptions);
     this.#worker.unref();

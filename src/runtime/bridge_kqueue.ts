@@ -29,6 +29,7 @@
 // takes the events itself and the EVFILT_USER event is what interrupts it
 // (poller.wake(), and close()).
 import { platform } from "../../ffi/platform.ts";
+import { type KqueueSleeperInit, kqueueSleeperMain } from "../../ffi/sleepers.ts";
 import { KqueuePoller } from "../poll/kqueue.ts";
 import type { Poller } from "../poll/poller.ts";
 import type { Bridge, BridgeStats } from "./bridge.ts";
@@ -37,63 +38,6 @@ const ARM = 0;
 const RING = 1;
 const STOP = 2;
 const CTL_INTS = 4;
-
-/** What the sleeper Worker gets (structured-cloned; the buffers are shared). */
-interface SleeperInit {
-  /** Library with kqueue()/kevent() (libc on BSD, a kqueue library on Linux). */
-  kqueueLib: string;
-  libc: string;
-  errnoLocation: string;
-  kq: number;
-  ctl: SharedArrayBuffer;
-  mailbox: SharedArrayBuffer;
-  /** Byte offset of the events in `mailbox`, and their room (in events). */
-  eventsOffset: number;
-  eventSize: number;
-  capacity: number;
-  EINTR: number;
-  ARM: number;
-  RING: number;
-  STOP: number;
-}
-
-// Runs inside the Worker. Stringified, so it may only use its arguments and
-// globals; `req` is the worker's own require.
-function sleeperMain(init: SleeperInit, req: (id: string) => unknown): void {
-  const ffi = req("bun:ffi") as typeof import("bun:ffi");
-  const { i32, ptr } = ffi.FFIType;
-  const ctl = new Int32Array(init.ctl);
-  const count = new Int32Array(init.mailbox, 0, 1);
-  const events = new Uint8Array(init.mailbox, init.eventsOffset, init.eventSize * init.capacity);
-  const kq = ffi.dlopen(init.kqueueLib, { kevent: { args: [i32, ptr, i32, ptr, i32, ptr], returns: i32 } });
-  const libc = ffi.dlopen(init.libc, { [init.errnoLocation]: { args: [], returns: ptr } });
-  const errnoPtr = (libc.symbols[init.errnoLocation] as () => import("bun:ffi").Pointer)();
-  const kevent = kq.symbols.kevent;
-  postMessage({ ready: true });
-  let seen = 0;
-  for (;;) {
-    Atomics.wait(ctl, init.ARM, seen);
-    seen = Atomics.load(ctl, init.ARM);
-    if (Atomics.load(ctl, init.STOP) !== 0) break;
-    if (Atomics.load(count, 0) === 0) {
-      let n: number;
-      for (;;) {
-        n = kevent(init.kq, null, 0, events, init.capacity, null);
-        if (n >= 0 || ffi.read.i32(errnoPtr, 0) !== init.EINTR) break;
-      }
-      if (Atomics.load(ctl, init.STOP) !== 0) break;
-      if (n < 0) {
-        postMessage({ error: ffi.read.i32(errnoPtr, 0) });
-        break;
-      }
-      Atomics.store(count, 0, n);
-    }
-    Atomics.add(ctl, init.RING, 1);
-    Atomics.notify(ctl, init.RING);
-  }
-  kq.close();
-  libc.close();
-}
 
 /** How long to poll by timer while the sleeper Worker starts (ms). */
 const STARTUP_POLL_MS = 1;
@@ -124,7 +68,7 @@ export class KqueueBridge implements Bridge {
     const ctl = new SharedArrayBuffer(CTL_INTS * 4);
     this.#ctl = new Int32Array(ctl);
     const h = poller.handoff;
-    const init: SleeperInit = {
+    const init: KqueueSleeperInit = {
       kqueueLib: poller.lib,
       libc: platform.libc,
       errnoLocation: platform.errnoLocation,
@@ -139,7 +83,7 @@ export class KqueueBridge implements Bridge {
       RING,
       STOP,
     };
-    const src = `(${sleeperMain.toString()})(require("node:worker_threads").workerData, require);`;
+    const src = `(${kqueueSleeperMain.toString()})(require("node:worker_threads").workerData, require);`;
     const url = URL.createObjectURL(new Blob([src], { type: "application/javascript" }));
     this.#worker = new Worker(url, { workerData: init } as WorkerOptions);
     this.#worker.unref();

@@ -205,7 +205,7 @@ export function peekLoop(): Loop | null {
 /**
  * Starts this thread's netpoller if needed and resolves once it is fully up
  * (its wake-bridge thread has loaded libc). Useful before starting another
- * Worker that uses the runtime: bun:ffi's first dlopen should not run in two
+ * Worker that uses the runtime: the FFI's first dlopen should not run in two
  * threads at once.
  */
 export function netpollReady(): Promise<void> {

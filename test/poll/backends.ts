@@ -4,7 +4,8 @@
 // upstream sources (test/fixtures/libkqueue.ts) when cmake and cc exist.
 import { platform } from "../../ffi/platform.ts";
 import { EpollPoller } from "../../src/poll/epoll.ts";
-import { KqueuePoller, loadKqueueApi } from "../../src/poll/kqueue.ts";
+import { loadKqueueApi } from "../../ffi/kqueue.ts";
+import { KqueuePoller } from "../../src/poll/kqueue.ts";
 import type { Poller } from "../../src/poll/poller.ts";
 import { libkqueue } from "../fixtures/libkqueue.ts";
 
