@@ -135,6 +135,7 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
       };
       const onAbort = () => done();
       const timer = setTimeout(done, ms);
+      if (!this.#held) timer.unref();
       hooks.timers(1);
       this.#backoff = { timer, wake: done };
       signal?.addEventListener("abort", onAbort, { once: true });
@@ -166,19 +167,35 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
     this.#fd.setDeadline("r", t, "setDeadline");
   }
 
-  /** Lets the process exit while this listener is open. */
+  /**
+   * Lets the process exit while this listener is open, with accepts parked
+   * on it too (a `for await` loop over an unref'd listener does not keep the
+   * process alive); an EMFILE back-off timer is unref'd as well.
+   */
   unref(): this {
     if (this.#held) {
       this.#held = false;
+      const pd = this.#fd.pd;
+      if (!pd.unref) {
+        pd.unref = true;
+        hooks.reweigh(pd.waiting);
+      }
+      this.#backoff?.timer.unref();
       hooks.hold(-1);
     }
     return this;
   }
 
-  /** Keeps the process alive while this listener is open (the default). */
+  /** Keeps the process alive while this listener is open (the default), parked accepts included. */
   ref(): this {
     if (!this.#held && !this.#fd.closing) {
       this.#held = true;
+      const pd = this.#fd.pd;
+      if (pd.unref) {
+        pd.unref = false;
+        hooks.reweigh(-pd.waiting);
+      }
+      this.#backoff?.timer.ref();
       hooks.hold(1);
     }
     return this;

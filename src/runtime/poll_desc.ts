@@ -100,6 +100,11 @@ export class PollDesc {
   closing = false;
   /** The poller reported a hang-up or error: sticky, no later edge will repeat it. */
   hup = false;
+  /**
+   * Tasks parked here do not keep the process alive (an unref'd listener).
+   * Whoever flips it moves the tasks parked at that moment with hooks.reweigh.
+   */
+  unref = false;
   readonly r = new Half();
   readonly w = new Half();
   /**
@@ -194,7 +199,7 @@ export class PollDesc {
       x.abortListener = listener;
       signal.addEventListener("abort", listener, { once: true });
     }
-    hooks.parked(1);
+    hooks.parked(1, this.unref);
   }
 
   /** Sets a deadline (monotonic ms; 0 = none; <= now = already expired). */
@@ -249,7 +254,7 @@ export class PollDesc {
       x.abortSignal = null;
       x.abortListener = null;
     }
-    hooks.parked(-1);
+    hooks.parked(-1, this.unref);
   }
 
   #armTimer(h: Half): void {
