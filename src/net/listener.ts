@@ -322,20 +322,32 @@ function listenUnix(opts: ListenUnixOptions): Listener {
   const backlog = checkBacklog(opts.backlog);
   const ctx: ErrorContext = { net: "unix", address: formatAddr({ transport: "unix", path }) };
   const s = openSocket(C.AF_UNIX, C.SOCK_STREAM, "listen", ctx);
+  let bound = false;
   try {
     const e = bindTo(s, { family: "unix", path });
     if (e !== 0) throw sysError("listen", "bind", e, ctx);
-    const file = socketFile(path);
-    if (sys.listen(s, backlog) < 0) {
-      const le = errno();
-      if (file !== null) sys.unlink(cString(path));
-      throw sysError("listen", "listen", le, ctx);
-    }
+    bound = true;
+    const file = boundSocketFile(path, ctx);
+    if (sys.listen(s, backlog) < 0) throw sysError("listen", "listen", errno(), ctx);
     const fd = new FD(s, { socket: true, owned: true, ctx });
     return new Listener(fd, { transport: "unix", path }, "unix", file);
   } catch (err) {
+    // Whatever failed after the bind (stat, listen, registration), the file
+    // it created a moment ago is removed (its identity may be unknown).
+    if (bound && path.charCodeAt(0) !== 0) sys.unlink(cString(path));
     sys.close(s);
     throw err;
+  }
+}
+
+/** socketFile(), with a failing stat as a NetError (op "listen", syscall "stat"). */
+function boundSocketFile(path: string, ctx: ErrorContext): SocketFile | null {
+  try {
+    return socketFile(path);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    const n = typeof code === "string" ? E[code] : undefined;
+    throw n !== undefined ? sysError("listen", "stat", n, ctx) : err;
   }
 }
 
