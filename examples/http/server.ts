@@ -85,8 +85,12 @@ const LIMITS = DEFAULT_LIMITS;
 const INITIAL_BUF = 16 * 1024;
 /** Room for a whole request at the limits (16 KiB head + 1 MiB body + framing). */
 const MAX_BUF = 2 * 1024 * 1024;
-/** Free INITIAL_BUF buffers a server keeps for reuse (2 MiB). */
-const POOL_MAX_FREE = 128;
+/**
+ * Free INITIAL_BUF buffers a server keeps for reuse (at most 16 MiB): enough
+ * for the response batches of ~1000 connections answering at once, so a busy
+ * server does not allocate (and collect) a buffer per batch.
+ */
+const POOL_MAX_FREE = 1024;
 
 // Pre-encoded response parts: a response is a few memcpys into the batch buffer.
 const HELLO = canned("Hello, World!");
@@ -158,6 +162,11 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
     // Borrowed from the pool only while a request is being read or answered:
     // between requests (and while parked waiting for one) nothing is held.
     let buf: Uint8Array = EMPTY;
+    // buf is either the chunk the last idle read returned (borrowed from the
+    // runtime until `chunks` steps again or returns: complete requests are
+    // answered straight from it), or a buffer of ours from the pool (`own`).
+    let own = false;
+    let chunks: AsyncIterator<Uint8Array, undefined> | null = null;
     let start = 0; // first byte not consumed yet
     let end = 0; // end of the bytes read
     let req: Request | null = null; // the head of a request whose body is still coming
@@ -257,10 +266,11 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
         if (start === end) {
           // Between requests: an idle keep-alive connection, holding no buffer.
           start = end = 0;
-          if (buf.length > 0) {
-            pool.give(buf);
-            buf = EMPTY;
-          }
+          if (own) pool.give(buf);
+          own = false;
+          buf = EMPTY;
+          if (chunks !== null) void chunks.return?.();
+          chunks = null;
           out.release();
           if (shuttingDown) return;
           // Re-arming costs little, but it is needed only now and then (the
@@ -271,18 +281,14 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
             idleArmedAt = now;
           }
           // Wait for the next request without a buffer: a chunk read borrows
-          // one from the runtime's pool only once bytes are there; they are
-          // copied into a buffer of ours and the chunk is given back at once.
+          // one only once bytes are there.
           client.idle = true;
-          const chunks = conn[Symbol.asyncIterator]();
+          chunks = conn[Symbol.asyncIterator]();
           const step = await chunks.next();
           client.idle = false;
           if (step.done) return; // the client closed
-          const chunk = step.value;
-          buf = pool.take(chunk.length);
-          buf.set(chunk);
-          end = chunk.length;
-          void chunks.return?.();
+          buf = step.value;
+          end = buf.length;
           continue;
         }
 
@@ -290,6 +296,21 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
         if (armed !== REQUEST_DEADLINE) {
           conn.setReadDeadline(after(READ_TIMEOUT_MS, now));
           armed = REQUEST_DEADLINE;
+        }
+        if (!own) {
+          // The rest of a request must be read: move what is here from the
+          // chunk into a buffer of ours (head parsed again: its offsets move)
+          // and give the chunk back.
+          const rest = end - start;
+          const mine = pool.take(rest + 1024);
+          mine.set(buf.subarray(start, end));
+          buf = mine;
+          own = true;
+          start = 0;
+          end = rest;
+          req = null;
+          if (chunks !== null) void chunks.return?.();
+          chunks = null;
         }
         if (buf.length - end < 1024) {
           // Make room: squeeze a chunked body, move the request to the front, grow.
@@ -329,7 +350,8 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
         console.error(`${name}: connection failed:`, err);
       }
     } finally {
-      if (buf.length > 0) pool.give(buf);
+      if (own) pool.give(buf);
+      if (chunks !== null) void chunks.return?.();
       out.release();
       try {
         if (!conn.closed) await conn.close();
