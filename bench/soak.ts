@@ -29,12 +29,16 @@
 //
 // Options (environment): SOAK_SECONDS (600), SOAK_SLICE_SECONDS (30),
 // SOAK_CLOSE_FRACTION (0.05), SOAK_SAMPLE_MS (5000), SOAK_OUT (also write the
-// JSON report to this file). wrk is installed with apt-get when missing and
+// JSON report to this file), SOAK_RESULTS=1 (also write the "Soak" section of
+// bench/RESULTS.md: RSS every 30 s, fds, errors, requests, the verdict).
+// `bun bench/soak.ts --section report.json` writes that section from a saved
+// report without running anything (SOAK_NOTE: a line added to it, e.g. the
+// machine's load during the run). wrk is installed with apt-get when missing and
 // running as root. The server is pinned to CPU 0 and wrk to CPU 1 when
 // taskset exists (2-core machines: one core each).
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -321,6 +325,8 @@ async function main(): Promise<number> {
     gracefulExit0: exit === 0,
   };
   const report = {
+    date: new Date().toISOString(),
+    loadAvgAtEnd: loadavg().map((x) => +x.toFixed(2)),
     seconds: SECONDS,
     sliceSeconds: SLICE_S,
     closeFraction: CLOSE_FRACTION,
@@ -340,9 +346,88 @@ async function main(): Promise<number> {
   const json = JSON.stringify(report, null, 2);
   console.log(json);
   if (process.env.SOAK_OUT) writeFileSync(process.env.SOAK_OUT, json + "\n");
+  if (process.env.SOAK_RESULTS === "1") writeSection(report as unknown as Report);
   log(`${report.pass ? "PASS" : "FAIL"}: ${Object.entries(checks).map(([k, v]) => `${k}=${v}`).join(" ")}`);
   if (badOutput) log(`server output:\n${server.output()}`);
   return report.pass ? 0 : 1;
 }
 
+// ------------------------------------------------------------------ the RESULTS.md section
+
+interface Report {
+  date?: string;
+  loadAvgAtEnd?: number[];
+  seconds: number;
+  sliceSeconds: number;
+  closeFraction: number;
+  server: { idleFdBaseline: number; rssStartMiB: number; exit: number | string | null };
+  totals: { requests: number; meanRps: number; errors: Record<string, number> };
+  flatness: { warmupSeconds: number; rssMiB: Record<string, { first: number; last: number; change: number; flat: boolean }> };
+  checks: Record<string, boolean>;
+  pass: boolean;
+  slices: SliceResult[];
+  samples: Sample[];
+}
+
+const BEGIN = "<!-- soak:begin (written by bench/soak.ts) -->";
+const END = "<!-- soak:end -->";
+
+/** The sample nearest to t seconds. */
+function at(samples: Sample[], t: number): Sample {
+  return samples.reduce((a, b) => (Math.abs(b.t - t) < Math.abs(a.t - t) ? b : a));
+}
+
+function renderSection(r: Report): string {
+  const pct = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)} %`;
+  const s1 = at(r.samples, 60);
+  const sEnd = at(r.samples, r.seconds);
+  const change = (sEnd.rssMiB - s1.rssMiB) / s1.rssMiB;
+  const flat = Math.abs(change) <= FLAT_TOLERANCE;
+  const errs = Object.entries(r.totals.errors).map(([k, v]) => `${k} ${v}`).join(", ");
+  const lines = [
+    BEGIN,
+    "## Soak (examples/http.ts under wrk with connection churn)",
+    "",
+    `\`bun bench/soak.ts\`: ${r.seconds} s${r.date ? ` ending ${r.date.slice(0, 16).replace("T", " ")} UTC` : ""}, wrk in ${r.sliceSeconds} s slices alternating -c 64 and -c 256 (every slice boundary closes and reopens every connection), \`Connection: close\` on ${(r.closeFraction * 100).toFixed(0)} % of requests and a 1 KiB POST /echo on 2 %. Server pinned to CPU 0, wrk to CPU 1.${r.loadAvgAtEnd ? ` Load average at the end: ${r.loadAvgAtEnd.join(" / ")} (1 / 5 / 15 min) on 2 cores: other work shared the machine, so the request rates vary from slice to slice.` : ""}`,
+    ...(process.env.SOAK_NOTE ? ["", process.env.SOAK_NOTE] : []),
+    "",
+    `**Verdict: ${r.pass ? "PASS" : "FAIL"}** (${Object.entries(r.checks).map(([k, v]) => `${k} ${v ? "✓" : "✗"}`).join(", ")}).`,
+    `RSS at 1 min ${s1.rssMiB} MiB (c=${s1.connections}), at ${Math.round(sEnd.t / 60)} min ${sEnd.rssMiB} MiB (c=${sEnd.connections}): ${pct(change)}, ${flat ? "flat" : "NOT flat"} (flat: within 10 %).`,
+    `Per concurrency level after the warm-up (${r.flatness.warmupSeconds} s), mean of the first vs the last quarter of the samples: ${Object.entries(r.flatness.rssMiB).map(([c, f]) => `c=${c} ${f.first} → ${f.last} MiB (${pct(f.change)})`).join("; ")}.`,
+    `Requests: ${r.totals.requests.toLocaleString("en-US")} (mean ${r.totals.meanRps.toLocaleString("en-US")}/s over the slices). Errors: ${errs}. Idle descriptors after every slice: ${[...new Set(r.slices.map((s) => s.idleFdsAfter))].join(", ")} (baseline ${r.server.idleFdBaseline}). Graceful exit on SIGTERM: ${r.server.exit}.`,
+    "",
+    "| t (s) | RSS MiB | fds | server CPU % | wrk conns |",
+    "|--:|--:|--:|--:|--:|",
+  ];
+  for (let t = 30; t <= r.seconds; t += 30) {
+    const s = at(r.samples, t);
+    lines.push(`| ${t} | ${s.rssMiB} | ${s.fds} | ${s.cpuPct} | ${s.connections ?? "–"} |`);
+  }
+  lines.push("", "| slice | conns | requests | req/s | p99 ms | errors | idle fds after |", "|--:|--:|--:|--:|--:|--:|--:|");
+  for (const s of r.slices) {
+    const e = Object.values(s.errors).reduce((a, b) => a + b, 0);
+    lines.push(`| ${s.index} | ${s.connections} | ${s.requests.toLocaleString("en-US")} | ${s.rps.toLocaleString("en-US")} | ${s.p99Ms} | ${e} | ${s.idleFdsAfter} |`);
+  }
+  lines.push(END);
+  return lines.join("\n");
+}
+
+/** Replaces the soak section of bench/RESULTS.md (between its markers), or appends it. */
+function writeSection(r: Report): void {
+  const file = join(ROOT, "bench", "RESULTS.md");
+  const text = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const section = renderSection(r);
+  const a = text.indexOf(BEGIN);
+  const b = text.indexOf(END);
+  const next = a >= 0 && b > a ? text.slice(0, a) + section + text.slice(b + END.length) : `${text.replace(/\n*$/, "\n\n")}${section}\n`;
+  writeFileSync(file, next);
+  log("wrote the soak section of bench/RESULTS.md");
+}
+
+if (process.argv[2] === "--section") {
+  const src = process.argv[3];
+  if (!src) throw new Error("usage: bun bench/soak.ts --section report.json");
+  writeSection(JSON.parse(readFileSync(src, "utf8")) as Report);
+  process.exit(0);
+}
 process.exit(await main());

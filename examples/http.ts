@@ -14,7 +14,12 @@
 //     HTTP_READ_TIMEOUT_MS (10 s) of its first byte (else 408 and close), an
 //     idle keep-alive connection is closed after HTTP_IDLE_TIMEOUT_MS (30 s),
 //     a batch of responses must be written within HTTP_WRITE_TIMEOUT_MS (30 s)
-//     (0 turns a timeout off);
+//     (0 turns a timeout off); every write runs under that write deadline;
+//   - bounded memory: an idle keep-alive connection holds no buffer (read
+//     buffers and response batches are borrowed from a pool only while a
+//     request is read or answered), and at most HTTP_MAX_CONNECTIONS (10,000;
+//     0: no limit) are served at once: one accepted over the cap is answered
+//     `503 Service Unavailable` (Retry-After: 1, Connection: close) and closed;
 //   - graceful shutdown on SIGINT/SIGTERM: the listener closes, idle
 //     connections are closed at once, requests in flight get their response
 //     (with `Connection: close`), then the process exits 0 (or 1 if some
@@ -63,6 +68,7 @@ const server = startHttpServer({
   idleTimeoutMs: envInt("HTTP_IDLE_TIMEOUT_MS", 30_000),
   writeTimeoutMs: envInt("HTTP_WRITE_TIMEOUT_MS", 30_000),
   streamDelayMs: envInt("STREAM_DELAY_MS", 100),
+  maxConnections: envInt("HTTP_MAX_CONNECTIONS", 10_000),
 });
 console.log(`bun-netpoll http listening on http://${HOST.includes(":") ? `[${HOST}]` : HOST}:${server.port}`);
 

@@ -154,7 +154,13 @@ function methodName(buf: Uint8Array, a: number, b: number): string {
   return text(buf, a, b);
 }
 
-/** End of line content: lf, or lf-1 when the line ends with CRLF. */
+/**
+ * End of line content: lf, or lf-1 when the line ends with CRLF. For the
+ * request line and header fields only: RFC 9112 §2.2 lets a recipient take a
+ * single LF as the line terminator there (a CR not followed by LF is still an
+ * error). The chunked framing (size lines, the CRLF after data, trailers) gets
+ * no such leniency (§7.1): decodeChunked requires CRLF.
+ */
 function contentEnd(buf: Uint8Array, lineStart: number, lf: number): number {
   return lf > lineStart && buf[lf - 1] === CR ? lf - 1 : lf;
 }
@@ -434,7 +440,10 @@ export function decodeChunked(
           return "incomplete";
         }
         if (lf - r > MAX_SIZE_LINE) return 400;
-        const le = contentEnd(buf, r, lf);
+        // RFC 9112 §7.1: chunk-size CRLF. A bare LF is refused: a proxy that
+        // ends lines only at CRLF would read the next line as an extension.
+        if (lf === r || buf[lf - 1] !== CR) return 400;
+        const le = lf - 1;
         let size = 0;
         let i = r;
         for (; i < le; i++) {
@@ -470,13 +479,12 @@ export function decodeChunked(
         break;
       }
       case DATA_END: {
+        // The CRLF after chunk-data (RFC 9112 §7.1): exactly CR LF.
         if (r >= end) return "incomplete";
-        if (buf[r] === LF) s.read += 1;
-        else if (buf[r] === CR) {
-          if (r + 1 >= end) return "incomplete";
-          if (buf[r + 1] !== LF) return 400;
-          s.read += 2;
-        } else return 400;
+        if (buf[r] !== CR) return 400;
+        if (r + 1 >= end) return "incomplete";
+        if (buf[r + 1] !== LF) return 400;
+        s.read += 2;
         s.phase = SIZE;
         break;
       }
@@ -486,7 +494,10 @@ export function decodeChunked(
           if (s.trailerBytes + (end - r) > limits.maxHeaderBytes) return 431;
           return "incomplete";
         }
-        const le = contentEnd(buf, r, lf);
+        // Trailer lines, the last (empty) one included, end in CRLF: inside a
+        // chunked body a bare LF is a framing error, as in the size lines.
+        if (lf === r || buf[lf - 1] !== CR) return 400;
+        const le = lf - 1;
         s.read = lf + 1 - bodyStart;
         if (le === r) {
           s.phase = DONE;

@@ -13,6 +13,8 @@ export const Persist = {
 } as const;
 export type Persist = (typeof Persist)[keyof typeof Persist];
 
+import type { BufferPool } from "./buffers.ts";
+
 const enc = new TextEncoder();
 export const bytes = (s: string): Uint8Array => enc.encode(s);
 
@@ -27,6 +29,7 @@ for (const [code, reason] of [
   [413, "Content Too Large"],
   [431, "Request Header Fields Too Large"],
   [500, "Internal Server Error"],
+  [503, "Service Unavailable"],
 ] as const) {
   STATUS[code] = bytes(`HTTP/1.1 ${code} ${reason}\r\n`);
 }
@@ -66,21 +69,25 @@ function dateHeader(now: number): Uint8Array {
   return dateLine;
 }
 
-const INITIAL_OUT = 16 * 1024;
 const KEEP_OUT = 64 * 1024;
+const EMPTY = new Uint8Array(new ArrayBuffer(0));
 
 /**
- * The bytes to write for one read batch. The buffer is an `ArrayBuffer` of
- * its own (FFI-safe) and only grows; shrink() drops a large one once written.
+ * The bytes to write for one read batch, in a buffer borrowed from the
+ * server's pool (FFI-safe: its own ArrayBuffer) on the first append and
+ * given back by release(): an idle connection holds none.
  */
 export class Output {
-  buf = new Uint8Array(new ArrayBuffer(INITIAL_OUT));
+  buf: Uint8Array = EMPTY;
   len = 0;
   /** Epoch ms for the Date header of the responses in this batch. */
   now = 0;
+  readonly #pool: BufferPool;
 
   /** `extra`: header lines (each ending in CRLF) added to every response head, after Date and Connection. */
-  constructor(readonly extra: Uint8Array = new Uint8Array(0)) {}
+  constructor(pool: BufferPool, readonly extra: Uint8Array = new Uint8Array(0)) {
+    this.#pool = pool;
+  }
 
   reset(now: number): void {
     this.len = 0;
@@ -90,11 +97,7 @@ export class Output {
   #room(n: number): void {
     const need = this.len + n;
     if (need <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < need) size *= 2;
-    const next = new Uint8Array(new ArrayBuffer(size));
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
+    this.buf = this.buf.length === 0 ? this.#pool.take(need) : this.#pool.grow(this.buf, Math.max(need, this.buf.length * 2), this.len);
   }
 
   put(b: Uint8Array): void {
@@ -153,8 +156,37 @@ export class Output {
   #view: Uint8Array | null = null;
   #viewOf: Uint8Array | null = null;
 
-  /** Gives back a buffer that grew for a large response. */
+  /** After a write: gives back a buffer that grew for a large response. */
   shrink(): void {
-    if (this.buf.length > KEEP_OUT) this.buf = new Uint8Array(new ArrayBuffer(INITIAL_OUT));
+    if (this.buf.length > KEEP_OUT) this.release();
   }
+
+  /** Gives the buffer back to the pool (the batch is written); the next append borrows one again. */
+  release(): void {
+    if (this.buf.length > 0) {
+      this.#pool.give(this.buf);
+      this.buf = EMPTY;
+      this.#view = null;
+      this.#viewOf = null;
+    }
+    this.len = 0;
+  }
+}
+
+const BUSY = canned("Service Unavailable\n", "Retry-After: 1\r\n");
+
+/**
+ * A 503 with `Connection: close`, in a small buffer of its own (FFI-safe):
+ * the answer to a connection over the server's cap, which borrows nothing
+ * from the pool.
+ */
+export function busyResponse(now: number, extra: Uint8Array): Uint8Array {
+  const parts = [STATUS[503]!, dateHeader(now), CONNECTION[Persist.Close]!, extra, BUSY.full];
+  const out = new Uint8Array(new ArrayBuffer(parts.reduce((n, p) => n + p.length, 0)));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }

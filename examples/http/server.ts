@@ -5,6 +5,8 @@
 //
 //   const srv = startHttpServer({ port: 0, hostname: "127.0.0.1" });
 //   srv.port;             // the bound port
+//   srv.buffers;          // { held, heldBytes, free }: what the connections
+//                         // borrow from the server's buffer pool right now
 //   await srv.shutdown(); // stop accepting, close idle connections, let
 //                         // requests in flight finish (with Connection: close)
 //
@@ -20,7 +22,8 @@ import {
   type Request,
   resetChunked,
 } from "./parser.ts";
-import { bytes, type Canned, canned, CONTINUE, Output, Persist } from "./response.ts";
+import { type BufferStats, BufferPool } from "./buffers.ts";
+import { busyResponse, bytes, type Canned, canned, CONTINUE, Output, Persist } from "./response.ts";
 
 export interface HttpServerOptions {
   /** 0 picks a free port (see `port` on the result). */
@@ -35,6 +38,14 @@ export interface HttpServerOptions {
   readonly idleTimeoutMs?: number;
   /** A batch of responses must be written within this long (0: no limit). Default 30 s. */
   readonly writeTimeoutMs?: number;
+  /**
+   * Connections served at once (0: no limit). Default 10,000. A connection
+   * accepted over the cap gets `503 Service Unavailable` (`Retry-After: 1`,
+   * `Connection: close`) and is closed; it borrows no buffer and does not
+   * count in `connections`. (Leaving it in the kernel's backlog instead would
+   * hide the overload from the client until its own timeout.)
+   */
+  readonly maxConnections?: number;
   /** Delay between the chunks of GET /stream. Default 100 ms. */
   readonly streamDelayMs?: number;
   /** Header lines added to every response after Date/Connection, each ending in CRLF (e.g. "X-Worker: 1\r\n"). */
@@ -50,6 +61,8 @@ export interface HttpServer {
   /** Connections open now. */
   readonly connections: number;
   readonly shuttingDown: boolean;
+  /** The buffers the connections hold now (read buffers and response batches). */
+  readonly buffers: BufferStats;
   /**
    * Graceful shutdown: closes the listener and the idle connections at once;
    * connections with a request in flight get their response (with
@@ -72,6 +85,12 @@ const LIMITS = DEFAULT_LIMITS;
 const INITIAL_BUF = 16 * 1024;
 /** Room for a whole request at the limits (16 KiB head + 1 MiB body + framing). */
 const MAX_BUF = 2 * 1024 * 1024;
+/**
+ * Free INITIAL_BUF buffers a server keeps for reuse (at most 16 MiB): enough
+ * for the response batches of ~1000 connections answering at once, so a busy
+ * server does not allocate (and collect) a buffer per batch.
+ */
+const POOL_MAX_FREE = 1024;
 
 // Pre-encoded response parts: a response is a few memcpys into the batch buffer.
 const HELLO = canned("Hello, World!");
@@ -96,6 +115,10 @@ const NO_DEADLINE = 0;
 const IDLE_DEADLINE = 1;
 const REQUEST_DEADLINE = 2;
 
+/** A large echo body is written from the read buffer instead of being copied into the batch. */
+const DIRECT_ECHO = 64 * 1024;
+const EMPTY = new Uint8Array(new ArrayBuffer(0));
+
 /** Scratch space for the bytes a closing connection still receives (dropped). */
 const scratch = new Uint8Array(new ArrayBuffer(64 * 1024));
 
@@ -105,9 +128,9 @@ interface Client {
   idle: boolean;
 }
 
-function checkMs(name: string, v: number | undefined, fallback: number): number {
+function checkMs(name: string, v: unknown, fallback: number): number {
   if (v === undefined) return fallback;
-  if (!Number.isInteger(v) || v < 0) throw new TypeError(`startHttpServer: ${name} must be a non-negative integer, got ${String(v)}`);
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw new TypeError(`startHttpServer: ${name} must be a non-negative integer, got ${String(v)}`);
   return v;
 }
 
@@ -117,6 +140,7 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
   const IDLE_TIMEOUT_MS = checkMs("idleTimeoutMs", opts.idleTimeoutMs, 30_000);
   const WRITE_TIMEOUT_MS = checkMs("writeTimeoutMs", opts.writeTimeoutMs, 30_000);
   const STREAM_DELAY_MS = checkMs("streamDelayMs", opts.streamDelayMs, 100);
+  const MAX_CONNECTIONS = checkMs("maxConnections", opts.maxConnections, 10_000);
   /** Deadlines are pushed forward at most this often (a read batch may reuse the previous one). */
   const IDLE_SLACK_MS = Math.min(1000, IDLE_TIMEOUT_MS / 10);
   const WRITE_SLACK_MS = Math.min(1000, WRITE_TIMEOUT_MS / 10);
@@ -128,11 +152,21 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
   const clients = new Set<Client>();
   let shuttingDown = false;
   const drained = Promise.withResolvers<void>();
+  const pool = new BufferPool(INITIAL_BUF, POOL_MAX_FREE);
+  /** Connections over the cap being answered 503. */
+  const rejecting = new Set<Conn>();
 
   async function serve(conn: Conn): Promise<void> {
     const client: Client = { conn, idle: false };
     clients.add(client);
-    let buf = new Uint8Array(new ArrayBuffer(INITIAL_BUF));
+    // Borrowed from the pool only while a request is being read or answered:
+    // between requests (and while parked waiting for one) nothing is held.
+    let buf: Uint8Array = EMPTY;
+    // buf is either the chunk the last idle read returned (borrowed from the
+    // runtime until `chunks` steps again or returns: complete requests are
+    // answered straight from it), or a buffer of ours from the pool (`own`).
+    let own = false;
+    let chunks: AsyncIterator<Uint8Array, undefined> | null = null;
     let start = 0; // first byte not consumed yet
     let end = 0; // end of the bytes read
     let req: Request | null = null; // the head of a request whose body is still coming
@@ -142,7 +176,18 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
     let idleArmedAt = 0;
     let writeArmedAt = 0;
     let closing = false; // answer this batch, then close
-    const out = new Output(extra);
+    const out = new Output(pool, extra);
+    // Every write goes through here: each one runs under a write deadline
+    // (pushed forward at most every WRITE_SLACK_MS), so a client that stops
+    // reading is cut off after WRITE_TIMEOUT_MS whatever is being written.
+    const write = (bytes: Uint8Array | readonly Uint8Array[]): Promise<number> => {
+      const now = Date.now();
+      if (now - writeArmedAt > WRITE_SLACK_MS) {
+        conn.setWriteDeadline(after(WRITE_TIMEOUT_MS, now));
+        writeArmedAt = now;
+      }
+      return bytes instanceof Uint8Array ? conn.write(bytes) : conn.writev(bytes);
+    };
     try {
       for (;;) {
         const now = Date.now(); // just after a read: the time its bytes arrived
@@ -187,10 +232,16 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
           }
 
           const persist = !req.keepAlive || shuttingDown ? Persist.Close : req.version === 0 ? Persist.Keep10 : Persist.Keep;
-          if (route(req.path) === "/stream" && (req.method === "GET" || req.method === "HEAD")) {
+          const path = route(req.path);
+          if (path === "/stream" && (req.method === "GET" || req.method === "HEAD")) {
             // Streamed: whatever is batched goes first, then the chunks as they are made.
-            if (out.len > 0) await conn.write(out.view());
-            await stream(conn, out, persist, req.method === "HEAD", STREAM_DELAY_MS, WRITE_TIMEOUT_MS);
+            if (out.len > 0) await write(out.view());
+            await stream(write, out, persist, req.method === "HEAD", STREAM_DELAY_MS);
+            out.reset(Date.now());
+          } else if (path === "/echo" && (req.method === "POST" || req.method === "PUT") && bodyEnd - req.bodyStart > DIRECT_ECHO) {
+            // A large echo goes out straight from the read buffer (no copy into the batch).
+            echoHead(out, bodyEnd - req.bodyStart, persist);
+            await write([out.view(), buf.subarray(req.bodyStart, bodyEnd)]);
             out.reset(Date.now());
           } else {
             respond(out, req, buf, bodyEnd, persist);
@@ -204,11 +255,7 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
         }
 
         if (out.len > 0) {
-          if (now - writeArmedAt > WRITE_SLACK_MS) {
-            conn.setWriteDeadline(after(WRITE_TIMEOUT_MS, now));
-            writeArmedAt = now;
-          }
-          await conn.write(out.view());
+          await write(out.view());
           out.shrink();
         }
         if (closing) {
@@ -217,9 +264,14 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
         }
 
         if (start === end) {
-          // Between requests: an idle keep-alive connection.
+          // Between requests: an idle keep-alive connection, holding no buffer.
           start = end = 0;
-          if (buf.length > INITIAL_BUF) buf = new Uint8Array(new ArrayBuffer(INITIAL_BUF));
+          if (own) pool.give(buf);
+          own = false;
+          buf = EMPTY;
+          if (chunks !== null) void chunks.return?.();
+          chunks = null;
+          out.release();
           if (shuttingDown) return;
           // Re-arming costs little, but it is needed only now and then (the
           // idle timeout then runs between 90% and 100% of its value).
@@ -228,33 +280,56 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
             armed = IDLE_DEADLINE;
             idleArmedAt = now;
           }
-        } else {
-          // A request is partly here; its first byte came with the last read.
-          if (armed !== REQUEST_DEADLINE) {
-            conn.setReadDeadline(after(READ_TIMEOUT_MS, now));
-            armed = REQUEST_DEADLINE;
+          // Wait for the next request without a buffer: a chunk read borrows
+          // one only once bytes are there.
+          client.idle = true;
+          chunks = conn[Symbol.asyncIterator]();
+          const step = await chunks.next();
+          client.idle = false;
+          if (step.done) return; // the client closed
+          buf = step.value;
+          end = buf.length;
+          continue;
+        }
+
+        // A request is partly here; its first byte came with the last read.
+        if (armed !== REQUEST_DEADLINE) {
+          conn.setReadDeadline(after(READ_TIMEOUT_MS, now));
+          armed = REQUEST_DEADLINE;
+        }
+        if (!own) {
+          // The rest of a request must be read: move what is here from the
+          // chunk into a buffer of ours (head parsed again: its offsets move)
+          // and give the chunk back.
+          const rest = end - start;
+          const mine = pool.take(rest + 1024);
+          mine.set(buf.subarray(start, end));
+          buf = mine;
+          own = true;
+          start = 0;
+          end = rest;
+          req = null;
+          if (chunks !== null) void chunks.return?.();
+          chunks = null;
+        }
+        if (buf.length - end < 1024) {
+          // Make room: squeeze a chunked body, move the request to the front, grow.
+          if (req?.chunked) end = compactChunked(buf, req.bodyStart, end, chunked);
+          if (buf.length - end < 1024 && start > 0) {
+            buf.copyWithin(0, start, end);
+            end -= start;
+            start = 0;
+            req = null; // its offsets moved: parse the head again (the chunked state is relative)
           }
-          if (buf.length - end < 1024) {
-            // Make room: squeeze a chunked body, move the request to the front, grow.
-            if (req?.chunked) end = compactChunked(buf, req.bodyStart, end, chunked);
-            if (buf.length - end < 1024 && start > 0) {
-              buf.copyWithin(0, start, end);
-              end -= start;
-              start = 0;
-              req = null; // its offsets moved: parse the head again (the chunked state is relative)
-            }
-            if (end === buf.length) {
-              if (buf.length >= MAX_BUF) throw new Error("request larger than the read buffer"); // unreachable at these limits
-              const bigger = new Uint8Array(new ArrayBuffer(buf.length * 2));
-              bigger.set(buf.subarray(0, end));
-              buf = bigger;
-            }
+          if (end === buf.length) {
+            if (buf.length >= MAX_BUF) throw new Error("request larger than the read buffer"); // unreachable at these limits
+            // A Content-Length body gets room for exactly the whole request; anything else doubles.
+            const whole = req !== null && !req.chunked ? req.bodyStart + req.contentLength : 0;
+            buf = pool.grow(buf, whole > end ? whole : buf.length * 2, end);
           }
         }
 
-        client.idle = start === end;
-        const n = await conn.read(end === 0 ? buf : buf.subarray(end));
-        client.idle = false;
+        const n = await conn.read(buf.subarray(end));
         if (n === null) return; // the client closed (a partial request is dropped)
         end += n;
       }
@@ -275,12 +350,37 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
         console.error(`${name}: connection failed:`, err);
       }
     } finally {
+      if (own) pool.give(buf);
+      if (chunks !== null) void chunks.return?.();
+      out.release();
       try {
         if (!conn.closed) await conn.close();
       } finally {
         clients.delete(client);
-        if (shuttingDown && clients.size === 0) drained.resolve();
+        if (shuttingDown && clients.size === 0 && rejecting.size === 0) drained.resolve();
       }
+    }
+  }
+
+  // Over the cap: a 503 (in a buffer of its own, under a 1 s write deadline),
+  // then close. At most MAX_CONNECTIONS of these are in progress (beyond that
+  // a connection is closed at once), and they are not counted as connections.
+  async function refuse(conn: Conn): Promise<void> {
+    if (rejecting.size >= MAX_CONNECTIONS) {
+      void conn.close().catch(() => {});
+      return;
+    }
+    rejecting.add(conn);
+    try {
+      conn.setWriteDeadline(Date.now() + 1000);
+      await conn.write(busyResponse(Date.now(), extra));
+      await lingerClose(conn);
+    } catch {
+      // The client is gone or stuck: just close.
+    } finally {
+      rejecting.delete(conn);
+      if (!conn.closed) await conn.close().catch(() => {});
+      if (shuttingDown && clients.size === 0 && rejecting.size === 0) drained.resolve();
     }
   }
 
@@ -288,6 +388,10 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
     for await (const conn of ln) {
       if (shuttingDown) {
         void conn.close();
+        continue;
+      }
+      if (MAX_CONNECTIONS > 0 && clients.size >= MAX_CONNECTIONS) {
+        void refuse(conn);
         continue;
       }
       serve(conn).catch((err) => console.error(`${name}: bug:`, err));
@@ -303,12 +407,16 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
     get shuttingDown() {
       return shuttingDown;
     },
+    get buffers() {
+      return pool.stats;
+    },
     shutdown(): Promise<void> {
       if (!shuttingDown) {
         shuttingDown = true;
         void ln.close().catch(() => {});
         for (const c of clients) if (c.idle && !c.conn.closed) void c.conn.close();
-        if (clients.size === 0) drained.resolve();
+        for (const c of rejecting) if (!c.closed) void c.close().catch(() => {});
+        if (clients.size === 0 && rejecting.size === 0) drained.resolve();
       }
       return drained.promise;
     },
@@ -331,10 +439,7 @@ function respond(out: Output, req: Request, buf: Uint8Array, bodyEnd: number, pe
       return;
     case "/echo":
       if (m === "POST" || m === "PUT") {
-        out.head(200, persist);
-        out.put(ECHO_HEAD);
-        out.int(bodyEnd - req.bodyStart);
-        out.put(END_HEAD);
+        echoHead(out, bodyEnd - req.bodyStart, persist);
         out.put(buf.subarray(req.bodyStart, bodyEnd));
       } else {
         out.canned(405, persist, POST_ONLY, withBody);
@@ -348,14 +453,21 @@ function respond(out: Output, req: Request, buf: Uint8Array, bodyEnd: number, pe
   }
 }
 
-/** GET /stream: a chunked response written as it is produced. */
+/** The head of a POST /echo response with an n-byte body. */
+function echoHead(out: Output, n: number, persist: Persist): void {
+  out.head(200, persist);
+  out.put(ECHO_HEAD);
+  out.int(n);
+  out.put(END_HEAD);
+}
+
+/** GET /stream: a chunked response written as it is produced (each write under the connection's write deadline). */
 async function stream(
-  conn: Conn,
+  write: (b: Uint8Array) => Promise<number>,
   out: Output,
   persist: Persist,
   headOnly: boolean,
   STREAM_DELAY_MS: number,
-  WRITE_TIMEOUT_MS: number,
 ): Promise<void> {
   out.reset(Date.now());
   out.head(200, persist);
@@ -367,10 +479,9 @@ async function stream(
     }
     out.chunk(STREAM_CHUNKS[i]!);
     if (i === STREAM_CHUNKS.length - 1) out.put(LAST_CHUNK);
-    conn.setWriteDeadline(after(WRITE_TIMEOUT_MS, Date.now()));
-    await conn.write(out.view());
+    await write(out.view());
   }
-  if (headOnly) await conn.write(out.view());
+  if (headOnly) await write(out.view());
 }
 
 /**

@@ -1,5 +1,5 @@
 // DatagramConn: UDP and unixgram sockets on the netpoller.
-import { errno, sys } from "../../ffi/libc.ts";
+import { cString, errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
 import { decodeSockaddr, ipFamily, type SockAddr } from "../../ffi/sockaddr.ts";
 import { AddrError, ClosedError, contextFields, type ErrorContext, NetError, sysError } from "../errors.ts";
@@ -259,6 +259,17 @@ export class DatagramConn implements AsyncDisposable {
   }
 }
 
+/** socketFile(), with a failing stat as a NetError (op "listen", syscall "stat"). */
+function boundSocketFile(path: string, ctx: ErrorContext): SocketFile | null {
+  try {
+    return socketFile(path);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    const n = typeof code === "string" ? E[code] : undefined;
+    throw n !== undefined ? sysError("listen", "stat", n, ctx) : err;
+  }
+}
+
 /** Opens a datagram socket bound to a UDP port or a unixgram path. Throws NetError / AddrError. */
 export function listenDatagram(opts: ListenDatagramOptions | ListenUnixgramOptions): DatagramConn {
   if (opts === null || typeof opts !== "object") throw new TypeError("listenDatagram: options object required");
@@ -266,11 +277,18 @@ export function listenDatagram(opts: ListenDatagramOptions | ListenUnixgramOptio
     const path = checkUnixPath("listen", "unixgram", opts.path);
     const ctx: ErrorContext = { net: "unixgram", address: formatAddr({ transport: "unixgram", path }) };
     const s = openSocket(C.AF_UNIX, C.SOCK_DGRAM, "listen", ctx);
+    let bound = false;
     try {
       const e = bindTo(s, { family: "unix", path });
       if (e !== 0) throw sysError("listen", "bind", e, ctx);
-      return new DatagramConn(new FD(s, { socket: true, owned: true, ctx }), "unix", { transport: "unixgram", path }, null, socketFile(path));
+      bound = true;
+      // The file's identity first, then the registration: a failure of either
+      // leaves no pollDesc in the table and no socket file behind.
+      const file = boundSocketFile(path, ctx);
+      return new DatagramConn(new FD(s, { socket: true, owned: true, ctx }), "unix", { transport: "unixgram", path }, null, file);
     } catch (err) {
+      // The bind created the file a moment ago (its identity may be unknown): remove it.
+      if (bound && path.charCodeAt(0) !== 0) sys.unlink(cString(path));
       sys.close(s);
       throw err;
     }

@@ -43,10 +43,21 @@ interface Accepted {
 }
 const ECONNABORTED = E.ECONNABORTED!;
 const EPROTO = E.EPROTO!;
-const EMFILE = E.EMFILE!;
-const ENFILE = E.ENFILE!;
-const ENOBUFS = E.ENOBUFS!;
-const ENOMEM = E.ENOMEM!;
+/** accept4 errors that say the listening socket itself is unusable: accept() rejects with them. */
+const LISTENER_FATAL = new Set([E.EBADF!, E.EINVAL!, E.ENOTSOCK!, E.EFAULT!]);
+/** Resource exhaustion (accept4, or registering the new descriptor with the poller): back off. */
+const EXHAUSTED = new Set([E.EMFILE!, E.ENFILE!, E.ENOBUFS!, E.ENOMEM!, E.ENOSPC!]);
+/** Other per-connection failures in a row that are retried at once before backing off too. */
+const MAX_QUICK_RETRIES = 8;
+/**
+ * @internal Fault injection for tests (not exported from the package): each
+ * accept attempt takes the next errno from `accept` (failing as accept4
+ * would, before calling it), and each accepted descriptor's registration with
+ * the poller takes the next errno from `register` (failing as epoll_ctl ADD
+ * would, e.g. ENOSPC at fs.epoll.max_user_watches). Empty: no faults.
+ */
+export const acceptFaults: { accept: number[]; register: number[] } = { accept: [], register: [] };
+
 /** Back-off while the process is out of descriptors (Go's http.Server: 5 ms … 1 s). */
 const EXHAUSTED_MIN_MS = 5;
 const EXHAUSTED_MAX_MS = 1000;
@@ -68,7 +79,7 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
   readonly #transport: "tcp" | "unix";
   readonly #file: SocketFile | null;
   #held = true;
-  #backoff: { timer: ReturnType<typeof setTimeout>; wake: () => void } | null = null;
+  readonly #backoffs = new Set<{ readonly timer: ReturnType<typeof setTimeout>; readonly wake: () => void }>();
   readonly #acceptOnce: () => Accepted | number;
   #unixCtx: ErrorContext | null = null;
 
@@ -82,13 +93,17 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
     // synchronous block as the call, because the sockaddr scratch is shared.
     // Handshakes aborted by the client are retried (Go TestAcceptIgnoreAbortedConnRequest).
     this.#acceptOnce = () => {
-      saLen[0] = C.SOCKADDR_STORAGE_SIZE;
-      const cfd = sys.accept4(fd.sysfd, saBuf, saLen, C.SOCK_NONBLOCK | C.SOCK_CLOEXEC);
-      if (cfd >= 0) {
-        const n = Math.min(saLen[0]!, C.SOCKADDR_STORAGE_SIZE);
-        return { cfd, remote: n > 2 ? decodeSockaddr(saBuf, n) : null };
+      let e: number;
+      if (acceptFaults.accept.length > 0) e = acceptFaults.accept.shift()!;
+      else {
+        saLen[0] = C.SOCKADDR_STORAGE_SIZE;
+        const cfd = sys.accept4(fd.sysfd, saBuf, saLen, C.SOCK_NONBLOCK | C.SOCK_CLOEXEC);
+        if (cfd >= 0) {
+          const n = Math.min(saLen[0]!, C.SOCKADDR_STORAGE_SIZE);
+          return { cfd, remote: n > 2 ? decodeSockaddr(saBuf, n) : null };
+        }
+        e = errno();
       }
-      const e = errno();
       return e === ECONNABORTED || e === EPROTO ? -EINTR : -e;
     };
     hooks.hold(1);
@@ -100,44 +115,59 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
 
   /**
    * Waits for the next connection. Rejects with ClosedError once the
-   * listener is closed, DeadlineExceededError after its deadline, or
-   * `signal.reason`. Aborted handshakes (ECONNABORTED, EPROTO) are skipped.
-   * When the process is out of descriptors (EMFILE/ENFILE) it backs off and
-   * retries (5 ms doubling to 1 s) instead of spinning or failing.
+   * listener is closed, DeadlineExceededError after its deadline,
+   * `signal.reason`, or NetError when the listening socket itself is
+   * unusable (EBADF, EINVAL, ENOTSOCK, EFAULT). A failure that concerns one
+   * connection drops it and waits for the next: aborted handshakes and
+   * pending network errors (ECONNABORTED, EPROTO, EPERM, ENETDOWN, …) are
+   * retried at once; resource exhaustion (EMFILE, ENFILE, ENOBUFS, ENOMEM,
+   * and ENOSPC when the poller is at fs.epoll.max_user_watches) backs off
+   * (5 ms doubling to 1 s) instead of spinning or failing.
    */
   async accept(opts?: AcceptOptions): Promise<Conn> {
     const fd = this.#fd;
     const signal = opts?.signal;
     let backoff = EXHAUSTED_MIN_MS;
+    let retries = 0;
     for (;;) {
+      let e: number;
       try {
         const got = await fd.io("r", "accept", "accept4", this.#acceptOnce, signal);
         return this.#wrap(got.cfd, got.remote);
       } catch (err) {
-        if (!(err instanceof NetError) || (err.errno !== EMFILE && err.errno !== ENFILE && err.errno !== ENOBUFS && err.errno !== ENOMEM)) throw err;
+        // Closed, deadline, abort and bugs are not the kernel's word on one connection.
+        if (!(err instanceof NetError) || err.errno === 0 || LISTENER_FATAL.has(err.errno)) throw err;
+        e = err.errno;
+      }
+      // The connection is gone (accept4 failed, or #wrap closed it). Retry at
+      // once, unless the process is short of a resource or the same kind of
+      // failure keeps coming (then it is no longer one connection's).
+      if (EXHAUSTED.has(e) || ++retries > MAX_QUICK_RETRIES) {
         await this.#sleep(backoff, signal);
         backoff = Math.min(backoff * 2, EXHAUSTED_MAX_MS);
       }
     }
   }
 
-  // Waits out an EMFILE back-off; close() and abort cut it short.
+  // Waits out a back-off; close() and abort cut it short. Each sleeping
+  // accept has its own entry, so close() wakes all of them at once.
   #sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const done = () => {
+        if (!this.#backoffs.delete(entry)) return;
         clearTimeout(timer);
         hooks.timers(-1);
-        this.#backoff = null;
-        signal?.removeEventListener("abort", onAbort);
+        signal?.removeEventListener("abort", done);
         if (this.#fd.closing) reject(new ClosedError("accept", this.#fd.ctx));
         else if (signal?.aborted) reject(signal.reason);
         else resolve();
       };
-      const onAbort = () => done();
       const timer = setTimeout(done, ms);
+      if (!this.#held) timer.unref();
       hooks.timers(1);
-      this.#backoff = { timer, wake: done };
-      signal?.addEventListener("abort", onAbort, { once: true });
+      const entry = { timer, wake: done };
+      this.#backoffs.add(entry);
+      signal?.addEventListener("abort", done, { once: true });
     });
   }
 
@@ -150,6 +180,7 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
       : new PeerContext(netName("tcp", remote.family), remoteAddr);
     let fd: FD;
     try {
+      if (acceptFaults.register.length > 0) throw sysError("register", "epoll_ctl", acceptFaults.register.shift()!, ctx);
       fd = new FD(cfd, { socket: true, owned: true, ctx });
     } catch (err) {
       sys.close(cfd);
@@ -166,19 +197,35 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
     this.#fd.setDeadline("r", t, "setDeadline");
   }
 
-  /** Lets the process exit while this listener is open. */
+  /**
+   * Lets the process exit while this listener is open, with accepts parked
+   * on it too (a `for await` loop over an unref'd listener does not keep the
+   * process alive); an EMFILE back-off timer is unref'd as well.
+   */
   unref(): this {
     if (this.#held) {
       this.#held = false;
+      const pd = this.#fd.pd;
+      if (!pd.unref) {
+        pd.unref = true;
+        hooks.reweigh(pd.waiting);
+      }
+      for (const b of this.#backoffs) b.timer.unref();
       hooks.hold(-1);
     }
     return this;
   }
 
-  /** Keeps the process alive while this listener is open (the default). */
+  /** Keeps the process alive while this listener is open (the default), parked accepts included. */
   ref(): this {
     if (!this.#held && !this.#fd.closing) {
       this.#held = true;
+      const pd = this.#fd.pd;
+      if (pd.unref) {
+        pd.unref = false;
+        hooks.reweigh(-pd.waiting);
+      }
+      for (const b of this.#backoffs) b.timer.ref();
       hooks.hold(1);
     }
     return this;
@@ -199,7 +246,7 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
       this.#held = false;
       hooks.hold(-1);
     }
-    this.#backoff?.wake();
+    for (const b of [...this.#backoffs]) b.wake();
     if (this.#file !== null) unlinkSocketFile(this.#file);
     return released;
   }
@@ -275,20 +322,32 @@ function listenUnix(opts: ListenUnixOptions): Listener {
   const backlog = checkBacklog(opts.backlog);
   const ctx: ErrorContext = { net: "unix", address: formatAddr({ transport: "unix", path }) };
   const s = openSocket(C.AF_UNIX, C.SOCK_STREAM, "listen", ctx);
+  let bound = false;
   try {
     const e = bindTo(s, { family: "unix", path });
     if (e !== 0) throw sysError("listen", "bind", e, ctx);
-    const file = socketFile(path);
-    if (sys.listen(s, backlog) < 0) {
-      const le = errno();
-      if (file !== null) sys.unlink(cString(path));
-      throw sysError("listen", "listen", le, ctx);
-    }
+    bound = true;
+    const file = boundSocketFile(path, ctx);
+    if (sys.listen(s, backlog) < 0) throw sysError("listen", "listen", errno(), ctx);
     const fd = new FD(s, { socket: true, owned: true, ctx });
     return new Listener(fd, { transport: "unix", path }, "unix", file);
   } catch (err) {
+    // Whatever failed after the bind (stat, listen, registration), the file
+    // it created a moment ago is removed (its identity may be unknown).
+    if (bound && path.charCodeAt(0) !== 0) sys.unlink(cString(path));
     sys.close(s);
     throw err;
+  }
+}
+
+/** socketFile(), with a failing stat as a NetError (op "listen", syscall "stat"). */
+function boundSocketFile(path: string, ctx: ErrorContext): SocketFile | null {
+  try {
+    return socketFile(path);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    const n = typeof code === "string" ? E[code] : undefined;
+    throw n !== undefined ? sysError("listen", "stat", n, ctx) : err;
   }
 }
 

@@ -107,6 +107,11 @@ export class PollDesc {
    * EOF or EAGAIN, or dial when SO_ERROR says 0.
    */
   socketError = 0;
+  /**
+   * Tasks parked here do not keep the process alive (an unref'd listener).
+   * Whoever flips it moves the tasks parked at that moment with hooks.reweigh.
+   */
+  unref = false;
   readonly r = new Half();
   readonly w = new Half();
   /**
@@ -213,7 +218,7 @@ export class PollDesc {
       x.abortListener = listener;
       signal.addEventListener("abort", listener, { once: true });
     }
-    hooks.parked(1);
+    hooks.parked(1, this.unref);
   }
 
   /** Sets a deadline (monotonic ms; 0 = none; <= now = already expired). */
@@ -268,7 +273,7 @@ export class PollDesc {
       x.abortSignal = null;
       x.abortListener = null;
     }
-    hooks.parked(-1);
+    hooks.parked(-1, this.unref);
   }
 
   #armTimer(h: Half): void {

@@ -334,11 +334,12 @@ function genRequest(rnd: Rnd): Generated {
       const hex = data.length.toString(16);
       const size = `${"0".repeat(rnd.one(4) ? rnd(3) : 0)}${rnd.one(2) ? hex.toUpperCase() : hex}`;
       const ext = rnd.one(4) ? `${rnd.pick(["", " ", "\t"])};${token(rnd, 1, 6)}${rnd.one(2) ? `=${token(rnd, 1, 6)}` : ""}` : "";
-      framed += `${size}${ext}${eol()}${data}${eol()}`;
+      // Chunked framing ends its lines in CRLF only (RFC 9112 §7.1; a bare LF there is a 400).
+      framed += `${size}${ext}\r\n${data}\r\n`;
     }
-    framed += `${"0".repeat(1 + rnd(3))}${rnd.one(5) ? ";last" : ""}${eol()}`;
-    for (let n = rnd.one(3) ? 1 + rnd(2) : 0; n > 0; n--) framed += `${token(rnd, 1, 10)}:${ows()}${fieldValue(rnd, 20)}${eol()}`;
-    framed += eol();
+    framed += `${"0".repeat(1 + rnd(3))}${rnd.one(5) ? ";last" : ""}\r\n`;
+    for (let n = rnd.one(3) ? 1 + rnd(2) : 0; n > 0; n--) framed += `${token(rnd, 1, 10)}:${ows()}${fieldValue(rnd, 20)}\r\n`;
+    framed += "\r\n";
   }
   // Shuffle the fields (Fisher-Yates).
   for (let i = fields.length - 1; i > 0; i--) {
