@@ -247,11 +247,29 @@ export function writeReport(file: ResultsFile): string {
   return `${L.join("\n")}\n`;
 }
 
+const SOAK_BEGIN = "<!-- soak:begin";
+const SOAK_END = "<!-- soak:end -->";
+
+/**
+ * Writes RESULTS.md, keeping the soak section that bench/soak.ts wrote into
+ * the previous one (a benchmark run does not repeat the 10-minute soak).
+ */
+export function writeResults(path: string, report: string): void {
+  let soak = "";
+  if (existsSync(path)) {
+    const old = readFileSync(path, "utf8");
+    const a = old.indexOf(SOAK_BEGIN);
+    const b = old.indexOf(SOAK_END);
+    if (a >= 0 && b > a) soak = `\n${old.slice(a, b + SOAK_END.length)}\n`;
+  }
+  writeFileSync(path, report + soak);
+}
+
 if (import.meta.main) {
   const bench = import.meta.dir;
   const path = process.argv[2] ?? join(bench, "out", "results.json");
   const file = JSON.parse(readFileSync(path, "utf8")) as ResultsFile;
-  writeFileSync(join(bench, "RESULTS.md"), writeReport(file));
+  writeResults(join(bench, "RESULTS.md"), writeReport(file));
   writeFileSync(join(bench, "results.svg"), renderSvg(file));
   console.log("wrote bench/RESULTS.md and bench/results.svg");
 }

@@ -22,7 +22,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { renderSvg } from "./chart.ts";
-import { writeReport } from "./report.ts";
+import { writeReport, writeResults } from "./report.ts";
 import type { Measurement, ResultsFile, ScenarioDef, ServerDef } from "./types.ts";
 
 const BENCH = import.meta.dir;
@@ -590,7 +590,7 @@ function finish(file: ResultsFile): void {
   // Keep every finished run (bench/out is git-ignored).
   if (!flag("--report-only")) writeFileSync(join(OUT, `results-${file.machine.date.replace(/[:.]/g, "-")}.json`), `${JSON.stringify(file, null, 1)}\n`);
   writeFileSync(join(BENCH, "results.svg"), renderSvg(file));
-  writeFileSync(join(BENCH, "RESULTS.md"), writeReport(file));
+  writeResults(join(BENCH, "RESULTS.md"), writeReport(file));
 }
 
 async function main(): Promise<void> {
