@@ -21,9 +21,10 @@ import { sys } from "../../ffi/libc.ts";
 import { type EpollSleeperInit, epollSleeperMain } from "../../ffi/sleepers.ts";
 import { C, E, platform } from "../../ffi/platform.ts";
 
-const ARM = 0;
-const RING = 1;
-const STOP = 2;
+/** Control word indices shared with a sleeper Worker. */
+export const ARM = 0;
+export const RING = 1;
+export const STOP = 2;
 const CTL_INTS = 4;
 
 export interface BridgeStats {
@@ -69,8 +70,21 @@ export interface Bridge {
 /** How long to poll by timer while the sleeper Worker starts (ms). */
 const STARTUP_POLL_MS = 1;
 
-export class WorkerBridge implements Bridge {
-  readonly name = "worker";
+/** What a sleeper Worker posts to main: ready (with a descriptor it owns), or an errno. */
+export interface SleeperMessage {
+  ready?: boolean;
+  fd?: number;
+  error?: number;
+}
+
+/**
+ * The main side of a sleeper Worker's doorbell (the protocol at the top of
+ * this file), shared by the epoll Worker bridge and the kqueue bridge: arm,
+ * ring, the startup poll while the Worker loads, failure reporting, stop.
+ * A subclass names the sleeper's script and says what its messages mean.
+ */
+export abstract class SleeperBridge implements Bridge {
+  abstract readonly name: string;
   readonly cheapArm = false;
   readonly stats: BridgeStats = { arms: 0, rings: 0 };
   readonly #ctl: Int32Array;
@@ -82,26 +96,16 @@ export class WorkerBridge implements Bridge {
   #armId = 0;
   #startupTimer: ReturnType<typeof setTimeout> | null = null;
   #closed = false;
-  /** The sleeper's poller fd once it reported it; closed here, not by the sleeper. */
-  #sleeperFd = -1;
 
-  constructor(pollFd: number) {
-    const sab = new SharedArrayBuffer(CTL_INTS * 4);
-    this.#ctl = new Int32Array(sab);
-    const init: EpollSleeperInit = {
-      libc: platform.libc,
-      pollFd,
-      sab,
-      eventSize: platform.epollEvent.size,
-      EPOLL_CLOEXEC: C.EPOLL_CLOEXEC,
-      EPOLL_CTL_ADD: C.EPOLL_CTL_ADD,
-      EPOLLIN: C.EPOLLIN,
-      EINTR: E.EINTR!,
-      ARM,
-      RING,
-      STOP,
-    };
-    const src = `(${epollSleeperMain.toString()})(require("node:worker_threads").workerData, require);`;
+  /** The control words a sleeper shares with main (ARM, RING, STOP). */
+  static controlWords(): SharedArrayBuffer {
+    return new SharedArrayBuffer(CTL_INTS * 4);
+  }
+
+  /** Starts `main(init, require)` in an unref'd Worker; `ctl` is controlWords(), also passed in init. */
+  protected constructor(ctl: SharedArrayBuffer, main: (init: never, req: (id: string) => unknown) => void, init: object) {
+    this.#ctl = new Int32Array(ctl);
+    const src = `(${main.toString()})(require("node:worker_threads").workerData, require);`;
     const url = URL.createObjectURL(new Blob([src], { type: "application/javascript" }));
     this.#worker = new Worker(url, { workerData: init } as WorkerOptions);
     this.#worker.unref();
@@ -109,17 +113,15 @@ export class WorkerBridge implements Bridge {
     // until it has started (revoking it at once makes the start fail).
     this.#worker.onmessage = (e: MessageEvent) => {
       URL.revokeObjectURL(url);
-      const data = e.data as { ready?: boolean; fd?: number; error?: number };
+      const data = e.data as SleeperMessage;
       if (data.ready) {
-        this.#sleeperFd = data.fd ?? -1;
-        if (this.#closed) this.#closeSleeperFd();
+        this.onReady(data, this.#closed);
         this.#ready = true;
         this.#stopStartupPoll();
         this.#started.resolve();
       } else if (data.error !== undefined) {
-        this.#sleeperFd = data.fd ?? -1;
-        this.#closeSleeperFd();
-        this.#fail(new Error(`wake bridge failed to start: ${platform.errno.name(data.error)}`));
+        const err = this.onError(data, this.#closed);
+        if (err !== null) this.#fail(err);
       }
     };
     this.#worker.onerror = (e: ErrorEvent) => {
@@ -128,7 +130,14 @@ export class WorkerBridge implements Bridge {
     };
   }
 
-  // A bridge that cannot start is reported, never silently replaced by polling.
+  /** The sleeper is running (`closed`: close() already ran). */
+  protected onReady(_data: SleeperMessage, _closed: boolean): void {}
+  /** The sleeper reported an errno: the error to fail with, or null. */
+  protected abstract onError(data: SleeperMessage, closed: boolean): Error | null;
+  /** close() told the sleeper to stop; it is terminated right after. */
+  protected abstract onStop(): void;
+
+  // A bridge that fails is reported, never silently replaced by polling.
   #fail(err: Error): void {
     this.#failed = err;
     this.#started.promise.catch(() => {});
@@ -196,12 +205,52 @@ export class WorkerBridge implements Bridge {
     Atomics.store(this.#ctl, STOP, 1);
     Atomics.add(this.#ctl, ARM, 1);
     Atomics.notify(this.#ctl, ARM);
+    this.onStop();
     this.#worker.terminate();
+  }
+}
+
+/** The Worker doorbell over epoll (see the top of this file). */
+export class WorkerBridge extends SleeperBridge {
+  readonly name = "worker";
+  /** The sleeper's epoll fd once it reported it; closed here, not by the sleeper. */
+  #sleeperFd = -1;
+
+  constructor(pollFd: number) {
+    const ctl = SleeperBridge.controlWords();
+    const init: EpollSleeperInit = {
+      libc: platform.libc,
+      pollFd,
+      sab: ctl,
+      eventSize: platform.epollEvent.size,
+      EPOLL_CLOEXEC: C.EPOLL_CLOEXEC,
+      EPOLL_CTL_ADD: C.EPOLL_CTL_ADD,
+      EPOLLIN: C.EPOLLIN,
+      EINTR: E.EINTR!,
+      ARM,
+      RING,
+      STOP,
+    };
+    super(ctl, epollSleeperMain, init);
+  }
+
+  protected override onReady(data: SleeperMessage, closed: boolean): void {
+    this.#sleeperFd = data.fd ?? -1;
+    if (closed) this.#closeSleeperFd();
+  }
+
+  protected override onError(data: SleeperMessage): Error {
+    this.#sleeperFd = data.fd ?? -1;
+    this.#closeSleeperFd();
+    return new Error(`wake bridge failed to start: ${platform.errno.name(data.error!)}`);
+  }
+
+  // Safe while the sleeper may still be inside epoll_wait on it: the wait
+  // holds its own reference to the file until it returns.
+  protected override onStop(): void {
     this.#closeSleeperFd();
   }
 
-  // Safe while the sleeper may still be inside epoll_wait/kevent on it: the
-  // wait holds its own reference to the file until it returns.
   #closeSleeperFd(): void {
     if (this.#sleeperFd < 0) return;
     sys.close(this.#sleeperFd);

@@ -32,41 +32,20 @@ import { platform } from "../../ffi/platform.ts";
 import { type KqueueSleeperInit, kqueueSleeperMain } from "../../ffi/sleepers.ts";
 import { KqueuePoller } from "../poll/kqueue.ts";
 import type { Poller } from "../poll/poller.ts";
-import type { Bridge, BridgeStats } from "./bridge.ts";
-
-const ARM = 0;
-const RING = 1;
-const STOP = 2;
-const CTL_INTS = 4;
-
-/** How long to poll by timer while the sleeper Worker starts (ms). */
-const STARTUP_POLL_MS = 1;
+import { ARM, RING, SleeperBridge, type SleeperMessage, STOP } from "./bridge.ts";
 
 /**
  * The kqueue wake bridge. arm(onWake) calls onWake once the sleeper has
  * handed over a batch (or the poller was woken); the drain's poller.poll(0)
- * then returns that batch. Startup failures reject `started` and are thrown
- * from the next arm().
+ * then returns that batch. Failures reject `started` and are thrown from the
+ * next arm().
  */
-export class KqueueBridge implements Bridge {
+export class KqueueBridge extends SleeperBridge {
   readonly name = "kqueue";
-  readonly cheapArm = false;
-  readonly stats: BridgeStats = { arms: 0, rings: 0 };
   readonly #poller: KqueuePoller;
-  readonly #ctl: Int32Array;
-  readonly #worker: Worker;
-  #ready = false;
-  #failed: Error | null = null;
-  readonly #started = Promise.withResolvers<void>();
-  #pending: (() => void) | null = null;
-  #armId = 0;
-  #startupTimer: ReturnType<typeof setTimeout> | null = null;
-  #closed = false;
 
   constructor(poller: KqueuePoller) {
-    this.#poller = poller;
-    const ctl = new SharedArrayBuffer(CTL_INTS * 4);
-    this.#ctl = new Int32Array(ctl);
+    const ctl = SleeperBridge.controlWords();
     const h = poller.handoff;
     const init: KqueueSleeperInit = {
       kqueueLib: poller.lib,
@@ -83,98 +62,17 @@ export class KqueueBridge implements Bridge {
       RING,
       STOP,
     };
-    const src = `(${kqueueSleeperMain.toString()})(require("node:worker_threads").workerData, require);`;
-    const url = URL.createObjectURL(new Blob([src], { type: "application/javascript" }));
-    this.#worker = new Worker(url, { workerData: init } as WorkerOptions);
-    this.#worker.unref();
-    // The blob URL must live until the Worker has loaded it.
-    this.#worker.onmessage = (e: MessageEvent) => {
-      URL.revokeObjectURL(url);
-      const data = e.data as { ready?: boolean; error?: number };
-      if (data.ready) {
-        this.#ready = true;
-        this.#stopStartupPoll();
-        this.#started.resolve();
-      } else if (data.error !== undefined && !this.#closed) {
-        this.#fail(new Error(`wake bridge stopped: kevent failed: ${platform.errno.name(data.error)}`));
-      }
-    };
-    this.#worker.onerror = (e: ErrorEvent) => {
-      URL.revokeObjectURL(url);
-      this.#fail(new Error(`wake bridge failed to start: ${e.message}`));
-    };
+    super(ctl, kqueueSleeperMain, init);
+    this.#poller = poller;
   }
 
-  // A bridge that fails is reported, never silently replaced by polling.
-  #fail(err: Error): void {
-    this.#failed = err;
-    this.#started.promise.catch(() => {});
-    this.#started.reject(err);
-    this.#stopStartupPoll();
-    const cb = this.#pending;
-    this.#pending = null;
-    if (cb !== null) queueMicrotask(cb);
-    queueMicrotask(() => {
-      throw err;
-    });
+  protected override onError(data: SleeperMessage, closed: boolean): Error | null {
+    return closed ? null : new Error(`wake bridge stopped: kevent failed: ${platform.errno.name(data.error!)}`);
   }
 
-  get ready(): boolean {
-    return this.#ready;
-  }
-
-  get started(): Promise<void> {
-    return this.#started.promise;
-  }
-
-  arm(onWake: () => void): void {
-    if (this.#closed) return;
-    if (this.#failed) throw this.#failed;
-    this.stats.arms++;
-    const ctl = this.#ctl;
-    const ring = Atomics.load(ctl, RING);
-    Atomics.add(ctl, ARM, 1);
-    Atomics.notify(ctl, ARM);
-    this.#pending = onWake;
-    const id = ++this.#armId;
-    const fire = () => this.#fire(id);
-    const r = Atomics.waitAsync(ctl, RING, ring);
-    if (r.async) r.value.then(fire);
-    else queueMicrotask(fire);
-    if (!this.#ready) {
-      this.#stopStartupPoll();
-      this.#startupTimer = setTimeout(fire, STARTUP_POLL_MS);
-      this.#startupTimer.unref();
-    }
-  }
-
-  #fire(id: number): void {
-    // Each arm completes once: by its ring or (during startup) by the timer.
-    if (id !== this.#armId || this.#pending === null) return;
-    this.#stopStartupPoll();
-    const cb = this.#pending;
-    this.#pending = null;
-    this.stats.rings++;
-    cb();
-  }
-
-  #stopStartupPoll(): void {
-    if (this.#startupTimer !== null) {
-      clearTimeout(this.#startupTimer);
-      this.#startupTimer = null;
-    }
-  }
-
-  /** Stops the sleeper: call before the poller is closed (its wake interrupts the sleeper's kevent). */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#stopStartupPoll();
-    Atomics.store(this.#ctl, STOP, 1);
-    Atomics.add(this.#ctl, ARM, 1);
-    Atomics.notify(this.#ctl, ARM);
+  /** The poller's wake interrupts the sleeper's kevent (close before the poller). */
+  protected override onStop(): void {
     this.#poller.wake();
-    this.#worker.terminate();
   }
 }
 
