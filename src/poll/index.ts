@@ -26,7 +26,8 @@ export function createPoller(): Poller {
       if (lib === null) {
         throw new Error("the kqueue backend on Linux needs BUN_NETPOLL_KQUEUE_LIB, the path of a kqueue library (e.g. libkqueue)");
       }
-      return new KqueuePoller(loadKqueueApi(lib), platform.kevent, platform.constants);
+      // kqueue on Linux is a library over epoll (libkqueue): a full batch may drop events.
+      return new KqueuePoller(loadKqueueApi(lib), platform.kevent, platform.constants, { lossyWhenFull: platform.os === "linux" });
     }
   }
 }

@@ -68,6 +68,8 @@ export class KqueuePoller implements Poller {
   readonly lib: string;
   /** Where a thread blocked in kevent() on this kqueue leaves its events. */
   readonly handoff: KeventHandoff;
+  /** A full batch may have dropped events (the library emulates kqueue over epoll: see poller.ts). */
+  readonly lossyWhenFull: boolean;
   readonly #api: KqueueApi;
   readonly #L: KeventLayout;
   readonly #K: OsConstants;
@@ -80,7 +82,9 @@ export class KqueuePoller implements Poller {
   #wakePending = false;
   #closed = false;
 
-  constructor(api: KqueueApi, layout: KeventLayout, constants: OsConstants, capacity = 256) {
+  constructor(api: KqueueApi, layout: KeventLayout, constants: OsConstants, opts: { capacity?: number; lossyWhenFull?: boolean } = {}) {
+    const capacity = opts.capacity ?? 256;
+    this.lossyWhenFull = opts.lossyWhenFull ?? false;
     this.#api = api;
     this.lib = api.path;
     this.#L = layout;

@@ -36,6 +36,14 @@
 //                          repeatedly: wakes are coalesced behind one flag
 //                          until a poll() drains the wake source.
 //   close()                release the kernel object and the wake source.
+//   lossyWhenFull          optional: a full batch (poll() returned capacity)
+//                          may have dropped events that no later edge will
+//                          report. libkqueue on Linux does: its copy-out stops
+//                          when the caller's list is full, though each epoll
+//                          event may become two kevents (read and write), and
+//                          drops the rest of epoll's batch. The loop then lets
+//                          every pollDesc retry its syscall (spurious wakeups
+//                          are tolerated; a real readiness is not lost).
 
 import { platform } from "../../ffi/platform.ts";
 
@@ -58,6 +66,7 @@ export interface Poller {
   modes(i: number): number;
   socketError?(i: number): number;
   isWake(i: number): boolean;
+  readonly lossyWhenFull?: boolean;
   wake(): void;
   close(): void;
 }

@@ -33,6 +33,8 @@ export interface LoopStats {
   drains: number;
   events: number;
   stale: number;
+  /** Full batches from a poller that may drop events there, after which every pollDesc retried. */
+  fullBatchRetries: number;
   arms: number;
   rings: number;
 }
@@ -46,7 +48,7 @@ export class Loop {
   #scheduled = false;
   #armed = false;
   #closed = false;
-  readonly #stats = { drains: 0, events: 0, stale: 0 };
+  readonly #stats = { drains: 0, events: 0, stale: 0, fullBatchRetries: 0 };
 
   constructor() {
     this.poller = createPoller();
@@ -129,6 +131,7 @@ export class Loop {
     const { poller, table } = this;
     const cap = poller.capacity;
     let found = 0;
+    let full = false;
     for (;;) {
       const n = poller.poll(0);
       for (let i = 0; i < n; i++) {
@@ -148,11 +151,22 @@ export class Loop {
       }
       found += n;
       if (n < cap) break;
+      full = true;
     }
+    if (full && poller.lossyWhenFull) this.#retryAll();
     this.#stats.drains++;
     this.#stats.events += found;
     if (found === 0 || (fromWake && found <= QUIET_EVENTS && this.#bridge.cheapArm)) this.#arm();
     else this.#schedule();
+  }
+
+  /** After a batch that may have dropped events: every direction retries its syscall. */
+  #retryAll(): void {
+    this.#stats.fullBatchRetries++;
+    this.table.forEach((pd) => {
+      pd.ready(pd.r);
+      pd.ready(pd.w);
+    });
   }
 
   #arm(): void {

@@ -28,6 +28,6 @@ export function runtimeStats(): RuntimeStats {
     timers: c.timers,
     parked: c.parked,
     holds: c.holds,
-    loop: loop?.stats ?? { bridge: "none", bridgeFallback: null, drains: 0, events: 0, stale: 0, arms: 0, rings: 0 },
+    loop: loop?.stats ?? { bridge: "none", bridgeFallback: null, drains: 0, events: 0, stale: 0, fullBatchRetries: 0, arms: 0, rings: 0 },
   };
 }

@@ -4,8 +4,6 @@
 // may already be reused, and is dropped (Go issue 59545).
 import type { PollDesc } from "./poll_desc.ts";
 
-
-
 export class Table {
   readonly #descs: (PollDesc | null)[] = [];
   readonly #gens: number[] = [];
@@ -42,6 +40,15 @@ export class Table {
     if (slot >= this.#descs.length) return undefined;
     if (this.#gens[slot] !== gen) return undefined;
     return this.#descs[slot] ?? undefined;
+  }
+
+  /** Calls fn for every pd in the table (fn may remove pds). */
+  forEach(fn: (pd: PollDesc) => void): void {
+    const descs = this.#descs;
+    for (let i = 0; i < descs.length; i++) {
+      const pd = descs[i];
+      if (pd != null) fn(pd);
+    }
   }
 
   get size(): number {

@@ -133,6 +133,8 @@ describe("http example: write deadline", () => {
     const s = stuckServer();
     const c = await dial(s.port);
     setIntOpt(c.fd, C.SOL_SOCKET, C.SO_RCVBUF, 4096);
+    // Connected is not accepted yet: count the server's side first.
+    expect(await until(() => s.connections === 1, 2000)).toBe(true);
     const t0 = performance.now();
     await c.write(enc.encode(GET.repeat(600) + "GET /stream HTTP/1.1\r\nHost: t\r\n\r\n"));
     // Never read: the server must give up on its writes and close.
@@ -144,6 +146,7 @@ describe("http example: write deadline", () => {
     const s = stuckServer();
     const c = await dial(s.port);
     setIntOpt(c.fd, C.SOL_SOCKET, C.SO_RCVBUF, 4096);
+    expect(await until(() => s.connections === 1, 2000)).toBe(true);
     // Fill the pipe with unread responses, then a HEAD /stream on its own write.
     await c.write(enc.encode(GET.repeat(600) + "HEAD /stream HTTP/1.1\r\nHost: t\r\n\r\n"));
     expect(await until(() => s.connections === 0, 4000)).toBe(true);
