@@ -1,4 +1,4 @@
-// Channels and select, as in Go (runtime/chan.go, runtime/select.go): a task
+// Channels, as in Go (runtime/chan.go; select is in select.ts): a task
 // that cannot proceed parks as a waiter on the channel's send or receive
 // queue and is resumed by the task that completes the exchange.
 //
@@ -19,12 +19,14 @@ export class ChannelError extends Error {
   override name = "ChannelError";
 }
 
-interface RecvWaiter<T> extends Waiter {
+/** @internal A parked receive (a plain recv or a select case). */
+export interface RecvWaiter<T> extends Waiter {
   /** Called with the value (ok) or with closed (!ok). Also settles a select. */
   deliver(value: T | undefined, ok: boolean): void;
 }
 
-interface SendWaiter<T> extends Waiter {
+/** @internal A parked send (a plain send or a select case). */
+export interface SendWaiter<T> extends Waiter {
   readonly value: T;
   /** The value was taken. */
   taken(): void;
@@ -212,134 +214,4 @@ export class Chan<T> implements AsyncIterable<T> {
   _parkSend(w: SendWaiter<T>): void {
     this.#sendq.push(w);
   }
-}
-
-/** A select case: receive from ch (null never fires, like a nil channel). */
-export interface RecvCase<T> {
-  readonly recv: Chan<T> | null;
-}
-
-/** A select case: send value on ch (null never fires). */
-export interface SendCase<T> {
-  readonly send: Chan<T> | null;
-  readonly value: T;
-}
-
-/** A select case that fires when the signal aborts. */
-export interface SignalCase {
-  readonly signal: AbortSignal;
-}
-
-export type SelectCase = RecvCase<unknown> | SendCase<unknown> | SignalCase;
-
-/** Which case fired: its index, and for a receive the value and ok. `index` is -1 for default. */
-export interface Selected {
-  readonly index: number;
-  readonly value: unknown;
-  readonly ok: boolean;
-}
-
-export interface SelectOptions {
-  /** Never wait: if no case is ready, resolve `{ index: -1 }` (Go's `default:`). */
-  readonly default?: boolean;
-}
-
-const DEFAULT_SELECTED: Selected = Object.freeze({ index: -1, value: undefined, ok: false });
-
-/**
- * Waits until one of the cases can proceed and performs it. When several are
- * ready, one is chosen uniformly at random; the others are not consumed.
- * With `{ default: true }` it never waits. A send case on a closed channel
- * throws ChannelError, as in Go.
- *
- * ```ts
- * const r = await select([{ recv: jobs }, { recv: after(1000) }, { signal }]);
- * if (r.index === 0) handle(r.value);
- * ```
- */
-export function select(cases: readonly SelectCase[], opts?: SelectOptions): Promise<Selected> {
-  const order = shuffled(cases.length);
-  for (const i of order) {
-    const c = cases[i]!;
-    if ("recv" in c) {
-      if (c.recv === null) continue;
-      const got = c.recv.tryRecv();
-      if (got !== null) return Promise.resolve({ index: i, value: got.value, ok: got.ok });
-    } else if ("send" in c) {
-      if (c.send === null) continue;
-      let sent: boolean;
-      try {
-        sent = c.send.trySend(c.value);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      if (sent) return Promise.resolve({ index: i, value: undefined, ok: true });
-    } else if (c.signal.aborted) {
-      return Promise.resolve({ index: i, value: c.signal.reason, ok: true });
-    }
-  }
-  if (opts?.default) return Promise.resolve(DEFAULT_SELECTED);
-  return new Promise<Selected>((resolve, reject) => {
-    // One shared "done" flag: the first case to fire settles the select and
-    // the waiters parked on the other channels become dead (skipped lazily).
-    const state = { done: false };
-    const cleanups: (() => void)[] = [];
-    const finish = () => {
-      state.done = true;
-      for (const f of cleanups) f();
-    };
-    for (const i of order) {
-      const c = cases[i]!;
-      if ("recv" in c) {
-        if (c.recv === null) continue;
-        const w: RecvWaiter<unknown> = {
-          done: false,
-          sel: state,
-          deliver: (value, ok) => {
-            finish();
-            resolve({ index: i, value, ok });
-          },
-        };
-        c.recv._parkRecv(w);
-      } else if ("send" in c) {
-        if (c.send === null) continue;
-        const w: SendWaiter<unknown> = {
-          done: false,
-          sel: state,
-          value: c.value,
-          taken: () => {
-            finish();
-            resolve({ index: i, value: undefined, ok: true });
-          },
-          closed: () => {
-            finish();
-            reject(new ChannelError("send on closed channel"));
-          },
-        };
-        c.send._parkSend(w);
-      } else {
-        const sig = c.signal;
-        const onAbort = () => {
-          if (state.done) return;
-          finish();
-          resolve({ index: i, value: sig.reason, ok: true });
-        };
-        sig.addEventListener("abort", onAbort, { once: true });
-        cleanups.push(() => sig.removeEventListener("abort", onAbort));
-      }
-    }
-  });
-}
-
-// A uniformly random permutation of 0..n-1 (Fisher–Yates).
-function shuffled(n: number): number[] {
-  const a = new Array<number>(n);
-  for (let i = 0; i < n; i++) a[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    const t = a[i]!;
-    a[i] = a[j]!;
-    a[j] = t;
-  }
-  return a;
 }

@@ -1,5 +1,6 @@
 // Go's concurrency model for tasks: channels, select, WaitGroup, Mutex, timers.
-export { Chan, ChannelError, select, type ChanOptions, type Received, type RecvCase, type SelectCase, type Selected, type SelectOptions, type SendCase, type SignalCase } from "./chan.ts";
+export { Chan, ChannelError, type ChanOptions, type Received } from "./chan.ts";
+export { select, type RecvCase, type SelectCase, type Selected, type SelectOptions, type SendCase, type SignalCase } from "./select.ts";
 export { go, setTaskErrorHandler, type TaskErrorHandler } from "./go.ts";
 export { Mutex, RWMutex } from "./mutex.ts";
 export { Once } from "./once.ts";
