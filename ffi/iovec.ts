@@ -3,20 +3,14 @@
 // each pointer is taken and written into the struct right before the call
 // that uses it, in the same synchronous block, and never kept.
 import { ptr } from "bun:ffi";
-import { type CmsghdrLayout, cmsghdrLayout, IOVEC, type MsghdrLayout, msghdrLayout } from "./layout.ts";
+import { type CmsghdrLayout, cmsghdrLayout, IOVEC, type MsghdrLayout, msghdrLayout, setU64 } from "./layout.ts";
 import { platform } from "./platform.ts";
 
-const TWO_32 = 0x1_0000_0000;
 
 /** This OS's `struct msghdr`. */
 export const MSGHDR: MsghdrLayout = msghdrLayout(platform.os);
 /** This OS's `struct cmsghdr` and CMSG_* alignment. */
 export const CMSGHDR: CmsghdrLayout = cmsghdrLayout(platform.os);
-
-function setU64(v: DataView, at: number, n: number): void {
-  v.setUint32(at, n % TWO_32, true);
-  v.setUint32(at + 4, Math.floor(n / TWO_32), true);
-}
 
 function setWord(v: DataView, at: number, size: 4 | 8, n: number): void {
   if (size === 8) setU64(v, at, n);

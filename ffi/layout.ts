@@ -34,6 +34,22 @@ export const KEVENT_32: KeventLayout = { size: 32, ident: 0, filter: 8, flags: 1
 /** FreeBSD >= 12: 64 bytes (ext[4] at 32). */
 export const KEVENT_64: KeventLayout = { size: 64, ident: 0, filter: 8, flags: 10, fflags: 12, data: 16, udata: 24 };
 
+/** eventfd(2)'s counter: reads and writes move exactly one uint64. */
+export const EVENTFD_COUNTER_SIZE = 8;
+
+const TWO_32 = 0x1_0000_0000;
+
+/** Writes a non-negative integer below 2^53 as a little-endian u64 (pointers, sizes, user data). */
+export function setU64(v: DataView, at: number, n: number): void {
+  v.setUint32(at, n % TWO_32, true);
+  v.setUint32(at + 4, Math.floor(n / TWO_32), true);
+}
+
+/** Reads a little-endian u64 known to be below 2^53. */
+export function getU64(v: DataView, at: number): number {
+  return v.getUint32(at, true) + v.getUint32(at + 4, true) * TWO_32;
+}
+
 /** `struct iovec { void *base; size_t len; }` on 64-bit targets. */
 export const IOVEC = { size: 16, base: 0, len: 8 } as const;
 
@@ -116,9 +132,6 @@ export function cmsghdrLayout(os: "linux" | "darwin" | "freebsd"): CmsghdrLayout
 
 /** `struct linger { int l_onoff; int l_linger; }` */
 export const LINGER = { size: 8, onoff: 0, linger: 4 } as const;
-
-/** `struct rlimit { rlim_t cur; rlim_t max; }` on 64-bit targets. */
-export const RLIMIT = { size: 16, cur: 0, max: 8 } as const;
 
 /** Writes one epoll_event at byte `at`: events, and data as (lo, hi) u32 halves. */
 export function writeEpollEvent(v: DataView, at: number, L: EpollEventLayout, events: number, lo: number, hi: number): void {

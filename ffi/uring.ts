@@ -18,6 +18,7 @@
 // data) must be `new Uint8Array(new ArrayBuffer(n))` held by the caller for as
 // long as the request can run.
 import { dlopen, FFIType, type Pointer, ptr, read, toArrayBuffer } from "bun:ffi";
+import { getU64, setU64 } from "./layout.ts";
 import { platform } from "./platform.ts";
 
 const { i32, i64, u64, ptr: P, i64_fast } = FFIType;
@@ -70,7 +71,6 @@ const PROT_READ = 0x1;
 const PROT_WRITE = 0x2;
 const MAP_SHARED = 0x01;
 const MAP_POPULATE = 0x08000;
-const TWO_32 = 0x1_0000_0000;
 
 let lib: ReturnType<typeof load> | null = null;
 function load() {
@@ -96,12 +96,6 @@ function libc() {
   if (platform.os !== "linux") throw new Error("io_uring is Linux-only");
   lib ??= load();
   return lib;
-}
-
-/** A completion: the request's user data and its result (≥ 0, or −errno). */
-export interface Completion {
-  userData: number;
-  res: number;
 }
 
 /**
@@ -245,7 +239,7 @@ export class IoUring {
     let n = 0;
     while (head !== tail) {
       const at = this.#cqes + (head & this.#cqMask) * CQE.size;
-      each(v.getUint32(at + CQE.user_data, true) + v.getUint32(at + CQE.user_data + 4, true) * TWO_32, v.getInt32(at + CQE.res, true));
+      each(getU64(v, at + CQE.user_data), v.getInt32(at + CQE.res, true));
       head = (head + 1) >>> 0;
       n++;
     }
@@ -265,9 +259,4 @@ export class IoUring {
     s.munmap(this.#ringPtr, this.#ringLen);
     s.close(this.fd);
   }
-}
-
-function setU64(v: DataView, at: number, x: number): void {
-  v.setUint32(at, x % TWO_32, true);
-  v.setUint32(at + 4, Math.floor(x / TWO_32), true);
 }

@@ -1,5 +1,6 @@
 // Conn: a connected stream socket (TCP or unix) on the netpoller.
 import { errno, sys } from "../../ffi/libc.ts";
+import { LINGER } from "../../ffi/layout.ts";
 import { C } from "../../ffi/platform.ts";
 import { ClosedError, sysError } from "../errors.ts";
 import { type BufferPool, chunkPool } from "../runtime/buffer_pool.ts";
@@ -162,10 +163,10 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
     const fd = this.#fd;
     fd.incref("setLinger");
     try {
-      const v = new Int32Array(new ArrayBuffer(8));
-      v[0] = seconds === null ? 0 : 1;
-      v[1] = seconds ?? 0;
-      if (sys.setsockopt(fd.sysfd, C.SOL_SOCKET, C.SO_LINGER_SECONDS, v, 8) < 0) {
+      const v = new DataView(new ArrayBuffer(LINGER.size));
+      v.setInt32(LINGER.onoff, seconds === null ? 0 : 1, true);
+      v.setInt32(LINGER.linger, seconds ?? 0, true);
+      if (sys.setsockopt(fd.sysfd, C.SOL_SOCKET, C.SO_LINGER_SECONDS, new Uint8Array(v.buffer), LINGER.size) < 0) {
         throw sysError("setLinger", "setsockopt", errno(), fd.ctx);
       }
     } finally {

@@ -1,7 +1,7 @@
 // epoll backend (Linux). Go: runtime/netpoll_epoll.go; mio: sys/unix/selector/epoll.rs.
 import { C, E, platform } from "../../ffi/platform.ts";
 import { errno, sys } from "../../ffi/libc.ts";
-import { writeEpollEvent } from "../../ffi/layout.ts";
+import { EVENTFD_COUNTER_SIZE, writeEpollEvent } from "../../ffi/layout.ts";
 import { HUP, type Poller, PollerOpenError, READ, WAKE_SLOT, WRITE } from "./poller.ts";
 
 const layout = platform.epollEvent;
@@ -11,7 +11,6 @@ const REGISTER_MASK = (C.EPOLLIN | C.EPOLLOUT | C.EPOLLRDHUP | C.EPOLLET) >>> 0;
 const READ_MASK = C.EPOLLIN | C.EPOLLRDHUP | C.EPOLLHUP | C.EPOLLERR | C.EPOLLPRI;
 const WRITE_MASK = C.EPOLLOUT | C.EPOLLHUP | C.EPOLLERR;
 const HUP_MASK = C.EPOLLRDHUP | C.EPOLLHUP | C.EPOLLERR;
-const TWO_32 = 0x1_0000_0000;
 
 export class EpollPoller implements Poller {
   readonly name = "epoll";
@@ -33,7 +32,7 @@ export class EpollPoller implements Poller {
     this.#view = new DataView(this.#events.buffer);
     this.#ctl = new Uint8Array(new ArrayBuffer(layout.size));
     this.#ctlView = new DataView(this.#ctl.buffer);
-    this.#counter = new Uint8Array(new ArrayBuffer(8));
+    this.#counter = new Uint8Array(new ArrayBuffer(EVENTFD_COUNTER_SIZE));
     const ep = sys.epoll_create1(C.EPOLL_CLOEXEC);
     if (ep < 0) throw new PollerOpenError("epoll_create1", errno());
     const wfd = sys.eventfd(0, C.EFD_CLOEXEC | C.EFD_NONBLOCK);
@@ -70,22 +69,20 @@ export class EpollPoller implements Poller {
   }
 
   poll(timeoutMs: number): number {
-    for (;;) {
-      const n = sys.epoll_wait(this.fd, this.#events, this.capacity, timeoutMs);
-      if (n >= 0) {
-        if (this.#wakePending) this.#drainWake(n);
-        return n;
-      }
-      const e = errno();
-      if (e === EINTR) return 0;
-      throw new PollerOpenError("epoll_wait", e);
+    const n = sys.epoll_wait(this.fd, this.#events, this.capacity, timeoutMs);
+    if (n >= 0) {
+      if (this.#wakePending) this.#drainWake(n);
+      return n;
     }
+    const e = errno();
+    if (e === EINTR) return 0;
+    throw new PollerOpenError("epoll_wait", e);
   }
 
   #drainWake(n: number): void {
     for (let i = 0; i < n; i++) {
       if (this.isWake(i)) {
-        const r = sys.read(this.#wakefd, this.#counter, 8);
+        const r = sys.read(this.#wakefd, this.#counter, EVENTFD_COUNTER_SIZE);
         if (r >= 0 || errno() === EAGAIN) this.#wakePending = false;
         return;
       }
@@ -114,7 +111,7 @@ export class EpollPoller implements Poller {
     this.#wakePending = true;
     const one = this.#counter;
     new DataView(one.buffer).setBigUint64(0, 1n, true);
-    sys.write(this.#wakefd, one, 8);
+    sys.write(this.#wakefd, one, EVENTFD_COUNTER_SIZE);
   }
 
   close(): void {
@@ -123,9 +120,4 @@ export class EpollPoller implements Poller {
     sys.close(this.#wakefd);
     sys.close(this.fd);
   }
-}
-
-/** The cookie as one number, for diagnostics and tests. */
-export function cookie(slot: number, gen: number): number {
-  return slot + gen * TWO_32;
 }

@@ -2,28 +2,39 @@
 //
 // Each direction (read, write) is a Half holding exactly one latch state:
 //
-//   NIL ──ready()──► READY            an edge arrived with nobody waiting
-//   READY ──consume()──► NIL          the caller retries its syscall at once
-//   NIL ──park()──► WAITING           a task awaits; its resolver is stored
-//   WAITING ──ready()──► NIL          the poller resumes the task (it retries)
-//   WAITING ──expire()/close()──► NIL the task is rejected with TIMEOUT/CLOSED
-//   WAITING ──abort──► NIL            the task is rejected with signal.reason
+//   NIL ──ready()──► READY             an edge arrived with nobody waiting
+//   READY ──consume() / park()──► NIL  the caller retries its syscall at once
+//   NIL ──park()──► WAITING            a task awaits a promise (resolve/reject stored)
+//   NIL ──parkDirect()──► WAITING      the owner's operation waits, no promise
+//   WAITING ──ready()──► NIL           promise park: unpark(), resolve(); the
+//                                      task retries its syscall
+//   WAITING ──ready()──► WAITING       direct park: owner.resume(h) retries at
+//                                      once; it unpark()s on completion, or
+//                                      stays WAITING on EAGAIN (spurious wakeup)
+//   WAITING ──deadline timer / setDeadline(past) / close() / abort──► NIL
+//                                      #fail(): unpark(), then reject with the
+//                                      owner's error (TIMEOUT / CLOSED mapped by
+//                                      owner.error) or signal.reason; a direct
+//                                      park gets owner.abandon(h, err) instead
 //
-// Who moves it: the loop's drain calls ready(); the I/O path (fd.ts, pollfd.ts)
-// calls check(), consume() and park(); deadline timers call expire; close()
-// comes from the owner. Rules:
+// Who moves it: the loop's drain calls ready(); the I/O path (direction.ts,
+// io_op.ts, pollfd.ts) calls check(), consume(), park(), parkDirect() and
+// unpark(); the Half's own deadline timer and abort listener call #fail();
+// close() comes from the owner. Rules:
 // - A timeout or close never plants READY (a later op must not skip its wait
 //   on a readiness that never happened).
 // - park() while WAITING is a bug in the caller's serialisation: it throws
-//   "double wait".
+//   "double wait" (each direction's FIFO lock makes it impossible).
 // - Wakeups may be spurious: callers always retry the syscall and park again
 //   on EAGAIN.
 // - check() runs before each syscall attempt: closing and an expired deadline
 //   fail the operation even if data is buffered.
 //
 // Deadlines are monotonic milliseconds (performance.now()); 0 = none,
-// -1 = expired. Each Half has one timer at most; every deadline change bumps
-// its `seq`, so a stale timer callback finds a different seq and does nothing.
+// -1 = expired. Each Half has one timer at most, armed only while a task is
+// parked; every deadline change bumps its `seq`, so a stale timer callback
+// finds a different seq and does nothing. A deadline beyond setTimeout's
+// reach re-arms when the timer fires early.
 
 import { hooks } from "./hooks.ts";
 import { FifoLock } from "./lock.ts";
@@ -31,6 +42,8 @@ import { FifoLock } from "./lock.ts";
 export const NIL = 0;
 export const READY = 1;
 export const WAITING = 2;
+/** A Half's latch state. */
+export type Latch = typeof NIL | typeof READY | typeof WAITING;
 
 /** Rejection reasons for a parked task; the owner turns them into errors. */
 export const CLOSED: unique symbol = Symbol("closed");
@@ -47,16 +60,18 @@ const MAX_TIMER_MS = 0x7fffffff;
  * serialises each direction's operations on it): one object per direction.
  */
 export class Half extends FifoLock {
-  state = NIL;
+  /** The latch. Written by the PollDesc methods only (ready, consume, park*, unpark, #fail, close). */
+  state: Latch = NIL;
+  /** The promise park's settlers: set by park(), cleared by unpark(); null for a direct park. */
   resolve: (() => void) | null = null;
   reject: ((reason: unknown) => void) | null = null;
-  /** Monotonic ms, NO_DEADLINE or EXPIRED. */
+  /** Monotonic ms, NO_DEADLINE or EXPIRED. Written by setDeadline(), and by check() / the timer when it passes. */
   deadline = NO_DEADLINE;
-  /** The operation parked here, for the error the owner builds. */
+  /** The operation parked here, for the error the owner builds. Set by #wait(). */
   op = "";
-  /** Parked with parkDirect: the owner is called back instead of a promise. */
+  /** Parked with parkDirect: ready() calls owner.resume(h) instead of resolving. Set by #wait(), cleared by unpark(). */
   direct = false;
-  /** Timer and abort state, made on first use: most halves never need it. */
+  /** Timer and abort state, made on first use: most halves never need it. Owned by #armTimer / #clearTimer / #wait / unpark. */
   x: HalfTimers | null = null;
 
   /** The abort signal of the parked task, if it gave one. */
@@ -93,12 +108,14 @@ export interface PollOwner {
 }
 
 export class PollDesc {
-  /** The descriptor, for the poller; -1 once released. */
+  /** The descriptor, for the poller; -1 once released (written by the owner). */
   fd: number;
+  /** The table slot and generation of this pd's kernel cookie (written by Table.add / remove). */
   slot = -1;
   gen = 0;
+  /** Set once by close(): every later check() fails with CLOSED. */
   closing = false;
-  /** The poller reported a hang-up or error: sticky, no later edge will repeat it. */
+  /** The poller reported a hang-up or error: sticky, no later edge will repeat it (written by the loop's drain). */
   hup = false;
   /**
    * A socket error the poller reported with the event (kqueue's fflags), 0 if
