@@ -156,7 +156,8 @@ export class Loop {
     if (full && poller.lossyWhenFull) this.#retryAll();
     this.#stats.drains++;
     this.#stats.events += found;
-    if (found === 0 || (fromWake && found <= QUIET_EVENTS && this.#bridge.cheapArm)) this.#arm();
+    if (found === 0) this.#arm();
+    else if (fromWake && found <= QUIET_EVENTS && this.#bridge.cheapArm) this.#armAfterTasks();
     else this.#schedule();
   }
 
@@ -173,6 +174,20 @@ export class Loop {
     this.#armed = true;
     this.#bridge.arm(this.#onWake);
   }
+
+  // The quiet arm runs as a microtask queued behind the resumed tasks'
+  // continuations, so its syscall is not on their latency path; it still
+  // runs before Bun's loop can sleep (microtasks drain first). #armed is set
+  // now: nothing schedules a drain meanwhile, and whatever becomes ready in
+  // between completes the armed wait at once.
+  #armAfterTasks(): void {
+    this.#armed = true;
+    queueMicrotask(this.#armQueued);
+  }
+
+  #armQueued = (): void => {
+    if (!this.#closed) this.#bridge.arm(this.#onWake);
+  };
 
   #onWake = (): void => {
     this.#armed = false;
