@@ -128,6 +128,14 @@ export class Loop {
    */
   #drainOnce(fromWake: boolean): void {
     if (this.#closed) return;
+    const found = this.#collect();
+    if (found === 0) this.#arm();
+    else if (fromWake && found <= QUIET_EVENTS && this.#bridge.cheapArm) this.#armAfterTasks();
+    else this.#schedule();
+  }
+
+  /** poll(0) until a batch comes back short, marking readiness; returns the events seen. */
+  #collect(): number {
     const { poller, table } = this;
     const cap = poller.capacity;
     let found = 0;
@@ -156,9 +164,7 @@ export class Loop {
     if (full && poller.lossyWhenFull) this.#retryAll();
     this.#stats.drains++;
     this.#stats.events += found;
-    if (found === 0) this.#arm();
-    else if (fromWake && found <= QUIET_EVENTS && this.#bridge.cheapArm) this.#armAfterTasks();
-    else this.#schedule();
+    return found;
   }
 
   /** After a batch that may have dropped events: every direction retries its syscall. */
