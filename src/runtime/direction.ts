@@ -11,7 +11,7 @@
 // it returns.
 import type { ErrorContext } from "../errors.ts";
 import { AGAIN, attempt, type IoTarget, type Op, opName, withProgress } from "./io_op.ts";
-import type { Half, PollDesc } from "./poll_desc.ts";
+import type { Dir, Half, PollDesc } from "./poll_desc.ts";
 
 /** What a Direction needs from its FD (besides the attempt's IoTarget). */
 export interface DirectionHost extends IoTarget {
@@ -67,10 +67,10 @@ export class Direction {
   #resolve: ((v: unknown) => void) | null = null;
   #reject: ((err: unknown) => void) | null = null;
 
-  constructor(host: DirectionHost, h: Half, write: boolean) {
+  constructor(host: DirectionHost, h: Half, d: Dir) {
     this.#host = host;
     this.h = h;
-    this.#settled = write ? settledWrites : settledReads;
+    this.#settled = d === "w" ? settledWrites : settledReads;
   }
 
   /** Runs op to completion: its value, or the closed / timeout / system error or abort reason. */

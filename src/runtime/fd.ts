@@ -20,12 +20,11 @@ import { type Deadline, toMono } from "./deadline.ts";
 import { Direction, type DirectionHost } from "./direction.ts";
 import type { Attempt, ChunkSink } from "./io_op.ts";
 import { getLoop } from "./loop.ts";
-import { CLOSED, type Half, PollDesc, type PollOwner, TIMEOUT } from "./poll_desc.ts";
+import { CLOSED, type Dir, type Half, PollDesc, type PollOwner, TIMEOUT } from "./poll_desc.ts";
 
 export type { Attempt, ChunkSink } from "./io_op.ts";
 
-/** A direction: "r" (read side) or "w" (write side). */
-export type Dir = "r" | "w";
+export type { Dir } from "./poll_desc.ts";
 
 /** Live FDs (opened and not yet released), for leak checks. */
 let liveFds = 0;
@@ -85,8 +84,8 @@ export class FD implements PollOwner, DirectionHost {
     this.#file = opts.owned ? null : fileId(sysfd);
     this.pd = new PollDesc(sysfd);
     this.pd.owner = this;
-    this.#r = new Direction(this, this.pd.r, false);
-    this.#w = new Direction(this, this.pd.w, true);
+    this.#r = new Direction(this, this.pd.r, "r");
+    this.#w = new Direction(this, this.pd.w, "w");
     const loop = getLoop();
     const err = loop.register(this.pd);
     if (err !== 0) throw sysError("register", loop.poller.registerSyscall, err, opts.ctx);

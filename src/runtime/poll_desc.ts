@@ -42,6 +42,9 @@ import { FifoLock } from "./lock.ts";
 export const NIL = 0;
 export const READY = 1;
 export const WAITING = 2;
+/** A direction: "r" (read side, PollDesc.r) or "w" (write side, PollDesc.w). */
+export type Dir = "r" | "w";
+
 /** A Half's latch state. */
 export type Latch = typeof NIL | typeof READY | typeof WAITING;
 
