@@ -222,6 +222,10 @@ export function writeReport(file: ResultsFile): string {
   const wakeMd = join(import.meta.dir, "out", "wake.md");
   if (existsSync(wakeMd)) L.push("## Wake path", "", readFileSync(wakeMd, "utf8").trim().replace(/^### .*\n+/, ""), "");
 
+  // ---------------------------------------------------------------- TLS
+  const tlsMd = join(import.meta.dir, "out", "tls.md");
+  if (existsSync(tlsMd)) L.push("## TLS echo", "", readFileSync(tlsMd, "utf8").trim().replace(/^### (.*)\n+/, "$1.\n\n"), "");
+
   // ---------------------------------------------------------------- channels
   const chanMd = join(import.meta.dir, "out", "chan.md");
   if (existsSync(chanMd)) L.push("## Channels", "", readFileSync(chanMd, "utf8").trim(), "");

@@ -16,7 +16,7 @@
 // server for round 2, ...; the server order rotates per round) and the
 // report shows the median of the rounds per metric.
 //
-// Scenario ids: echo1 echo64 echo256 paced1 paced64 echo64k http1 http64 http256 pipe64 idle10k
+// Scenario ids: echo1 echo64 echo256 paced1 paced64 echo64k http1 http64 http256 pipe64 idle10k (and chan, wake, tls: the separate benchmarks)
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -603,7 +603,7 @@ async function main(): Promise<void> {
   ensureTools();
   build();
   const scenarios = SCENARIOS.filter((s) => onlyScen === null || onlyScen.includes(s.id));
-  if (onlyScen) for (const id of onlyScen) if (id !== "chan" && id !== "wake" && !SCENARIOS.some((s) => s.id === id)) throw new Error(`unknown scenario ${id}; ids: ${SCENARIOS.map((s) => s.id).join(" ")}`);
+  if (onlyScen) for (const id of onlyScen) if (id !== "chan" && id !== "wake" && id !== "tls" && !SCENARIOS.some((s) => s.id === id)) throw new Error(`unknown scenario ${id}; ids: ${SCENARIOS.map((s) => s.id).join(" ")}`);
   const servers = SERVERS.filter((s) => {
     if (onlyServers !== null && !onlyServers.includes(s.id)) return false;
     if (s.needs && !existsSync(s.needs)) {
@@ -662,6 +662,17 @@ async function main(): Promise<void> {
       stderr: "inherit",
     });
     if (!wake.success) notes.push(`bench/wake.ts failed (exit ${wake.exitCode}): wake results missing.`);
+  }
+  // TLS echo, bun-netpoll's TLS beside Bun's native TLS: bench/tls.ts writes
+  // bench/out/tls.md, which the report includes. Skipped with --only unless asked for.
+  if (onlyScen === null || onlyScen.includes("tls")) {
+    console.log("bench: TLS echo (bun bench/tls.ts)");
+    const tls = Bun.spawnSync([process.execPath, join(BENCH, "tls.ts"), "--markdown", join(OUT, "tls.md")], {
+      env: { ...process.env, ...(QUICK ? { TLS_SECS: "0.5", TLS_RUNS: "1" } : {}) },
+      stdout: "inherit",
+      stderr: "inherit",
+    });
+    if (!tls.success) notes.push(`bench/tls.ts failed (exit ${tls.exitCode}): TLS results missing.`);
   }
   file.machine.elapsedS = Math.round((performance.now() - t0) / 1000);
   finish(file);

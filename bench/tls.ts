@@ -9,6 +9,7 @@
 // warm-up; MB/s counts echoed bytes (10^6). Client × server: bun-netpoll ×
 // bun-netpoll, Bun × Bun, and the two crossings; TLS_RUNS (3) interleaved
 // rounds, median shown. The machine is shared: compare ratios in one run.
+// `--markdown FILE` also writes the table there (npm run bench uses it).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -214,13 +215,20 @@ async function main(): Promise<void> {
     }
     const base = median(results.get("bun/bun")!);
     const label: Record<Side, string> = { netpoll: "bun-netpoll (connectTls / listenTls)", bun: "Bun.connect / Bun.listen { tls }" };
-    console.log(`### TLS echo: ${CONNS} connections, one 64 KiB block in flight each, ${SECS} s, median of ${RUNS}\n`);
-    console.log("| client | server | MB/s (median) | min–max | vs Bun/Bun |");
-    console.log("|---|---|---:|---:|---:|");
+    const lines = [
+      `### TLS echo: ${CONNS} connections, one 64 KiB block in flight each, ${SECS} s, median of ${RUNS}`,
+      "",
+      "| client | server | MB/s (median) | min–max | vs Bun/Bun |",
+      "|---|---|---:|---:|---:|",
+    ];
     for (const [c, s] of pairs) {
       const xs = results.get(`${c}/${s}`)!;
-      console.log(`| ${label[c]} | ${label[s]} | ${median(xs).toFixed(0)} | ${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)} | ${(median(xs) / base).toFixed(2)}× |`);
+      lines.push(`| ${label[c]} | ${label[s]} | ${median(xs).toFixed(0)} | ${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)} | ${(median(xs) / base).toFixed(2)}× |`);
     }
+    console.log(lines.join("\n"));
+    // --markdown FILE: the table for bench/RESULTS.md (npm run bench).
+    const md = process.argv.indexOf("--markdown");
+    if (md >= 0) writeFileSync(process.argv[md + 1]!, `${lines.join("\n")}\n`);
   } finally {
     for (const s of Object.values(servers)) s.proc.kill();
     await Promise.all(Object.values(servers).map((s) => s.proc.exited));
