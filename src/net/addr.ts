@@ -126,7 +126,7 @@ export interface IpLiteral {
   readonly family: "inet" | "inet6";
   readonly address: string;
   /** Present (nonzero) only for an IPv6 literal with a zone. */
-  readonly scopeId?: number;
+  readonly scopeId?: number | undefined;
 }
 
 const ZONE_SEPARATOR = "%";
