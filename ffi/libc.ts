@@ -43,6 +43,8 @@ const posix = {
   unlink: { args: [ptr], returns: i32 },
   getrlimit: { args: [i32, ptr], returns: i32 },
   setrlimit: { args: [i32, ptr], returns: i32 },
+  if_nametoindex: { args: [ptr], returns: u32 },
+  if_indextoname: { args: [u32, ptr], returns: ptr },
 } as const;
 
 const linuxOnly = {
@@ -227,6 +229,30 @@ export function cString(s: string): Uint8Array {
   const out = new Uint8Array(new ArrayBuffer(bytes.length + 1));
   out.set(bytes);
   return out;
+}
+
+const ifNameBuf = new Uint8Array(new ArrayBuffer(C.IF_NAMESIZE));
+const MAX_U32 = 0xffffffff;
+
+/**
+ * The index of the network interface named `name` (if_nametoindex), or 0
+ * when there is no such interface (or the name cannot be one: empty, a NUL
+ * inside, or longer than IF_NAMESIZE - 1 bytes).
+ */
+export function interfaceIndex(name: string): number {
+  if (name.length === 0 || name.includes("\0")) return 0;
+  const bytes = cString(name);
+  if (bytes.length > C.IF_NAMESIZE) return 0;
+  return sys.if_nametoindex(bytes) >>> 0;
+}
+
+/** The name of the network interface with index `index` (if_indextoname), or null when none has it. */
+export function interfaceName(index: number): string | null {
+  if (!Number.isInteger(index) || index <= 0 || index > MAX_U32) return null;
+  ifNameBuf.fill(0);
+  if (sys.if_indextoname(index, ifNameBuf) === null) return null;
+  const end = ifNameBuf.indexOf(0);
+  return new TextDecoder().decode(ifNameBuf.subarray(0, end < 0 ? ifNameBuf.length : end));
 }
 
 /**

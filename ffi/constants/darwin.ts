@@ -60,6 +60,8 @@ export const darwinConstants: OsConstants = {
   // limits and struct sizes
   IOV_MAX: 1024,
   SUN_PATH_MAX: 104,
+  /** Interface name buffer for if_indextoname, NUL included. */
+  IF_NAMESIZE: 16,
   SOCKADDR_STORAGE_SIZE: 128,
   SOCKADDR_HAS_LEN: 1,
   RLIMIT_NOFILE: 8,

@@ -58,6 +58,8 @@ export const linuxConstants: OsConstants = {
   // limits and struct sizes
   IOV_MAX: 1024,
   SUN_PATH_MAX: 108,
+  /** Interface name buffer for if_indextoname, NUL included. */
+  IF_NAMESIZE: 16,
   SOCKADDR_STORAGE_SIZE: 128,
   SOCKADDR_HAS_LEN: 0,
   RLIMIT_NOFILE: 7,

@@ -1,14 +1,23 @@
 // Addresses as users see them, and the checks that run before any syscall.
+import { interfaceIndex, interfaceName } from "../../ffi/libc.ts";
 import { formatSockaddr, ipFamily, type SockAddr } from "../../ffi/sockaddr.ts";
 import { platform } from "../../ffi/platform.ts";
 import { AddrError, type ErrorContext } from "../errors.ts";
 
-/** An IP endpoint. `hostname` is the numeric address (RFC 5952 text for IPv6). */
+/**
+ * An IP endpoint. `hostname` is the numeric address (RFC 5952 text for
+ * IPv6), without a zone. A scoped IPv6 address (link-local, fe80::/10) also
+ * has `zone` and `scopeId`; unscoped addresses have neither property.
+ */
 export interface IpAddr {
   readonly transport: "tcp" | "udp";
   readonly family: "IPv4" | "IPv6";
   readonly hostname: string;
   readonly port: number;
+  /** IPv6 zone: the interface's name, or its index as decimal text when no interface has that index. */
+  readonly zone?: string;
+  /** IPv6 scope id (sin6_scope_id): the interface index the zone stands for. */
+  readonly scopeId?: number;
 }
 
 /** A unix socket endpoint. `path` is "" for an unnamed socket; Linux abstract names start with "\0". */
@@ -19,10 +28,15 @@ export interface UnixAddr {
 
 export type Addr = IpAddr | UnixAddr;
 
-/** "127.0.0.1:80", "[::1]:80", or the unix path ("@name" for abstract names). */
+/**
+ * "127.0.0.1:80", "[::1]:80", "[fe80::1%eth0]:80" for a scoped address (the
+ * zone, else the scope id), or the unix path ("@name" for abstract names).
+ */
 export function formatAddr(a: Addr): string {
   if ("path" in a) return a.path.charCodeAt(0) === 0 ? `@${a.path.slice(1)}` : a.path;
-  return a.family === "IPv6" ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
+  if (a.family !== "IPv6") return `${a.hostname}:${a.port}`;
+  const zone = a.zone || (a.scopeId ? String(a.scopeId) : "");
+  return zone ? `[${a.hostname}%${zone}]:${a.port}` : `[${a.hostname}]:${a.port}`;
 }
 
 /**
@@ -52,6 +66,10 @@ export function toAddr(sa: SockAddr, transport: "tcp" | "udp" | "unix" | "unixgr
     case "inet":
       return { transport: transport as "tcp" | "udp", family: "IPv4", hostname: sa.address, port: sa.port };
     case "inet6":
+      if (sa.scopeId) {
+        const zone = interfaceName(sa.scopeId) ?? String(sa.scopeId);
+        return { transport: transport as "tcp" | "udp", family: "IPv6", hostname: sa.address, port: sa.port, zone, scopeId: sa.scopeId };
+      }
       return { transport: transport as "tcp" | "udp", family: "IPv6", hostname: sa.address, port: sa.port };
     case "unix":
       return { transport: transport as "unix" | "unixgram", path: sa.path };
@@ -101,6 +119,70 @@ export function literalFamily(op: string, net: string, host: string, pinned: "in
     throw new AddrError(op, { net, address: host }, `address ${host}: wrong address family for ${net}`);
   }
   return fam;
+}
+
+/** A numeric IP address to use as is: the address text without its zone, and the zone's scope id. */
+export interface IpLiteral {
+  readonly family: "inet" | "inet6";
+  readonly address: string;
+  /** Present (nonzero) only for an IPv6 literal with a zone. */
+  readonly scopeId?: number | undefined;
+}
+
+const ZONE_SEPARATOR = "%";
+const DECIMAL_ZONE = /^[0-9]+$/;
+const SCOPE_ID_MAX = 0xffffffff;
+
+/**
+ * The scope id of an IPv6 zone: a decimal zone is the interface index itself
+ * (RFC 4007 section 11.2), anything else an interface name looked up with
+ * if_nametoindex. `address` names the whole address in errors. Throws
+ * AddrError: EINVAL for an empty zone or an index beyond 32 bits, ENODEV
+ * for a name no interface has.
+ */
+export function zoneScopeId(op: string, net: string, address: string, zone: string): number {
+  if (zone === "") throw new AddrError(op, { net, address }, "empty IPv6 zone");
+  if (DECIMAL_ZONE.test(zone)) {
+    const n = Number(zone);
+    if (n > SCOPE_ID_MAX) throw new AddrError(op, { net, address }, `IPv6 zone ${zone} is out of range`);
+    return n;
+  }
+  const index = interfaceIndex(zone);
+  if (index === 0) throw new AddrError(op, { net, address }, `no network interface named ${JSON.stringify(zone)}`, "ENODEV");
+  return index;
+}
+
+/** Checks a scope id given as a number (an address's `scopeId`); throws AddrError when it is not a u32. */
+export function checkScopeId(op: string, net: string, address: string, scopeId: unknown): number {
+  if (typeof scopeId !== "number" || !Number.isInteger(scopeId) || scopeId < 0 || scopeId > SCOPE_ID_MAX) {
+    throw new AddrError(op, { net, address }, `invalid IPv6 scope id ${String(scopeId)}`);
+  }
+  return scopeId;
+}
+
+/**
+ * Parses `host` as an IP literal, IPv6 with an optional `%zone`
+ * ("fe80::1%eth0", "fe80::1%2"). Returns null for a name to resolve. Throws
+ * AddrError for a zone on anything but an IPv6 literal, a bad zone (see
+ * zoneScopeId), or a literal of the wrong family for `pinned`.
+ */
+export function ipLiteral(op: string, net: string, host: string, pinned: "inet" | "inet6" | null): IpLiteral | null {
+  const cut = host.indexOf(ZONE_SEPARATOR);
+  if (cut < 0) {
+    const family = literalFamily(op, net, host, pinned);
+    return family === null ? null : { family, address: host };
+  }
+  const address = host.slice(0, cut);
+  if (ipFamily(address) !== "inet6") throw new AddrError(op, { net, address: host }, "a zone is allowed only on an IPv6 address");
+  if (pinned === "inet") throw new AddrError(op, { net, address: host }, `address ${host}: wrong address family for ${net}`);
+  const scopeId = zoneScopeId(op, net, host, host.slice(cut + 1));
+  return scopeId === 0 ? { family: "inet6", address } : { family: "inet6", address, scopeId };
+}
+
+/** The socket address of an IP literal (or a resolved address) and a port. */
+export function ipSockAddr(t: IpLiteral, port: number): SockAddr {
+  if (t.family === "inet") return { family: "inet", address: t.address, port };
+  return t.scopeId ? { family: "inet6", address: t.address, port, scopeId: t.scopeId } : { family: "inet6", address: t.address, port };
 }
 
 /** Resolves a host name to addresses of the pinned family (Bun's resolver). */
@@ -164,12 +246,27 @@ export interface BindTarget {
   readonly port: number;
   /** The wildcard with no family pinned: IPv6 "::" with IPV6_V6ONLY off. */
   readonly dualStack: boolean;
+  /** The IPv6 scope of a zoned host ("fe80::1%eth0"): its text and scope id; "" and 0 for none. */
+  readonly zone: string;
+  readonly scopeId: number;
+}
+
+/** The socket address a bind target binds. */
+export function bindSockAddr(t: BindTarget): SockAddr {
+  return ipSockAddr({ family: t.family, address: t.host, scopeId: t.scopeId }, t.port);
+}
+
+/** The address of a bind target as errors name it: "0.0.0.0:80", "[::]:80", "[fe80::1%eth0]:80". */
+export function bindText(t: BindTarget): string {
+  if (t.family === "inet") return `${t.host}:${t.port}`;
+  return t.zone ? `[${t.host}%${t.zone}]:${t.port}` : `[${t.host}]:${t.port}`;
 }
 
 /**
  * Checks listen options for an IP socket (`kind` tcp or udp) and resolves
- * the bind address: an IP literal, "localhost", or every address (dual-stack
- * "::" unless the network pins a family). Throws TypeError / AddrError.
+ * the bind address: an IP literal (IPv6 with an optional %zone),
+ * "localhost", or every address (dual-stack "::" unless the network pins a
+ * family). Throws TypeError / AddrError.
  */
 export function bindTarget(kind: "tcp" | "udp", opts: { port: unknown; hostname?: unknown; network?: unknown }): BindTarget {
   checkHostname("listen", opts.hostname);
@@ -182,11 +279,13 @@ export function bindTarget(kind: "tcp" | "udp", opts: { port: unknown; hostname?
   if (host === "localhost") host = pinned === "inet6" ? "::1" : "127.0.0.1";
   if (host === "") {
     const family = pinned ?? "inet6";
-    return { net, family, host: family === "inet6" ? "::" : "0.0.0.0", port, dualStack: pinned === null };
+    return { net, family, host: family === "inet6" ? "::" : "0.0.0.0", port, dualStack: pinned === null, zone: "", scopeId: 0 };
   }
-  const family = literalFamily("listen", net, host, pinned);
-  if (family === null) {
+  const lit = ipLiteral("listen", net, host, pinned);
+  if (lit === null) {
     throw new AddrError("listen", { net, address: host }, `listen needs an IP address or "localhost", not ${JSON.stringify(host)}`);
   }
-  return { net, family, host, port, dualStack: false };
+  const scopeId = lit.scopeId ?? 0;
+  const zone = scopeId === 0 ? "" : host.slice(host.indexOf(ZONE_SEPARATOR) + 1);
+  return { net, family: lit.family, host: lit.address, port, dualStack: false, zone, scopeId };
 }

@@ -1,24 +1,31 @@
 // DatagramConn: UDP and unixgram sockets on the netpoller.
 import { cString, errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
-import { decodeSockaddr, ipFamily, type SockAddr } from "../../ffi/sockaddr.ts";
+import { decodeSockaddr, type SockAddr } from "../../ffi/sockaddr.ts";
 import { AddrError, ClosedError, contextFields, type ErrorContext, NetError, sysError } from "../errors.ts";
 import { bytesArg, signalArg } from "../runtime/bytes.ts";
 import type { Deadline } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
 import {
   type Addr,
+  type BindTarget,
+  bindSockAddr,
   bindTarget,
+  bindText,
   checkHostname,
   checkNetwork,
   checkPort,
+  checkScopeId,
   checkUnixPath,
   formatAddr,
-  literalFamily,
+  ipLiteral,
+  type IpLiteral,
+  ipSockAddr,
   networkFamily,
   netName,
   resolveHost,
   toAddr,
+  zoneScopeId,
 } from "./addr.ts";
 import { bindTo, encode, familyNumber, localName, openSocket, saBuf, saLen, setIntOpt, type SocketFile, socketFile, unlinkSocketFile } from "./sys.ts";
 
@@ -43,8 +50,15 @@ export interface ConnectDatagramOptions {
   readonly network?: "udp" | "udp4" | "udp6";
 }
 
-/** Where to send a datagram: an IP endpoint or a unixgram path. */
-export type DatagramTarget = { readonly hostname: string; readonly port: number } | { readonly path: string } | Addr;
+/**
+ * Where to send a datagram: an IP endpoint or a unixgram path. An IPv6
+ * hostname may carry a zone ("fe80::1%eth0"), or the target gives it as
+ * `scopeId` or `zone` (so an address from receive() is replied to as is).
+ */
+export type DatagramTarget =
+  | { readonly hostname: string; readonly port: number; readonly zone?: string; readonly scopeId?: number }
+  | { readonly path: string }
+  | Addr;
 
 export interface Datagram {
   /** Bytes received (the datagram is truncated to the buffer's length). */
@@ -205,15 +219,14 @@ export class DatagramConn implements AsyncDisposable {
     const port = checkPort("send", ctx.net, addr.port, addr.hostname);
     let host = addr.hostname;
     if (host === "localhost") host = this.#family === "inet6" ? "::1" : "127.0.0.1";
-    let fam = ipFamily(host);
-    if (fam === null) {
-      const r = await resolveHost("send", ctx.net, host, this.#family === "inet" ? "inet" : null);
-      host = r[0]!.address;
-      fam = r[0]!.family;
-    }
-    if (this.#family === "inet" && fam === "inet6") throw new AddrError("send", ctx, `address ${host}: wrong address family for udp4`);
-    if (this.#family === "inet6" && fam === "inet") host = `::ffff:${host}`;
-    return { family: this.#family, address: host, port };
+    // The scope: a %zone in the hostname, else the address's scopeId (as
+    // received), else its zone.
+    let t = zonedTarget(ctx.net, host, addr);
+    if (t === null) t = (await resolveHost("send", ctx.net, host, this.#family === "inet" ? "inet" : null))[0]!;
+    host = t.address;
+    if (this.#family === "inet" && t.family === "inet6") throw new AddrError("send", ctx, `address ${host}: wrong address family for udp4`);
+    if (this.#family === "inet6" && t.family === "inet") host = `::ffff:${host}`;
+    return ipSockAddr({ family: this.#family, address: host, scopeId: t.scopeId }, port);
   }
 
   setDeadline(t: Deadline): void {
@@ -259,6 +272,20 @@ export class DatagramConn implements AsyncDisposable {
   }
 }
 
+/**
+ * A send target's IP literal with its scope, or null for a name to resolve:
+ * a %zone in the hostname, else the target's own `scopeId` or `zone` (an
+ * address as receive() returned it). Throws AddrError for a bad zone or scope id.
+ */
+function zonedTarget(net: string, host: string, addr: { readonly zone?: unknown; readonly scopeId?: unknown }): IpLiteral | null {
+  const lit = ipLiteral("send", net, host, null);
+  if (lit === null || lit.family !== "inet6" || lit.scopeId !== undefined) return lit;
+  let scopeId = 0;
+  if (addr.scopeId !== undefined) scopeId = checkScopeId("send", net, host, addr.scopeId);
+  else if (typeof addr.zone === "string" && addr.zone !== "") scopeId = zoneScopeId("send", net, `${host}%${addr.zone}`, addr.zone);
+  return scopeId === 0 ? lit : { ...lit, scopeId };
+}
+
 /** socketFile(), with a failing stat as a NetError (op "listen", syscall "stat"). */
 function boundSocketFile(path: string, ctx: ErrorContext): SocketFile | null {
   try {
@@ -293,18 +320,21 @@ export function listenDatagram(opts: ListenDatagramOptions | ListenUnixgramOptio
       throw err;
     }
   }
-  const { family, host, port, dualStack: dual } = bindTarget("udp", opts);
+  const target = bindTarget("udp", opts);
   try {
-    return bindUdp(family, host, port, dual, opts.reusePort === true, null);
+    return bindUdp(target, opts.reusePort === true, null);
   } catch (err) {
-    if (dual && err instanceof NetError && err.code === "EAFNOSUPPORT") return bindUdp("inet", "0.0.0.0", port, false, opts.reusePort === true, null);
+    if (target.dualStack && err instanceof NetError && err.code === "EAFNOSUPPORT") {
+      return bindUdp({ ...target, family: "inet", host: "0.0.0.0", dualStack: false }, opts.reusePort === true, null);
+    }
     throw err;
   }
 }
 
-function bindUdp(family: "inet" | "inet6", host: string, port: number, dual: boolean, reusePort: boolean, peer: SockAddr | null): DatagramConn {
+function bindUdp(target: BindTarget, reusePort: boolean, peer: SockAddr | null): DatagramConn {
+  const { family, dualStack: dual } = target;
   const net = netName("udp", family);
-  const ctx: ErrorContext = { net, address: family === "inet6" ? `[${host}]:${port}` : `${host}:${port}`, port };
+  const ctx: ErrorContext = { net, address: bindText(target), port: target.port };
   const s = openSocket(familyNumber(family), C.SOCK_DGRAM, peer ? "dial" : "listen", ctx);
   try {
     let e = 0;
@@ -312,7 +342,7 @@ function bindUdp(family: "inet" | "inet6", host: string, port: number, dual: boo
     if (e === 0 && family === "inet6" && peer === null) e = setIntOpt(s, C.IPPROTO_IPV6, C.IPV6_V6ONLY, dual ? 0 : 1);
     if (e !== 0) throw sysError("listen", "setsockopt", e, ctx);
     if (peer === null) {
-      e = bindTo(s, { family, address: host, port });
+      e = bindTo(s, bindSockAddr(target));
       if (e !== 0) throw sysError("listen", "bind", e, ctx);
     } else {
       const len = encode(peer);
@@ -338,12 +368,8 @@ export async function connectDatagram(opts: ConnectDatagramOptions): Promise<Dat
   const net0 = opts.network ?? "udp";
   const pinned = networkFamily(opts.network);
   const port = checkPort("dial", net0, opts.port, opts.hostname);
-  let host = opts.hostname ?? "localhost";
-  let fam = literalFamily("dial", net0, host, pinned);
-  if (fam === null) {
-    const r = await resolveHost("dial", net0, host, pinned);
-    host = r[0]!.address;
-    fam = r[0]!.family;
-  }
-  return bindUdp(fam, fam === "inet6" ? "::" : "0.0.0.0", 0, false, false, { family: fam, address: host, port });
+  const host = opts.hostname ?? "localhost";
+  const t = ipLiteral("dial", net0, host, pinned) ?? (await resolveHost("dial", net0, host, pinned))[0]!;
+  const local: BindTarget = { net: net0, family: t.family, host: t.family === "inet6" ? "::" : "0.0.0.0", port: 0, dualStack: false, zone: "", scopeId: 0 };
+  return bindUdp(local, false, ipSockAddr(t, port));
 }

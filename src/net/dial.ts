@@ -11,7 +11,9 @@ import {
   checkPort,
   checkSignal,
   checkUnixPath,
-  literalFamily,
+  ipLiteral,
+  type IpLiteral,
+  ipSockAddr,
   networkFamily,
   netName,
   PeerContext,
@@ -23,7 +25,12 @@ import { encode, familyNumber, getIntOpt, openSocket, peerName, saBuf, setIntOpt
 
 export interface ConnectTcpOptions {
   readonly port: number;
-  /** An IP literal or a host name (resolved with Bun's resolver); default "localhost". */
+  /**
+   * An IP literal or a host name (resolved with Bun's resolver); default
+   * "localhost". An IPv6 literal may carry a zone: "fe80::1%eth0" (an
+   * interface name) or "fe80::1%2" (an index); an unknown interface name is
+   * an AddrError (ENODEV).
+   */
   readonly hostname?: string;
   /** "tcp" (default), "tcp4" or "tcp6". */
   readonly network?: "tcp" | "tcp4" | "tcp6";
@@ -72,13 +79,13 @@ export async function connect(opts: ConnectOptions): Promise<Conn> {
   const pinned = networkFamily(opts.network);
   const port = checkPort("dial", net0, opts.port, opts.hostname);
   const host = opts.hostname ?? "localhost";
-  const fam = literalFamily("dial", net0, host, pinned);
+  const lit = ipLiteral("dial", net0, host, pinned);
   opts.signal?.throwIfAborted();
-  const targets = fam !== null ? [{ family: fam, address: host }] : await resolveHost("dial", net0, host, pinned);
+  const targets: IpLiteral[] = lit !== null ? [lit] : await resolveHost("dial", net0, host, pinned);
   let first: unknown = null;
   for (const t of targets) {
     try {
-      return await dialOne({ family: t.family, address: t.address, port }, "tcp", deadline, opts.signal);
+      return await dialOne(ipSockAddr(t, port), "tcp", deadline, opts.signal);
     } catch (err) {
       // Try the next address only for errors of that address, not for a
       // timeout or a cancel that ends the whole dial.

@@ -6,14 +6,17 @@ import { ClosedError, type ErrorContext, NetError, sysError } from "../errors.ts
 import type { Deadline } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
 import { hooks } from "../runtime/hooks.ts";
-import { type Addr, bindTarget, checkUnixPath, formatAddr, netName, PeerContext, toAddr } from "./addr.ts";
+import { type Addr, type BindTarget, bindSockAddr, bindTarget, bindText, checkUnixPath, formatAddr, netName, PeerContext, toAddr } from "./addr.ts";
 import { Conn } from "./conn.ts";
 import { acceptedSocket, bindTo, familyNumber, localName, openSocket, saBuf, saLen, setIntOpt, type SocketFile, socketFile, unlinkSocketFile } from "./sys.ts";
 
 export interface ListenTcpOptions {
   /** 0 picks a free port (see `addr`). */
   readonly port: number;
-  /** An IP literal or "localhost"; default: every address (dual-stack "::", or "0.0.0.0"). */
+  /**
+   * An IP literal or "localhost"; default: every address (dual-stack "::", or
+   * "0.0.0.0"). An IPv6 literal may carry a zone: "fe80::1%eth0" or "fe80::1%2".
+   */
   readonly hostname?: string;
   /** "tcp" (default), "tcp4" or "tcp6". */
   readonly network?: "tcp" | "tcp4" | "tcp6";
@@ -280,23 +283,24 @@ export function listen(opts: ListenOptions): Listener {
 }
 
 function listenTcp(opts: ListenTcpOptions): Listener {
-  const { family, host, port, dualStack } = bindTarget("tcp", opts);
+  const target = bindTarget("tcp", opts);
   const backlog = checkBacklog(opts.backlog);
   try {
-    return bindListen(family, host, port, backlog, dualStack, opts.reusePort === true);
+    return bindListen(target, backlog, opts.reusePort === true);
   } catch (err) {
     // No IPv6 on this host: fall back to IPv4 for the wildcard.
-    if (dualStack && err instanceof NetError && err.code === "EAFNOSUPPORT") {
-      return bindListen("inet", "0.0.0.0", port, backlog, false, opts.reusePort === true);
+    if (target.dualStack && err instanceof NetError && err.code === "EAFNOSUPPORT") {
+      return bindListen({ ...target, family: "inet", host: "0.0.0.0", dualStack: false }, backlog, opts.reusePort === true);
     }
     throw err;
   }
 }
 
-function bindListen(family: "inet" | "inet6", host: string, port: number, backlog: number, dualStack: boolean, reusePort: boolean): Listener {
+function bindListen(target: BindTarget, backlog: number, reusePort: boolean): Listener {
+  const { family, port, dualStack } = target;
   const net = netName("tcp", family);
-  const sa: SockAddr = { family, address: host, port };
-  const ctx: ErrorContext = { net, address: family === "inet6" ? `[${host}]:${port}` : `${host}:${port}`, port };
+  const sa: SockAddr = bindSockAddr(target);
+  const ctx: ErrorContext = { net, address: bindText(target), port };
   const s = openSocket(familyNumber(family), C.SOCK_STREAM, "listen", ctx);
   try {
     let e = setIntOpt(s, C.SOL_SOCKET, C.SO_REUSEADDR, 1);
