@@ -1,8 +1,8 @@
 // connect(): a non-blocking connect on the netpoller (Go: net/fd_unix.go connect).
 import { errno, sys } from "../../ffi/libc.ts";
-import { C, E } from "../../ffi/platform.ts";
+import { C, E, platform } from "../../ffi/platform.ts";
 import type { SockAddr } from "../../ffi/sockaddr.ts";
-import { DeadlineExceededError, type ErrorContext, NetError, sysError } from "../errors.ts";
+import { contextFields, DeadlineExceededError, type ErrorContext, NetError, sysError } from "../errors.ts";
 import { type Deadline, toMono } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
 import {
@@ -19,7 +19,7 @@ import {
   toAddr,
 } from "./addr.ts";
 import { Conn } from "./conn.ts";
-import { encode, familyNumber, getIntOpt, openSocket, peerName, saBuf, setIntOpt } from "./sys.ts";
+import { encode, familyNumber, getIntOpt, localName, openSocket, peerName, saBuf, setIntOpt } from "./sys.ts";
 
 export interface ConnectTcpOptions {
   readonly port: number;
@@ -50,6 +50,7 @@ const EAGAIN = E.EAGAIN!;
 const EISCONN = E.EISCONN!;
 const ENOTCONN = E.ENOTCONN!;
 const EALREADY = E.EALREADY!;
+const ECONNREFUSED = E.ECONNREFUSED!;
 
 /**
  * Connects to a TCP endpoint or a unix socket. Resolves a Conn once the
@@ -102,10 +103,41 @@ function connectDeadline(opts: ConnectOptions): number {
   return mono;
 }
 
+// How many times a TCP connect that reached its own socket is tried again
+// before the dial gives up (Go: doDialTCPProto tries twice more).
+const SELF_CONNECT_RETRIES = 2;
+
+// One connect to one address. A TCP connect can reach its own socket: with
+// nothing listening on the destination, a kernel that picks the destination
+// port as the ephemeral source port completes the connect as a simultaneous
+// open with itself (Go issue 2690). Such a socket is closed and the connect
+// tried again with a fresh one; if that keeps happening the dial fails
+// ECONNREFUSED, since a self-connect proves that nothing listens there.
 async function dialOne(sa: SockAddr, transport: "tcp" | "unix", deadline: number, signal?: AbortSignal): Promise<Conn> {
   const remote = toAddr(sa, transport);
   const net = sa.family === "unix" ? "unix" : netName("tcp", sa.family);
   const ctx: ErrorContext = new PeerContext(net, remote);
+  for (let retries = 0; ; retries++) {
+    const { fd, local } = await connectOnce(sa, transport, deadline, ctx, signal);
+    if (local === null || !isSelf(local, fd)) return new Conn(fd, transport, remote, local && toAddr(local, transport));
+    await fd.close().catch(() => {});
+    if (retries === SELF_CONNECT_RETRIES) {
+      throw new NetError(
+        { ...contextFields(ctx), op: "dial", syscall: "connect", errno: ECONNREFUSED, code: platform.errno.name(ECONNREFUSED) },
+        "connected to itself: nothing listens there",
+      );
+    }
+  }
+}
+
+// A connected socket and, for TCP, its local address (null for unix).
+async function connectOnce(
+  sa: SockAddr,
+  transport: "tcp" | "unix",
+  deadline: number,
+  ctx: ErrorContext,
+  signal?: AbortSignal,
+): Promise<{ fd: FD; local: SockAddr | null }> {
   if (deadline !== 0 && deadline <= performance.now()) throw new DeadlineExceededError("dial", ctx);
   signal?.throwIfAborted();
   const s = openSocket(familyNumber(sa.family), C.SOCK_STREAM, "dial", ctx);
@@ -121,11 +153,18 @@ async function dialOne(sa: SockAddr, transport: "tcp" | "unix", deadline: number
     if (deadline !== 0) fd.setMonoDeadline("w", deadline, "dial");
     await connectFd(fd, sa, signal);
     if (deadline !== 0) fd.setMonoDeadline("w", 0, "dial");
-    return new Conn(fd, transport, remote);
+    return { fd, local: transport === "tcp" ? localName(s) : null };
   } catch (err) {
     await fd.close().catch(() => {});
     throw err;
   }
+}
+
+// Whether the socket's peer is its own local address (both as the kernel reports them).
+function isSelf(local: SockAddr, fd: FD): boolean {
+  if (local.family === "unix") return false;
+  const peer = peerName(fd.sysfd);
+  return typeof peer !== "number" && peer.family === local.family && peer.address === local.address && peer.port === local.port;
 }
 
 // The connect syscall as an io() attempt on the write side: the first call

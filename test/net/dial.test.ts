@@ -3,8 +3,9 @@ import { afterEach, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { sys } from "../../ffi/libc.ts";
-import { E } from "../../ffi/platform.ts";
+import { errno, sys } from "../../ffi/libc.ts";
+import { C, E } from "../../ffi/platform.ts";
+import { encodeSockaddr } from "../../ffi/sockaddr.ts";
 import {
   AddrError,
   ClosedError,
@@ -104,6 +105,41 @@ async function fullBacklog(): Promise<{ ln: Listener; port: number; fillers: Con
     }
   }
   throw new Error(`backlog never filled after ${fillers.length} connects`);
+}
+
+
+/**
+ * Makes the next `times` TCP connects to 127.0.0.1:port leave from
+ * 127.0.0.1:port, as when the kernel picks the destination port as the
+ * ephemeral source port: with nothing listening there, Linux completes the
+ * connect as a TCP simultaneous open with itself. The bound socket gets
+ * SO_LINGER 0, so closing it leaves no TIME_WAIT on that 4-tuple. Returns
+ * the count of connect(2) calls and the restore function.
+ */
+const selfSa = new Uint8Array(new ArrayBuffer(C.SOCKADDR_STORAGE_SIZE));
+const selfOne = new Int32Array(new ArrayBuffer(4));
+const selfLinger = new Int32Array(new ArrayBuffer(8));
+function forceSelfConnect(port: number, times: number): { calls: () => number; restore: () => void } {
+  const realConnect = sys.connect;
+  const S = sys as { connect: typeof realConnect };
+  let calls = 0;
+  S.connect = ((fd: number, sa: Uint8Array, len: number) => {
+    if (calls++ < times) {
+      selfOne[0] = 1;
+      selfLinger[0] = 1;
+      selfLinger[1] = 0;
+      const n = encodeSockaddr({ family: "inet", address: "127.0.0.1", port }, selfSa);
+      if (
+        sys.setsockopt(fd, C.SOL_SOCKET, C.SO_REUSEADDR, selfOne, 4) < 0 ||
+        sys.setsockopt(fd, C.SOL_SOCKET, C.SO_LINGER_SECONDS, selfLinger, 8) < 0 ||
+        sys.bind(fd, selfSa, n) < 0
+      ) {
+        throw new Error(`binding the dialer to 127.0.0.1:${port} failed: errno ${errno()}`);
+      }
+    }
+    return realConnect(fd, sa, len);
+  }) as typeof realConnect;
+  return { calls: () => calls, restore: () => void (S.connect = realConnect) };
 }
 
 describe("B dial / connect", () => {
@@ -354,6 +390,50 @@ describe("B dial / connect", () => {
       await c.close();
     }
     await ln.close();
+    expectClean();
+  });
+
+  test("B10 a connect that reaches its own socket (TCP simultaneous open) is retried: nothing listens, so ECONNREFUSED", async () => {
+    const port = await closedPort("127.0.0.1");
+    const force = forceSelfConnect(port, 1);
+    let e: unknown;
+    try {
+      e = await rejection(connect({ port, hostname: "127.0.0.1" }));
+    } finally {
+      force.restore();
+    }
+    expect(force.calls()).toBe(2); // the self-connected attempt, then one more
+    expect(e).toBeInstanceOf(NetError);
+    const ne = e as NetError;
+    expect(ne.code).toBe("ECONNREFUSED");
+    expect(ne.errno).toBe(E.ECONNREFUSED!);
+    expect(ne.syscall).toBe("connect");
+    expect(ne.op).toBe("dial");
+    expect(ne.address).toBe(`127.0.0.1:${port}`);
+    expect(runtimeStats().fds).toBe(0);
+    expectClean();
+  });
+
+  test("B10 a connect that reaches its own socket on every try fails ECONNREFUSED after 3 tries, never a self-connected Conn", async () => {
+    const port = await closedPort("127.0.0.1");
+    const force = forceSelfConnect(port, 3);
+    let e: unknown;
+    try {
+      e = await rejection(connect({ port, hostname: "127.0.0.1", timeout: 5000 }));
+    } finally {
+      force.restore();
+    }
+    expect(force.calls()).toBe(3);
+    expect(e).toBeInstanceOf(NetError);
+    expect(e).not.toBeInstanceOf(DeadlineExceededError);
+    const ne = e as NetError;
+    expect(ne.code).toBe("ECONNREFUSED");
+    expect(ne.errno).toBe(E.ECONNREFUSED!);
+    expect(ne.syscall).toBe("connect");
+    expect(ne.net).toBe("tcp");
+    expect(ne.address).toBe(`127.0.0.1:${port}`);
+    expect(ne.port).toBe(port);
+    expect(ne.message).toBe(`dial tcp 127.0.0.1:${port}: connected to itself: nothing listens there`);
     expectClean();
   });
 
