@@ -7,11 +7,13 @@ import { type Deadline, toMono } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
 import {
   checkHostname,
+  checkLookup,
   checkNetwork,
   checkPort,
   checkSignal,
   checkUnixPath,
   literalFamily,
+  type LookupFunction,
   networkFamily,
   netName,
   PeerContext,
@@ -27,6 +29,8 @@ export interface ConnectTcpOptions {
   readonly hostname?: string;
   /** "tcp" (default), "tcp4" or "tcp6". */
   readonly network?: "tcp" | "tcp4" | "tcp6";
+  /** Resolves `hostname` when it is not an IP literal; default Bun's resolver (`Bun.dns.lookup`). */
+  readonly lookup?: LookupFunction;
   /** Cancels the connect: it rejects with `signal.reason` and leaks nothing. */
   readonly signal?: AbortSignal;
   /** Gives up after this many ms (DeadlineExceededError). 0 or Infinity: no limit. */
@@ -62,7 +66,10 @@ const ECONNREFUSED = E.ECONNREFUSED!;
 export async function connect(opts: ConnectOptions): Promise<Conn> {
   if (opts === null || typeof opts !== "object") throw new TypeError("connect: options object required");
   checkSignal("connect", opts.signal);
-  if (!("path" in opts)) checkHostname("connect", opts.hostname);
+  if (!("path" in opts)) {
+    checkHostname("connect", opts.hostname);
+    checkLookup("connect", opts.lookup);
+  }
   const deadline = connectDeadline(opts);
   if ("path" in opts) {
     const path = checkUnixPath("dial", "unix", opts.path);
@@ -75,7 +82,7 @@ export async function connect(opts: ConnectOptions): Promise<Conn> {
   const host = opts.hostname ?? "localhost";
   const fam = literalFamily("dial", net0, host, pinned);
   opts.signal?.throwIfAborted();
-  const targets = fam !== null ? [{ family: fam, address: host }] : await resolveHost("dial", net0, host, pinned);
+  const targets = fam !== null ? [{ family: fam, address: host }] : await resolveHost("dial", net0, host, pinned, opts.lookup);
   let first: unknown = null;
   for (const t of targets) {
     try {

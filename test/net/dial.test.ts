@@ -16,6 +16,8 @@ import {
   type IpAddr,
   type Listener,
   listen,
+  type LookupAddress,
+  type LookupFunction,
   NetError,
   runtimeStats,
 } from "../../src/index.ts";
@@ -533,6 +535,109 @@ describe("B dial / connect", () => {
     expect(e).toBeInstanceOf(NetError);
     expect((e as NetError).code).toBe("ENOENT");
     expect((e as NetError).address).toBe(p);
+    expectClean();
+  });
+});
+
+/** A lookup that answers `addrs` after `ms` (never, for Infinity) and records each call. */
+function slowLookup(addrs: readonly LookupAddress[], ms: number) {
+  const calls: { hostname: string; family: number; signal: AbortSignal }[] = [];
+  let answered = 0;
+  const lookup: LookupFunction = (hostname, { family, signal }) => {
+    calls.push({ hostname, family, signal });
+    return new Promise((resolve) => {
+      if (ms !== Infinity) setTimeout(() => (answered++, resolve(addrs)), ms);
+    });
+  };
+  return { lookup, calls, answered: () => answered };
+}
+
+describe("B11 host names: the lookup option", () => {
+  test("B11 a host name goes through the lookup option with the network's family; an IP literal does not", async () => {
+    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
+    const port = ip(ln.addr).port;
+    const r = slowLookup([{ address: "127.0.0.1", family: 4 }], 0);
+    const c = keep(await connect({ port, hostname: "svc.test", lookup: r.lookup }));
+    expect(c.remoteAddr).toEqual(ln.addr);
+    const c4 = keep(await connect({ port, hostname: "svc4.test", network: "tcp4", lookup: r.lookup }));
+    expect(c4.remoteAddr).toEqual(ln.addr);
+    const lit = keep(await connect({ port, hostname: "127.0.0.1", lookup: r.lookup }));
+    expect(lit.remoteAddr).toEqual(ln.addr);
+    expect(r.calls.map((x) => [x.hostname, x.family, x.signal.aborted])).toEqual([
+      ["svc.test", 0, false],
+      ["svc4.test", 4, false],
+    ]);
+    for (let i = 0; i < 3; i++) await (await ln.accept()).close();
+    await c.close();
+    await c4.close();
+    await lit.close();
+    await ln.close();
+    expectClean();
+  });
+
+  test("B11 a failed lookup rejects AddrError ENOTFOUND with the resolver's error as cause; a bad answer rejects AddrError EINVAL", async () => {
+    const boom = new Error("no such name");
+    const failing: LookupFunction = () => Promise.reject(boom);
+    const e = await rejection(connect({ port: 80, hostname: "nope.test", lookup: failing }));
+    expect(e).toBeInstanceOf(AddrError);
+    expect((e as AddrError).code).toBe("ENOTFOUND");
+    expect((e as AddrError).message).toBe("dial tcp nope.test: lookup nope.test: no such host");
+    expect((e as AddrError).cause).toBe(boom);
+    const bad: [unknown, string][] = [
+      [[], "dial tcp bad.test: lookup bad.test: no suitable address"],
+      [[{ address: "::1", family: 6 }], "dial tcp4 bad.test: lookup bad.test: no suitable address"],
+      ["127.0.0.1", "dial tcp bad.test: lookup bad.test: the resolver gave no address list"],
+      [[{ address: "bad.test" }], "dial tcp bad.test: lookup bad.test: the resolver gave an invalid address bad.test"],
+      [[null], "dial tcp bad.test: lookup bad.test: the resolver gave an invalid address undefined"],
+    ];
+    for (const [answer, message] of bad) {
+      const lookup = (() => Promise.resolve(answer)) as unknown as LookupFunction;
+      const network = message.startsWith("dial tcp4") ? "tcp4" : "tcp";
+      const err = await rejection(connect({ port: 80, hostname: "bad.test", network, lookup }));
+      expect(err).toBeInstanceOf(AddrError);
+      expect((err as AddrError).message).toBe(message);
+      expect((err as AddrError).code).toBe(message.includes("no suitable") ? "ENOTFOUND" : "EINVAL");
+    }
+    const te = await rejection(connect({ port: 80, hostname: "x.test", lookup: 5 as unknown as LookupFunction }));
+    expect(te).toBeInstanceOf(TypeError);
+    expect((te as TypeError).message).toBe("connect: lookup must be a function, got number");
+    expectClean();
+  });
+
+  test("B11 a name with several addresses: the first refuses, the second listens, so the dial connects to the second", async () => {
+    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
+    const port = ip(ln.addr).port;
+    const r = slowLookup(
+      [
+        { address: "127.0.0.2", family: 4 },
+        { address: "127.0.0.1", family: 4 },
+      ],
+      0,
+    );
+    const c = keep(await connect({ port, hostname: "two.test", lookup: r.lookup, timeout: 5000 }));
+    expect(c.remoteAddr).toEqual({ transport: "tcp", family: "IPv4", hostname: "127.0.0.1", port });
+    const s = keep(await ln.accept());
+    expect(s.remoteAddr).toEqual(c.localAddr);
+    expect(runtimeStats().fds).toBe(3); // the refused attempt's socket is gone
+    await c.close();
+    await s.close();
+    await ln.close();
+    expectClean();
+  });
+
+  test("B11 a name whose addresses all refuse rejects with the first address's error", async () => {
+    const port = await closedPort("127.0.0.1");
+    const r = slowLookup(
+      [
+        { address: "127.0.0.2", family: 4 },
+        { address: "127.0.0.3", family: 4 },
+      ],
+      0,
+    );
+    const e = await rejection(connect({ port, hostname: "two.test", lookup: r.lookup }));
+    expect(e).toBeInstanceOf(NetError);
+    expect((e as NetError).code).toBe("ECONNREFUSED");
+    expect((e as NetError).address).toBe(`127.0.0.2:${port}`);
     expectClean();
   });
 });
