@@ -3,7 +3,7 @@ import { errno, sys } from "../../ffi/libc.ts";
 import { C, E, platform } from "../../ffi/platform.ts";
 import type { SockAddr } from "../../ffi/sockaddr.ts";
 import { contextFields, DeadlineExceededError, type ErrorContext, NetError, sysError } from "../errors.ts";
-import { type Deadline, toMono } from "../runtime/deadline.ts";
+import { atMono, type Deadline, toMono } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
 import {
   checkHostname,
@@ -82,7 +82,15 @@ export async function connect(opts: ConnectOptions): Promise<Conn> {
   const host = opts.hostname ?? "localhost";
   const fam = literalFamily("dial", net0, host, pinned);
   opts.signal?.throwIfAborted();
-  const targets = fam !== null ? [{ family: fam, address: host }] : await resolveHost("dial", net0, host, pinned, opts.lookup);
+  const targets =
+    fam !== null
+      ? [{ family: fam, address: host }]
+      : await lookupWithin(
+          (stop) => resolveHost("dial", net0, host, pinned, opts.lookup, stop),
+          deadline,
+          opts.signal,
+          { net: net0, address: `${host}:${port}`, port },
+        );
   let first: unknown = null;
   for (const t of targets) {
     try {
@@ -95,6 +103,44 @@ export async function connect(opts: ConnectOptions): Promise<Conn> {
     }
   }
   throw first;
+}
+
+// Runs a host name lookup under the dial's deadline and signal: rejects with
+// DeadlineExceededError at the deadline, or signal.reason on abort, while the
+// lookup may still run. The lookup's own signal is aborted then, and its
+// late answer or failure is ignored (Go bounds the lookup by the dial's
+// context the same way).
+function lookupWithin<T>(
+  run: (stop: AbortSignal) => Promise<T>,
+  deadline: number,
+  signal: AbortSignal | undefined,
+  ctx: ErrorContext,
+): Promise<T> {
+  if (deadline !== 0 && deadline <= performance.now()) return Promise.reject(new DeadlineExceededError("dial", ctx));
+  return new Promise<T>((resolve, reject) => {
+    const stop = new AbortController();
+    let cancelTimer: (() => void) | null = null;
+    let done = false;
+    const end = (): boolean => {
+      if (done) return false;
+      done = true;
+      cancelTimer?.();
+      signal?.removeEventListener("abort", onAbort);
+      return true;
+    };
+    const fail = (err: unknown): void => {
+      if (!end()) return;
+      stop.abort(err);
+      reject(err);
+    };
+    const onAbort = (): void => fail(signal!.reason);
+    if (deadline !== 0) cancelTimer = atMono(deadline, () => fail(new DeadlineExceededError("dial", ctx)));
+    signal?.addEventListener("abort", onAbort);
+    run(stop.signal).then(
+      (v) => void (end() && resolve(v)),
+      (err: unknown) => void (end() && reject(err)),
+    );
+  });
 }
 
 function connectDeadline(opts: ConnectOptions): number {

@@ -567,7 +567,12 @@ describe("B11 host names: the lookup option", () => {
       ["svc.test", 0, false],
       ["svc4.test", 4, false],
     ]);
-    for (let i = 0; i < 3; i++) await (await ln.accept()).close();
+    // Bun's resolver by default ("localhost" is in /etc/hosts), under a timeout.
+    const byName = keep(await connect({ port, timeout: 2000 }));
+    expect(byName.remoteAddr).toEqual(ln.addr);
+    expect(runtimeStats().timers).toBe(0);
+    for (let i = 0; i < 4; i++) await (await ln.accept()).close();
+    await byName.close();
     await c.close();
     await c4.close();
     await lit.close();
@@ -601,6 +606,92 @@ describe("B11 host names: the lookup option", () => {
     const te = await rejection(connect({ port: 80, hostname: "x.test", lookup: 5 as unknown as LookupFunction }));
     expect(te).toBeInstanceOf(TypeError);
     expect((te as TypeError).message).toBe("connect: lookup must be a function, got number");
+    expectClean();
+  });
+
+  test("B11 a timeout or deadline that passes while the lookup runs rejects DeadlineExceededError then; the late answer is ignored", async () => {
+    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
+    const port = ip(ln.addr).port;
+    const limits = [() => ({ timeout: 50 }), () => ({ deadline: Date.now() + 50 }), () => ({ deadline: new Date(Date.now() + 50) })];
+    for (const limit of limits) {
+      const r = slowLookup([{ address: "127.0.0.1", family: 4 }], 300);
+      const t0 = performance.now();
+      const t = track(connect({ port, hostname: "slow.test", lookup: r.lookup, ...limit() }));
+      await sleep(20);
+      expect(t.settled).toBe(0);
+      expect(runtimeStats().timers).toBe(1);
+      await t.p.catch(() => {});
+      const dt = t.at - t0;
+      expect(dt).toBeGreaterThanOrEqual(45); // the deadline was taken a moment before t0
+      expect(dt).toBeLessThan(250);
+      expect(r.answered()).toBe(0); // rejected while the lookup still ran
+      const e = t.error as DeadlineExceededError;
+      expect(e).toBeInstanceOf(DeadlineExceededError);
+      expect(e.timeout).toBe(true);
+      expect(e.message).toBe(`dial tcp slow.test:${port}: i/o timeout`);
+      expect(e.op).toBe("dial");
+      expect(e.net).toBe("tcp");
+      expect(e.address).toBe(`slow.test:${port}`);
+      expect(e.port).toBe(port);
+      expect(r.calls.length).toBe(1);
+      expect(r.calls[0]!.signal.aborted).toBe(true);
+      expect(r.calls[0]!.signal.reason).toBe(e);
+      expect(runtimeStats().timers).toBe(0);
+      expect(runtimeStats().fds).toBe(1); // only the listener
+      await sleep(300);
+      expect(r.answered()).toBe(1);
+      expect(t.settled).toBe(1);
+      expect(runtimeStats().fds).toBe(1);
+    }
+    // The late answers opened no connection.
+    ln.setDeadline(Date.now() + 30);
+    expect(await rejection(ln.accept())).toBeInstanceOf(DeadlineExceededError);
+    await ln.close();
+    expectClean();
+  });
+
+  test("B11 an abort while the lookup runs rejects with signal.reason at once and clears the timeout; the late answer is ignored", async () => {
+    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
+    const port = ip(ln.addr).port;
+    const r = slowLookup([{ address: "127.0.0.1", family: 4 }], 150);
+    const ac = new AbortController();
+    const reason = new Error("custom cancel");
+    const t = track(connect({ port, hostname: "slow.test", lookup: r.lookup, signal: ac.signal, timeout: 5000 }));
+    await sleep(20);
+    expect(t.settled).toBe(0);
+    expect(runtimeStats().timers).toBe(1);
+    ac.abort(reason);
+    await tick();
+    expect(t.settled).toBe(1);
+    expect(t.error).toBe(reason);
+    expect(r.answered()).toBe(0);
+    expect(r.calls[0]!.signal.aborted).toBe(true);
+    expect(r.calls[0]!.signal.reason).toBe(reason);
+    expect(runtimeStats().timers).toBe(0);
+    await sleep(200);
+    expect(r.answered()).toBe(1);
+    expect(t.settled).toBe(1);
+    expect(runtimeStats().fds).toBe(1);
+    // A signal aborted before the dial rejects before any lookup.
+    const e = await rejection(connect({ port, hostname: "slow.test", lookup: r.lookup, signal: ac.signal }));
+    expect(e).toBe(reason);
+    expect(r.calls.length).toBe(1);
+    ln.setDeadline(Date.now() + 30);
+    expect(await rejection(ln.accept())).toBeInstanceOf(DeadlineExceededError);
+    await ln.close();
+    expectClean();
+  });
+
+  test("B11 a lookup that fails after the timeout changes nothing: the dial rejected DeadlineExceededError once", async () => {
+    let fail = (_e: Error) => {};
+    const lookup: LookupFunction = () => new Promise((_, reject) => (fail = reject));
+    const t = track(connect({ port: 80, hostname: "slow.test", lookup, timeout: 30 }));
+    await t.p.catch(() => {});
+    expect(t.error).toBeInstanceOf(DeadlineExceededError);
+    fail(new Error("late failure"));
+    await sleep(20);
+    expect(t.settled).toBe(1);
+    expect(t.error).toBeInstanceOf(DeadlineExceededError);
     expectClean();
   });
 
