@@ -91,14 +91,46 @@ export async function connect(opts: ConnectOptions): Promise<Conn> {
           opts.signal,
           { net: net0, address: `${host}:${port}`, port },
         );
+  return dialSerial(targets, port, deadline, opts.signal);
+}
+
+type Target = { readonly family: "inet" | "inet6"; readonly address: string };
+
+// Go's saneMinimum: the least time an address gets when the time left is shared.
+const MIN_SHARE_MS = 2000;
+
+// Go's partialDeadline: the deadline of one attempt among `left` addresses
+// still to try. Each gets an equal share of the time that remains, but at
+// least MIN_SHARE_MS (taken from the addresses at the end of the list), and
+// all of it when less than that remains. 0 (no deadline) stays 0.
+function partialDeadline(now: number, deadline: number, left: number): number {
+  if (deadline === 0) return 0;
+  const remaining = deadline - now;
+  let share = remaining / left;
+  if (share < MIN_SHARE_MS) share = Math.min(remaining, MIN_SHARE_MS);
+  return Math.min(now + share, deadline);
+}
+
+// Go's dialSerial: tries the addresses in order, each under its share of
+// the time left, until one connects. An abort ends the dial with its
+// reason; any other failure (refused, unreachable, that address's share
+// timed out) moves on to the next address. When all fail, or the deadline
+// passes, the first address's error is the dial's.
+async function dialSerial(targets: readonly Target[], port: number, deadline: number, signal?: AbortSignal): Promise<Conn> {
   let first: unknown = null;
-  for (const t of targets) {
+  for (let i = 0; i < targets.length; i++) {
+    signal?.throwIfAborted();
+    const { family, address } = targets[i]!;
+    const sa: SockAddr = { family, address, port };
+    const now = performance.now();
+    if (deadline !== 0 && deadline <= now) {
+      first ??= new DeadlineExceededError("dial", new PeerContext(netName("tcp", family), toAddr(sa, "tcp")));
+      break;
+    }
     try {
-      return await dialOne({ family: t.family, address: t.address, port }, "tcp", deadline, opts.signal);
+      return await dialOne(sa, "tcp", partialDeadline(now, deadline, targets.length - i), signal);
     } catch (err) {
-      // Try the next address only for errors of that address, not for a
-      // timeout or a cancel that ends the whole dial.
-      if (err instanceof DeadlineExceededError || !(err instanceof NetError)) throw err;
+      if (signal?.aborted && err === signal.reason) throw err;
       first ??= err;
     }
   }

@@ -716,6 +716,36 @@ describe("B11 host names: the lookup option", () => {
     expectClean();
   });
 
+  test("B11 a name with several addresses shares the time: the first never answers, the second gets its share and connects", async () => {
+    const { ln, port, fillers } = await fullBacklog(); // 127.0.0.1:port drops SYNs
+    const ln2 = keep(listen({ port, hostname: "127.0.0.2" }));
+    const base = runtimeStats().fds;
+    const r = slowLookup(
+      [
+        { address: "127.0.0.1", family: 4 },
+        { address: "127.0.0.2", family: 4 },
+      ],
+      0,
+    );
+    const t0 = performance.now();
+    // 4 s for two addresses: 2 s each (Go's partialDeadline), not all of it for the first.
+    const c = keep(await connect({ port, hostname: "two.test", lookup: r.lookup, timeout: 4000 }));
+    const dt = performance.now() - t0;
+    expect(dt).toBeGreaterThanOrEqual(1900);
+    expect(dt).toBeLessThan(3500);
+    expect(c.remoteAddr).toEqual({ transport: "tcp", family: "IPv4", hostname: "127.0.0.2", port });
+    expect(runtimeStats().fds).toBe(base + 1); // the timed-out attempt's socket is gone
+    expect(runtimeStats().timers).toBe(0);
+    const s = keep(await ln2.accept());
+    expect(s.remoteAddr).toEqual(c.localAddr);
+    await c.close();
+    await s.close();
+    for (const f of fillers) await f.close();
+    await ln2.close();
+    await ln.close();
+    expectClean();
+  }, 10_000);
+
   test("B11 a name whose addresses all refuse rejects with the first address's error", async () => {
     const port = await closedPort("127.0.0.1");
     const r = slowLookup(
