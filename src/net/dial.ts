@@ -91,7 +91,17 @@ export async function connect(opts: ConnectOptions): Promise<Conn> {
           opts.signal,
           { net: net0, address: `${host}:${port}`, port },
         );
-  return dialSerial(targets, port, deadline, opts.signal);
+  // Go's dialer races the families only for "tcp" (no family pinned).
+  const primary = targets[0]!.family;
+  const fallbacks = net0 === "tcp" ? targets.filter((t) => t.family !== primary) : [];
+  if (fallbacks.length === 0) return dialSerial(targets, port, deadline, opts.signal);
+  return dialParallel(
+    targets.filter((t) => t.family === primary),
+    fallbacks,
+    port,
+    deadline,
+    opts.signal,
+  );
 }
 
 type Target = { readonly family: "inet" | "inet6"; readonly address: string };
@@ -135,6 +145,78 @@ async function dialSerial(targets: readonly Target[], port: number, deadline: nu
     }
   }
   throw first;
+}
+
+// How long the first family's addresses are tried alone before the other
+// family's start in parallel (Go's FallbackDelay default, RFC 8305's 300 ms).
+const FALLBACK_DELAY_MS = 300;
+
+// The reason the losing attempts of a race are aborted with.
+const LOST_RACE = new Error("dial: another address connected first");
+
+// Go's dialParallel ("Happy Eyeballs"): the primaries (the first address's
+// family) are dialled serially; FALLBACK_DELAY_MS later, or at once if the
+// primaries all failed before that, the fallbacks (the other family) are
+// dialled serially beside them. The first connection wins; the other
+// attempt is aborted, and a connection it still makes is closed. When both
+// fail, the primaries' error is the dial's; an abort rejects with its reason.
+function dialParallel(
+  primaries: readonly Target[],
+  fallbacks: readonly Target[],
+  port: number,
+  deadline: number,
+  signal?: AbortSignal,
+): Promise<Conn> {
+  signal?.throwIfAborted();
+  return new Promise<Conn>((resolve, reject) => {
+    const race = new AbortController();
+    let done = false;
+    let primaryErr: unknown = null;
+    let failed = 0;
+    let cancelFallback: (() => void) | null = null;
+    const onAbort = (): void => race.abort(signal!.reason);
+    const finish = (): void => {
+      done = true;
+      cancelFallback?.();
+      cancelFallback = null;
+      signal?.removeEventListener("abort", onAbort);
+      if (!race.signal.aborted) race.abort(LOST_RACE);
+    };
+    const start = (primary: boolean): void => {
+      dialSerial(primary ? primaries : fallbacks, port, deadline, race.signal).then(
+        (c) => {
+          if (done) return void c.close().catch(() => {});
+          finish();
+          resolve(c);
+        },
+        (err: unknown) => {
+          if (done) return;
+          if (race.signal.aborted) {
+            finish();
+            return reject(signal!.reason);
+          }
+          if (primary) primaryErr = err;
+          if (++failed === 2) {
+            finish();
+            return reject(primaryErr);
+          }
+          if (primary && cancelFallback !== null) {
+            cancelFallback();
+            cancelFallback = null;
+            start(false);
+          }
+        },
+      );
+    };
+    signal?.addEventListener("abort", onAbort);
+    start(true);
+    if (!done) {
+      cancelFallback = atMono(performance.now() + FALLBACK_DELAY_MS, () => {
+        cancelFallback = null;
+        start(false);
+      });
+    }
+  });
 }
 
 // Runs a host name lookup under the dial's deadline and signal: rejects with

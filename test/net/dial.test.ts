@@ -93,14 +93,14 @@ async function closedPort(hostname: string): Promise<number> {
  * are dropped, so a connect to it stays pending. Returns the listener and the
  * idle clients that fill it (close them all).
  */
-async function fullBacklog(): Promise<{ ln: Listener; port: number; fillers: Conn[] }> {
-  const ln = keep(listen({ port: 0, hostname: "127.0.0.1", backlog: 1 }));
+async function fullBacklog(hostname = "127.0.0.1", port0 = 0): Promise<{ ln: Listener; port: number; fillers: Conn[] }> {
+  const ln = keep(listen({ port: port0, hostname, backlog: 1 }));
   const port = ip(ln.addr).port;
   const fillers: Conn[] = [];
   // Linux queues backlog+1 handshakes; fill until a connect no longer completes.
   for (let i = 0; i < 8; i++) {
     try {
-      fillers.push(keep(await connect({ port, hostname: "127.0.0.1", timeout: 100 })));
+      fillers.push(keep(await connect({ port, hostname, timeout: 100 })));
     } catch (e) {
       if (!(e instanceof DeadlineExceededError)) throw e;
       return { ln, port, fillers };
@@ -761,4 +761,97 @@ describe("B11 host names: the lookup option", () => {
     expect((e as NetError).address).toBe(`127.0.0.2:${port}`);
     expectClean();
   });
+});
+
+describe("B12 a name with IPv4 and IPv6 addresses: Go's dialParallel", () => {
+  const both = [
+    { address: "::1", family: 6 },
+    { address: "127.0.0.1", family: 4 },
+  ];
+
+  test("B12 the IPv4 attempt never answers: the IPv6 fallback starts 300 ms later and wins; the IPv4 socket is closed", async () => {
+    const { ln, port, fillers } = await fullBacklog("127.0.0.1");
+    const ln6 = keep(listen({ port, hostname: "::1" }));
+    const base = runtimeStats().fds;
+    const r = slowLookup(both, 0);
+    const t0 = performance.now();
+    const c = keep(await connect({ port, hostname: "dual.test", lookup: r.lookup, timeout: 5000 }));
+    const dt = performance.now() - t0;
+    expect(dt).toBeGreaterThanOrEqual(290);
+    expect(dt).toBeLessThan(1500);
+    expect(c.remoteAddr).toEqual({ transport: "tcp", family: "IPv6", hostname: "::1", port });
+    await tick();
+    expect(runtimeStats().fds).toBe(base + 1);
+    expect(runtimeStats().parked).toBe(0);
+    expect(runtimeStats().timers).toBe(0);
+    const s = keep(await ln6.accept());
+    expect(s.remoteAddr).toEqual(c.localAddr);
+    await c.close();
+    await s.close();
+    for (const f of fillers) await f.close();
+    await ln6.close();
+    await ln.close();
+    expectClean();
+  }, 10_000);
+
+  test("B12 the IPv4 attempt is refused: the IPv6 fallback starts at once", async () => {
+    const ln6 = keep(listen({ port: 0, hostname: "::1" }));
+    const port = ip(ln6.addr).port; // nothing on 127.0.0.1 at this port
+    const r = slowLookup(both, 0);
+    const t0 = performance.now();
+    const c = keep(await connect({ port, hostname: "dual.test", lookup: r.lookup }));
+    expect(performance.now() - t0).toBeLessThan(200);
+    expect(c.remoteAddr).toEqual({ transport: "tcp", family: "IPv6", hostname: "::1", port });
+    expect(runtimeStats().timers).toBe(0);
+    await (await ln6.accept()).close();
+    await c.close();
+    await ln6.close();
+    expectClean();
+  });
+
+  test("B12 both families refuse: the dial rejects with the IPv4 (primary) error", async () => {
+    const port = await closedPort("127.0.0.1");
+    const r = slowLookup(both, 0);
+    const e = await rejection(connect({ port, hostname: "dual.test", lookup: r.lookup }));
+    expect(e).toBeInstanceOf(NetError);
+    expect((e as NetError).code).toBe("ECONNREFUSED");
+    expect((e as NetError).address).toBe(`127.0.0.1:${port}`);
+    expectClean();
+  });
+
+  test("B12 a pinned network dials only its family, with no fallback", async () => {
+    const ln6 = keep(listen({ port: 0, hostname: "::1" }));
+    const port = ip(ln6.addr).port;
+    const r = slowLookup(both, 0);
+    const e = await rejection(connect({ port, hostname: "dual.test", network: "tcp4", lookup: r.lookup }));
+    expect((e as NetError).code).toBe("ECONNREFUSED");
+    expect((e as NetError).address).toBe(`127.0.0.1:${port}`);
+    await ln6.close();
+    expectClean();
+  });
+
+  test("B12 an abort while both attempts are pending rejects with signal.reason at once and closes both sockets", async () => {
+    const v4 = await fullBacklog("127.0.0.1");
+    const v6 = await fullBacklog("::1", v4.port);
+    const base = runtimeStats().fds;
+    const r = slowLookup(both, 0);
+    const ac = new AbortController();
+    const t = track(connect({ port: v4.port, hostname: "dual.test", lookup: r.lookup, signal: ac.signal, timeout: 5000 }));
+    await sleep(400);
+    expect(t.settled).toBe(0);
+    expect(runtimeStats().fds).toBe(base + 2);
+    expect(runtimeStats().parked).toBe(2);
+    ac.abort();
+    await tick();
+    expect(t.settled).toBe(1);
+    expect(t.error).toBe(ac.signal.reason);
+    await tick();
+    expect(runtimeStats().fds).toBe(base);
+    expect(runtimeStats().parked).toBe(0);
+    expect(runtimeStats().timers).toBe(0);
+    for (const f of [...v4.fillers, ...v6.fillers]) await f.close();
+    await v6.ln.close();
+    await v4.ln.close();
+    expectClean();
+  }, 10_000);
 });
