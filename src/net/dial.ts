@@ -25,7 +25,12 @@ import { encode, familyNumber, getIntOpt, localName, openSocket, peerName, saBuf
 
 export interface ConnectTcpOptions {
   readonly port: number;
-  /** An IP literal or a host name (resolved with Bun's resolver); default "localhost". */
+  /**
+   * An IP literal or a host name (resolved with `lookup`); default
+   * "localhost". A name's IPv4 addresses are tried before its IPv6 ones, one
+   * after another, each with a share of the time left; with network "tcp"
+   * the IPv6 ones start 300 ms later beside them (Happy Eyeballs).
+   */
   readonly hostname?: string;
   /** "tcp" (default), "tcp4" or "tcp6". */
   readonly network?: "tcp" | "tcp4" | "tcp6";
@@ -33,9 +38,9 @@ export interface ConnectTcpOptions {
   readonly lookup?: LookupFunction;
   /** Cancels the connect: it rejects with `signal.reason` and leaks nothing. */
   readonly signal?: AbortSignal;
-  /** Gives up after this many ms (DeadlineExceededError). 0 or Infinity: no limit. */
+  /** Gives up after this many ms, lookup included (DeadlineExceededError). 0 or Infinity: no limit. */
   readonly timeout?: number;
-  /** Gives up at this absolute time (epoch ms or Date), like Go's Dialer.Deadline. */
+  /** Gives up at this absolute time (epoch ms or Date), lookup included, like Go's Dialer.Deadline. */
   readonly deadline?: Deadline;
 }
 
@@ -59,9 +64,17 @@ const ECONNREFUSED = E.ECONNREFUSED!;
 /**
  * Connects to a TCP endpoint or a unix socket. Resolves a Conn once the
  * connection is established (confirmed with SO_ERROR and getpeername).
+ * The timeout, deadline and signal cover the whole dial, host name lookup
+ * included. A TCP connect that reaches its own socket (simultaneous open on
+ * a port nobody listens on) is tried again, and fails ECONNREFUSED if it
+ * keeps happening. When every address of a name fails, the error is the
+ * first address's.
+ *
  * Rejects with NetError (`ECONNREFUSED`, `ENOENT`, …), DeadlineExceededError
- * on timeout, `signal.reason` on abort, or AddrError for bad input (checked
- * before any system call). A failed connect leaves no descriptor behind.
+ * on timeout, `signal.reason` on abort, AddrError for bad input (checked
+ * before any system call) or a name that does not resolve (`ENOTFOUND`),
+ * TypeError for an option of the wrong type. A failed connect leaves no
+ * descriptor or timer behind.
  */
 export async function connect(opts: ConnectOptions): Promise<Conn> {
   if (opts === null || typeof opts !== "object") throw new TypeError("connect: options object required");
