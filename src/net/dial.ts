@@ -299,7 +299,7 @@ async function dialOne(sa: SockAddr, transport: "tcp" | "unix", deadline: number
   const ctx: ErrorContext = new PeerContext(net, remote);
   for (let retries = 0; ; retries++) {
     const { fd, local } = await connectOnce(sa, transport, deadline, ctx, signal);
-    if (local === null || !isSelf(local, fd)) return new Conn(fd, transport, remote, local && toAddr(local, transport));
+    if (local === null || !isSelf(local, sa, fd)) return new Conn(fd, transport, remote, local && toAddr(local, transport));
     await fd.close().catch(() => {});
     if (retries === SELF_CONNECT_RETRIES) {
       throw new NetError(
@@ -340,9 +340,10 @@ async function connectOnce(
   }
 }
 
-// Whether the socket's peer is its own local address (both as the kernel reports them).
-function isSelf(local: SockAddr, fd: FD): boolean {
-  if (local.family === "unix") return false;
+// Whether the socket's peer is its own local address (both as the kernel
+// reports them); getpeername is asked only when the ports match.
+function isSelf(local: SockAddr, remote: SockAddr, fd: FD): boolean {
+  if (local.family === "unix" || remote.family === "unix" || local.port !== remote.port) return false;
   const peer = peerName(fd.sysfd);
   return typeof peer !== "number" && peer.family === local.family && peer.address === local.address && peer.port === local.port;
 }
