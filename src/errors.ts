@@ -80,11 +80,11 @@ export class DeadlineExceededError extends NetError {
   }
 }
 
-/** Bad input caught before any system call (address, port, options). */
+/** Bad input caught before any system call (address, port, options), or a host name that did not resolve (`cause`: the resolver's error). */
 export class AddrError extends NetError {
   override name = "AddrError";
-  constructor(op: string, ctx: ErrorContext, detail: string, code = "EINVAL") {
-    super({ ...contextFields(ctx), op, code, errno: platform.errno.number(code) ?? 0, syscall: "" }, detail);
+  constructor(op: string, ctx: ErrorContext, detail: string, code = "EINVAL", cause?: unknown) {
+    super({ ...contextFields(ctx), op, code, errno: platform.errno.number(code) ?? 0, syscall: "", cause }, detail);
   }
 }
 

@@ -3,8 +3,9 @@ import { afterEach, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { sys } from "../../ffi/libc.ts";
-import { E } from "../../ffi/platform.ts";
+import { errno, sys } from "../../ffi/libc.ts";
+import { C, E } from "../../ffi/platform.ts";
+import { encodeSockaddr } from "../../ffi/sockaddr.ts";
 import {
   AddrError,
   ClosedError,
@@ -15,6 +16,8 @@ import {
   type IpAddr,
   type Listener,
   listen,
+  type LookupAddress,
+  type LookupFunction,
   NetError,
   runtimeStats,
 } from "../../src/index.ts";
@@ -90,20 +93,55 @@ async function closedPort(hostname: string): Promise<number> {
  * are dropped, so a connect to it stays pending. Returns the listener and the
  * idle clients that fill it (close them all).
  */
-async function fullBacklog(): Promise<{ ln: Listener; port: number; fillers: Conn[] }> {
-  const ln = keep(listen({ port: 0, hostname: "127.0.0.1", backlog: 1 }));
+async function fullBacklog(hostname = "127.0.0.1", port0 = 0): Promise<{ ln: Listener; port: number; fillers: Conn[] }> {
+  const ln = keep(listen({ port: port0, hostname, backlog: 1 }));
   const port = ip(ln.addr).port;
   const fillers: Conn[] = [];
   // Linux queues backlog+1 handshakes; fill until a connect no longer completes.
   for (let i = 0; i < 8; i++) {
     try {
-      fillers.push(keep(await connect({ port, hostname: "127.0.0.1", timeout: 100 })));
+      fillers.push(keep(await connect({ port, hostname, timeout: 100 })));
     } catch (e) {
       if (!(e instanceof DeadlineExceededError)) throw e;
       return { ln, port, fillers };
     }
   }
   throw new Error(`backlog never filled after ${fillers.length} connects`);
+}
+
+
+/**
+ * Makes the next `times` TCP connects to 127.0.0.1:port leave from
+ * 127.0.0.1:port, as when the kernel picks the destination port as the
+ * ephemeral source port: with nothing listening there, Linux completes the
+ * connect as a TCP simultaneous open with itself. The bound socket gets
+ * SO_LINGER 0, so closing it leaves no TIME_WAIT on that 4-tuple. Returns
+ * the count of connect(2) calls and the restore function.
+ */
+const selfSa = new Uint8Array(new ArrayBuffer(C.SOCKADDR_STORAGE_SIZE));
+const selfOne = new Int32Array(new ArrayBuffer(4));
+const selfLinger = new Int32Array(new ArrayBuffer(8));
+function forceSelfConnect(port: number, times: number): { calls: () => number; restore: () => void } {
+  const realConnect = sys.connect;
+  const S = sys as { connect: typeof realConnect };
+  let calls = 0;
+  S.connect = ((fd: number, sa: Uint8Array, len: number) => {
+    if (calls++ < times) {
+      selfOne[0] = 1;
+      selfLinger[0] = 1;
+      selfLinger[1] = 0;
+      const n = encodeSockaddr({ family: "inet", address: "127.0.0.1", port }, selfSa);
+      if (
+        sys.setsockopt(fd, C.SOL_SOCKET, C.SO_REUSEADDR, selfOne, 4) < 0 ||
+        sys.setsockopt(fd, C.SOL_SOCKET, C.SO_LINGER_SECONDS, selfLinger, 8) < 0 ||
+        sys.bind(fd, selfSa, n) < 0
+      ) {
+        throw new Error(`binding the dialer to 127.0.0.1:${port} failed: errno ${errno()}`);
+      }
+    }
+    return realConnect(fd, sa, len);
+  }) as typeof realConnect;
+  return { calls: () => calls, restore: () => void (S.connect = realConnect) };
 }
 
 describe("B dial / connect", () => {
@@ -357,6 +395,50 @@ describe("B dial / connect", () => {
     expectClean();
   });
 
+  test("B10 a connect that reaches its own socket (TCP simultaneous open) is retried: nothing listens, so ECONNREFUSED", async () => {
+    const port = await closedPort("127.0.0.1");
+    const force = forceSelfConnect(port, 1);
+    let e: unknown;
+    try {
+      e = await rejection(connect({ port, hostname: "127.0.0.1" }));
+    } finally {
+      force.restore();
+    }
+    expect(force.calls()).toBe(2); // the self-connected attempt, then one more
+    expect(e).toBeInstanceOf(NetError);
+    const ne = e as NetError;
+    expect(ne.code).toBe("ECONNREFUSED");
+    expect(ne.errno).toBe(E.ECONNREFUSED!);
+    expect(ne.syscall).toBe("connect");
+    expect(ne.op).toBe("dial");
+    expect(ne.address).toBe(`127.0.0.1:${port}`);
+    expect(runtimeStats().fds).toBe(0);
+    expectClean();
+  });
+
+  test("B10 a connect that reaches its own socket on every try fails ECONNREFUSED after 3 tries, never a self-connected Conn", async () => {
+    const port = await closedPort("127.0.0.1");
+    const force = forceSelfConnect(port, 3);
+    let e: unknown;
+    try {
+      e = await rejection(connect({ port, hostname: "127.0.0.1", timeout: 5000 }));
+    } finally {
+      force.restore();
+    }
+    expect(force.calls()).toBe(3);
+    expect(e).toBeInstanceOf(NetError);
+    expect(e).not.toBeInstanceOf(DeadlineExceededError);
+    const ne = e as NetError;
+    expect(ne.code).toBe("ECONNREFUSED");
+    expect(ne.errno).toBe(E.ECONNREFUSED!);
+    expect(ne.syscall).toBe("connect");
+    expect(ne.net).toBe("tcp");
+    expect(ne.address).toBe(`127.0.0.1:${port}`);
+    expect(ne.port).toBe(port);
+    expect(ne.message).toBe(`dial tcp 127.0.0.1:${port}: connected to itself: nothing listens there`);
+    expectClean();
+  });
+
   test("B9 invalid dial input rejects with AddrError before any syscall and yields no conn", async () => {
     const cases: { opts: unknown; names: string }[] = [
       { opts: { port: 80, hostname: "127.0.0.1", network: "tcpx" }, names: "tcpx" },
@@ -455,4 +537,321 @@ describe("B dial / connect", () => {
     expect((e as NetError).address).toBe(p);
     expectClean();
   });
+});
+
+/** A lookup that answers `addrs` after `ms` (never, for Infinity) and records each call. */
+function slowLookup(addrs: readonly LookupAddress[], ms: number) {
+  const calls: { hostname: string; family: number; signal: AbortSignal }[] = [];
+  let answered = 0;
+  const lookup: LookupFunction = (hostname, { family, signal }) => {
+    calls.push({ hostname, family, signal });
+    return new Promise((resolve) => {
+      if (ms !== Infinity) setTimeout(() => (answered++, resolve(addrs)), ms);
+    });
+  };
+  return { lookup, calls, answered: () => answered };
+}
+
+describe("B11 host names: the lookup option", () => {
+  test("B11 a host name goes through the lookup option with the network's family; an IP literal does not", async () => {
+    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
+    const port = ip(ln.addr).port;
+    const r = slowLookup([{ address: "127.0.0.1", family: 4 }], 0);
+    const c = keep(await connect({ port, hostname: "svc.test", lookup: r.lookup }));
+    expect(c.remoteAddr).toEqual(ln.addr);
+    const c4 = keep(await connect({ port, hostname: "svc4.test", network: "tcp4", lookup: r.lookup }));
+    expect(c4.remoteAddr).toEqual(ln.addr);
+    const lit = keep(await connect({ port, hostname: "127.0.0.1", lookup: r.lookup }));
+    expect(lit.remoteAddr).toEqual(ln.addr);
+    expect(r.calls.map((x) => [x.hostname, x.family, x.signal.aborted])).toEqual([
+      ["svc.test", 0, false],
+      ["svc4.test", 4, false],
+    ]);
+    // Bun's resolver by default ("localhost" is in /etc/hosts), under a timeout.
+    const byName = keep(await connect({ port, timeout: 2000 }));
+    expect(byName.remoteAddr).toEqual(ln.addr);
+    expect(runtimeStats().timers).toBe(0);
+    for (let i = 0; i < 4; i++) await (await ln.accept()).close();
+    await byName.close();
+    await c.close();
+    await c4.close();
+    await lit.close();
+    await ln.close();
+    expectClean();
+  });
+
+  test("B11 a failed lookup rejects AddrError ENOTFOUND with the resolver's error as cause; a bad answer rejects AddrError EINVAL", async () => {
+    const boom = new Error("no such name");
+    const failing: LookupFunction = () => Promise.reject(boom);
+    const e = await rejection(connect({ port: 80, hostname: "nope.test", lookup: failing }));
+    expect(e).toBeInstanceOf(AddrError);
+    expect((e as AddrError).code).toBe("ENOTFOUND");
+    expect((e as AddrError).message).toBe("dial tcp nope.test: lookup nope.test: no such host");
+    expect((e as AddrError).cause).toBe(boom);
+    const bad: [unknown, string][] = [
+      [[], "dial tcp bad.test: lookup bad.test: no suitable address"],
+      [[{ address: "::1", family: 6 }], "dial tcp4 bad.test: lookup bad.test: no suitable address"],
+      ["127.0.0.1", "dial tcp bad.test: lookup bad.test: the resolver gave no address list"],
+      [[{ address: "bad.test" }], "dial tcp bad.test: lookup bad.test: the resolver gave an invalid address bad.test"],
+      [[null], "dial tcp bad.test: lookup bad.test: the resolver gave an invalid address undefined"],
+    ];
+    for (const [answer, message] of bad) {
+      const lookup = (() => Promise.resolve(answer)) as unknown as LookupFunction;
+      const network = message.startsWith("dial tcp4") ? "tcp4" : "tcp";
+      const err = await rejection(connect({ port: 80, hostname: "bad.test", network, lookup }));
+      expect(err).toBeInstanceOf(AddrError);
+      expect((err as AddrError).message).toBe(message);
+      expect((err as AddrError).code).toBe(message.includes("no suitable") ? "ENOTFOUND" : "EINVAL");
+    }
+    const te = await rejection(connect({ port: 80, hostname: "x.test", lookup: 5 as unknown as LookupFunction }));
+    expect(te).toBeInstanceOf(TypeError);
+    expect((te as TypeError).message).toBe("connect: lookup must be a function, got number");
+    expectClean();
+  });
+
+  test("B11 a timeout or deadline that passes while the lookup runs rejects DeadlineExceededError then; the late answer is ignored", async () => {
+    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
+    const port = ip(ln.addr).port;
+    const limits = [() => ({ timeout: 50 }), () => ({ deadline: Date.now() + 50 }), () => ({ deadline: new Date(Date.now() + 50) })];
+    for (const limit of limits) {
+      const r = slowLookup([{ address: "127.0.0.1", family: 4 }], 300);
+      const t0 = performance.now();
+      const t = track(connect({ port, hostname: "slow.test", lookup: r.lookup, ...limit() }));
+      await sleep(20);
+      expect(t.settled).toBe(0);
+      expect(runtimeStats().timers).toBe(1);
+      await t.p.catch(() => {});
+      const dt = t.at - t0;
+      expect(dt).toBeGreaterThanOrEqual(45); // the deadline was taken a moment before t0
+      expect(dt).toBeLessThan(250);
+      expect(r.answered()).toBe(0); // rejected while the lookup still ran
+      const e = t.error as DeadlineExceededError;
+      expect(e).toBeInstanceOf(DeadlineExceededError);
+      expect(e.timeout).toBe(true);
+      expect(e.message).toBe(`dial tcp slow.test:${port}: i/o timeout`);
+      expect(e.op).toBe("dial");
+      expect(e.net).toBe("tcp");
+      expect(e.address).toBe(`slow.test:${port}`);
+      expect(e.port).toBe(port);
+      expect(r.calls.length).toBe(1);
+      expect(r.calls[0]!.signal.aborted).toBe(true);
+      expect(r.calls[0]!.signal.reason).toBe(e);
+      expect(runtimeStats().timers).toBe(0);
+      expect(runtimeStats().fds).toBe(1); // only the listener
+      await sleep(300);
+      expect(r.answered()).toBe(1);
+      expect(t.settled).toBe(1);
+      expect(runtimeStats().fds).toBe(1);
+    }
+    // The late answers opened no connection.
+    ln.setDeadline(Date.now() + 30);
+    expect(await rejection(ln.accept())).toBeInstanceOf(DeadlineExceededError);
+    await ln.close();
+    expectClean();
+  });
+
+  test("B11 an abort while the lookup runs rejects with signal.reason at once and clears the timeout; the late answer is ignored", async () => {
+    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
+    const port = ip(ln.addr).port;
+    const r = slowLookup([{ address: "127.0.0.1", family: 4 }], 150);
+    const ac = new AbortController();
+    const reason = new Error("custom cancel");
+    const t = track(connect({ port, hostname: "slow.test", lookup: r.lookup, signal: ac.signal, timeout: 5000 }));
+    await sleep(20);
+    expect(t.settled).toBe(0);
+    expect(runtimeStats().timers).toBe(1);
+    ac.abort(reason);
+    await tick();
+    expect(t.settled).toBe(1);
+    expect(t.error).toBe(reason);
+    expect(r.answered()).toBe(0);
+    expect(r.calls[0]!.signal.aborted).toBe(true);
+    expect(r.calls[0]!.signal.reason).toBe(reason);
+    expect(runtimeStats().timers).toBe(0);
+    await sleep(200);
+    expect(r.answered()).toBe(1);
+    expect(t.settled).toBe(1);
+    expect(runtimeStats().fds).toBe(1);
+    // A signal aborted before the dial rejects before any lookup.
+    const e = await rejection(connect({ port, hostname: "slow.test", lookup: r.lookup, signal: ac.signal }));
+    expect(e).toBe(reason);
+    expect(r.calls.length).toBe(1);
+    ln.setDeadline(Date.now() + 30);
+    expect(await rejection(ln.accept())).toBeInstanceOf(DeadlineExceededError);
+    await ln.close();
+    expectClean();
+  });
+
+  test("B11 a lookup that fails after the timeout changes nothing: the dial rejected DeadlineExceededError once", async () => {
+    let fail = (_e: Error) => {};
+    const lookup: LookupFunction = () => new Promise((_, reject) => (fail = reject));
+    const t = track(connect({ port: 80, hostname: "slow.test", lookup, timeout: 30 }));
+    await t.p.catch(() => {});
+    expect(t.error).toBeInstanceOf(DeadlineExceededError);
+    fail(new Error("late failure"));
+    await sleep(20);
+    expect(t.settled).toBe(1);
+    expect(t.error).toBeInstanceOf(DeadlineExceededError);
+    expectClean();
+  });
+
+  test("B11 a name with several addresses: the first refuses, the second listens, so the dial connects to the second", async () => {
+    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
+    const port = ip(ln.addr).port;
+    const r = slowLookup(
+      [
+        { address: "127.0.0.2", family: 4 },
+        { address: "127.0.0.1", family: 4 },
+      ],
+      0,
+    );
+    const c = keep(await connect({ port, hostname: "two.test", lookup: r.lookup, timeout: 5000 }));
+    expect(c.remoteAddr).toEqual({ transport: "tcp", family: "IPv4", hostname: "127.0.0.1", port });
+    const s = keep(await ln.accept());
+    expect(s.remoteAddr).toEqual(c.localAddr);
+    expect(runtimeStats().fds).toBe(3); // the refused attempt's socket is gone
+    await c.close();
+    await s.close();
+    await ln.close();
+    expectClean();
+  });
+
+  test("B11 a name with several addresses shares the time: the first never answers, the second gets its share and connects", async () => {
+    const { ln, port, fillers } = await fullBacklog(); // 127.0.0.1:port drops SYNs
+    const ln2 = keep(listen({ port, hostname: "127.0.0.2" }));
+    const base = runtimeStats().fds;
+    const r = slowLookup(
+      [
+        { address: "127.0.0.1", family: 4 },
+        { address: "127.0.0.2", family: 4 },
+      ],
+      0,
+    );
+    const t0 = performance.now();
+    // 4 s for two addresses: 2 s each (Go's partialDeadline), not all of it for the first.
+    const c = keep(await connect({ port, hostname: "two.test", lookup: r.lookup, timeout: 4000 }));
+    const dt = performance.now() - t0;
+    expect(dt).toBeGreaterThanOrEqual(1900);
+    expect(dt).toBeLessThan(3500);
+    expect(c.remoteAddr).toEqual({ transport: "tcp", family: "IPv4", hostname: "127.0.0.2", port });
+    expect(runtimeStats().fds).toBe(base + 1); // the timed-out attempt's socket is gone
+    expect(runtimeStats().timers).toBe(0);
+    const s = keep(await ln2.accept());
+    expect(s.remoteAddr).toEqual(c.localAddr);
+    await c.close();
+    await s.close();
+    for (const f of fillers) await f.close();
+    await ln2.close();
+    await ln.close();
+    expectClean();
+  }, 10_000);
+
+  test("B11 a name whose addresses all refuse rejects with the first address's error", async () => {
+    const port = await closedPort("127.0.0.1");
+    const r = slowLookup(
+      [
+        { address: "127.0.0.2", family: 4 },
+        { address: "127.0.0.3", family: 4 },
+      ],
+      0,
+    );
+    const e = await rejection(connect({ port, hostname: "two.test", lookup: r.lookup }));
+    expect(e).toBeInstanceOf(NetError);
+    expect((e as NetError).code).toBe("ECONNREFUSED");
+    expect((e as NetError).address).toBe(`127.0.0.2:${port}`);
+    expectClean();
+  });
+});
+
+describe("B12 a name with IPv4 and IPv6 addresses: Go's dialParallel", () => {
+  const both = [
+    { address: "::1", family: 6 },
+    { address: "127.0.0.1", family: 4 },
+  ];
+
+  test("B12 the IPv4 attempt never answers: the IPv6 fallback starts 300 ms later and wins; the IPv4 socket is closed", async () => {
+    const { ln, port, fillers } = await fullBacklog("127.0.0.1");
+    const ln6 = keep(listen({ port, hostname: "::1" }));
+    const base = runtimeStats().fds;
+    const r = slowLookup(both, 0);
+    const t0 = performance.now();
+    const c = keep(await connect({ port, hostname: "dual.test", lookup: r.lookup, timeout: 5000 }));
+    const dt = performance.now() - t0;
+    expect(dt).toBeGreaterThanOrEqual(290);
+    expect(dt).toBeLessThan(1500);
+    expect(c.remoteAddr).toEqual({ transport: "tcp", family: "IPv6", hostname: "::1", port });
+    await tick();
+    expect(runtimeStats().fds).toBe(base + 1);
+    expect(runtimeStats().parked).toBe(0);
+    expect(runtimeStats().timers).toBe(0);
+    const s = keep(await ln6.accept());
+    expect(s.remoteAddr).toEqual(c.localAddr);
+    await c.close();
+    await s.close();
+    for (const f of fillers) await f.close();
+    await ln6.close();
+    await ln.close();
+    expectClean();
+  }, 10_000);
+
+  test("B12 the IPv4 attempt is refused: the IPv6 fallback starts at once", async () => {
+    const ln6 = keep(listen({ port: 0, hostname: "::1" }));
+    const port = ip(ln6.addr).port; // nothing on 127.0.0.1 at this port
+    const r = slowLookup(both, 0);
+    const t0 = performance.now();
+    const c = keep(await connect({ port, hostname: "dual.test", lookup: r.lookup }));
+    expect(performance.now() - t0).toBeLessThan(200);
+    expect(c.remoteAddr).toEqual({ transport: "tcp", family: "IPv6", hostname: "::1", port });
+    expect(runtimeStats().timers).toBe(0);
+    await (await ln6.accept()).close();
+    await c.close();
+    await ln6.close();
+    expectClean();
+  });
+
+  test("B12 both families refuse: the dial rejects with the IPv4 (primary) error", async () => {
+    const port = await closedPort("127.0.0.1");
+    const r = slowLookup(both, 0);
+    const e = await rejection(connect({ port, hostname: "dual.test", lookup: r.lookup }));
+    expect(e).toBeInstanceOf(NetError);
+    expect((e as NetError).code).toBe("ECONNREFUSED");
+    expect((e as NetError).address).toBe(`127.0.0.1:${port}`);
+    expectClean();
+  });
+
+  test("B12 a pinned network dials only its family, with no fallback", async () => {
+    const ln6 = keep(listen({ port: 0, hostname: "::1" }));
+    const port = ip(ln6.addr).port;
+    const r = slowLookup(both, 0);
+    const e = await rejection(connect({ port, hostname: "dual.test", network: "tcp4", lookup: r.lookup }));
+    expect((e as NetError).code).toBe("ECONNREFUSED");
+    expect((e as NetError).address).toBe(`127.0.0.1:${port}`);
+    await ln6.close();
+    expectClean();
+  });
+
+  test("B12 an abort while both attempts are pending rejects with signal.reason at once and closes both sockets", async () => {
+    const v4 = await fullBacklog("127.0.0.1");
+    const v6 = await fullBacklog("::1", v4.port);
+    const base = runtimeStats().fds;
+    const r = slowLookup(both, 0);
+    const ac = new AbortController();
+    const t = track(connect({ port: v4.port, hostname: "dual.test", lookup: r.lookup, signal: ac.signal, timeout: 5000 }));
+    await sleep(400);
+    expect(t.settled).toBe(0);
+    expect(runtimeStats().fds).toBe(base + 2);
+    expect(runtimeStats().parked).toBe(2);
+    ac.abort();
+    await tick();
+    expect(t.settled).toBe(1);
+    expect(t.error).toBe(ac.signal.reason);
+    await tick();
+    expect(runtimeStats().fds).toBe(base);
+    expect(runtimeStats().parked).toBe(0);
+    expect(runtimeStats().timers).toBe(0);
+    for (const f of [...v4.fillers, ...v6.fillers]) await f.close();
+    await v6.ln.close();
+    await v4.ln.close();
+    expectClean();
+  }, 10_000);
 });
