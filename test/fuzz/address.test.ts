@@ -26,7 +26,7 @@ import { linuxConstants } from "../../ffi/constants/linux.ts";
 import type { OsConstants } from "../../ffi/constants/types.ts";
 import { decodeSockaddr, encodeSockaddr, formatIPv4, formatIPv6, ipFamily, parseIPv4, parseIPv6, type SockAddr } from "../../ffi/sockaddr.ts";
 import { AddrError, connect, type IpAddr, listen, NetError, netpollReady, runtimeStats } from "../../src/index.ts";
-import { expectClean, sleep } from "../helpers.ts";
+import { expectClean, sleep } from "../_support/index.ts";
 
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) >>> 0 : (Date.now() ^ (process.pid << 10)) >>> 0;
 const REPRO = `FUZZ_SEED=${SEED} bun test test/fuzz/address.test.ts`;

@@ -10,7 +10,7 @@ import {
   NetError,
   runtimeStats,
 } from "../../src/index.ts";
-import { expectClean, sleep } from "../helpers.ts";
+import { expectClean, sleep } from "../_support/index.ts";
 
 const enc = new TextEncoder();
 

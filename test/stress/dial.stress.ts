@@ -15,7 +15,7 @@ import {
   runtimeStats,
 } from "../../src/index.ts";
 import { getIntOpt } from "../../src/net/sys.ts";
-import { expectClean, sleep, tick } from "../helpers.ts";
+import { expectClean, sleep, tick } from "../_support/index.ts";
 
 const open = new Set<Conn | Listener>();
 function keep<T extends Conn | Listener>(x: T): T {

@@ -19,7 +19,7 @@ import {
   netpollReady,
   runtimeStats,
 } from "../../src/index.ts";
-import { closeFd, expectClean, pipe, sleep } from "../helpers.ts";
+import { closeFd, expectClean, pipe, sleep } from "../_support/index.ts";
 
 const BUN = process.execPath;
 

@@ -15,7 +15,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { type Conn, type IpAddr, listen, type Listener, netpollReady, runtimeStats } from "../../src/index.ts";
-import { expectClean, sleep } from "../helpers.ts";
+import { expectClean, sleep } from "../_support/index.ts";
 
 const SRC = path.resolve(import.meta.dir, "../../src/index.ts");
 const BUN = process.execPath;

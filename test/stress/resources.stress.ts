@@ -15,7 +15,7 @@ import {
   NetError,
   runtimeStats,
 } from "../../src/index.ts";
-import { expectClean, sleep } from "../helpers.ts";
+import { expectClean, sleep } from "../_support/index.ts";
 
 const SRC = path.resolve(import.meta.dir, "../../src/index.ts");
 const BUN = process.execPath;

@@ -9,7 +9,7 @@ import { afterEach, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type Conn, connect, type IpAddr, listen, NetError, netpollReady, runtimeStats } from "../../src/index.ts";
-import { expectClean, sleep } from "../helpers.ts";
+import { expectClean, sleep } from "../_support/index.ts";
 
 const ROOT = path.resolve(import.meta.dir, "../..");
 const BUN = process.execPath;

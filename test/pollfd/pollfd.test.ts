@@ -7,7 +7,7 @@ import { errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
 import { ClosedError, DeadlineExceededError, NetError, type PollFd, pollFd, runtimeStats } from "../../src/index.ts";
 import { backendName } from "../../src/poll/index.ts";
-import { closeFd, expectClean, pipe, readFd, sleep, tick, writeFd } from "../helpers.ts";
+import { closeFd, expectClean, pipe, readFd, sleep, tick, writeFd } from "../_support/index.ts";
 
 const dec = new TextDecoder();
 

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { type PollFd, pollFd, runtimeStats } from "../../src/index.ts";
-import { closeFd, expectClean, pipe, readFd, sleep, tick, writeFd } from "../helpers.ts";
+import { closeFd, expectClean, pipe, readFd, sleep, tick, writeFd } from "../_support/index.ts";
 
 const ROOT = path.resolve(import.meta.dir, "../..");
 const INDEX = path.join(ROOT, "src/index.ts");
