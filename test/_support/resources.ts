@@ -71,6 +71,10 @@ export interface Pipes {
   poll(fd: number): PollFd;
   /** Closes a raw fd opened by this test (once). */
   done(fd: number): void;
+  /** The raw fds to close after the test; push other fds the test opens. */
+  readonly rawFds: number[];
+  /** The PollFds to close after the test. */
+  readonly polls: PollFd[];
 }
 
 /**
@@ -86,6 +90,8 @@ export function pipesAfterEach(): Pipes {
     for (const fd of rawFds.splice(0)) closeFd(fd);
   });
   return {
+    rawFds,
+    polls,
     mkpipe() {
       const p = pipe();
       rawFds.push(...p);

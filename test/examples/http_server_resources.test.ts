@@ -8,7 +8,7 @@ import { type HttpServer, startHttpServer } from "../../examples/http/server.ts"
 import { C } from "../../ffi/platform.ts";
 import { type Conn, connect, DeadlineExceededError } from "../../src/index.ts";
 import { setIntOpt } from "../../src/net/sys.ts";
-import { expectClean, reached, sleep, tick } from "../_support/index.ts";
+import { expectClean, reached, sleep } from "../_support/index.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -1,6 +1,6 @@
 // Conformance N2, N5: concurrent operations on one conn. (N1 is in test/stress/dial.stress.ts.)
-import { afterEach, describe, expect, test } from "bun:test";
-import { ClosedError, type Conn, connect, type IpAddr, type Listener, listen, runtimeStats } from "../../src/index.ts";
+import { describe, expect, test } from "bun:test";
+import { ClosedError, type Conn, runtimeStats } from "../../src/index.ts";
 import { connPairs, expectClean, settlement, sleep, tick } from "../_support/index.ts";
 
 const pairs = connPairs();

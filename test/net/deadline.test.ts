@@ -1,5 +1,5 @@
 // Deadlines and timeouts (CONFORMANCE E1–E12; E8 and E13 are in test/stress/deadline.stress.ts).
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import {
   ClosedError,
   type Conn,
@@ -8,7 +8,6 @@ import {
   type IpAddr,
   listen,
   listenDatagram,
-  type Listener,
   NetError,
   connect,
   runtimeStats,

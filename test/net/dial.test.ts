@@ -1,7 +1,5 @@
 // Conformance B1–B6, B9: dial / connect. (B7 is in test/stress/dial.stress.ts.)
-import { afterEach, describe, expect, test } from "bun:test";
-import * as fs from "node:fs";
-import * as os from "node:os";
+import { describe, expect, test } from "bun:test";
 import * as path from "node:path";
 import { sys } from "../../ffi/libc.ts";
 import { E } from "../../ffi/platform.ts";

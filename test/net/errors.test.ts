@@ -1,20 +1,17 @@
 // Error mapping and messages (CONFORMANCE H1–H5), and dial under EMFILE (I2).
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
 import {
   AddrError,
   ClosedError,
-  type Conn,
   connect,
   DeadlineExceededError,
   type IpAddr,
   listen,
   listenDatagram,
-  type Listener,
   NetError,
   runtimeStats,
 } from "../../src/index.ts";

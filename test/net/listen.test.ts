@@ -1,8 +1,7 @@
 // Conformance A1–A9: listen / accept.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { toArrayBuffer } from "bun:ffi";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { sys } from "../../ffi/libc.ts";
 import { E } from "../../ffi/platform.ts";
@@ -12,7 +11,6 @@ import {
   connect,
   DeadlineExceededError,
   type IpAddr,
-  type Listener,
   listen,
   NetError,
   runtimeStats,

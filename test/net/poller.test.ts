@@ -5,11 +5,8 @@
 import { afterEach, expect, test } from "bun:test";
 import {
   type Conn,
-  connect,
   DeadlineExceededError,
-  type IpAddr,
   listen,
-  type Listener,
   type PollFd,
   pollFd,
   runtimeStats,

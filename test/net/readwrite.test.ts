@@ -1,15 +1,9 @@
 // C: read / write / EOF (CONFORMANCE.md section C).
-import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
-import * as fs from "node:fs";
-import * as os from "node:os";
+import { expect, test } from "bun:test";
 import {
   ClosedError,
-  type Conn,
-  connect,
   DeadlineExceededError,
-  type DatagramConn,
   type IpAddr,
-  listen,
   listenDatagram,
   NetError,
   runtimeStats,

@@ -1,7 +1,7 @@
 // Conformance K1–K6 (UDP), the datagram half of C4 (a zero-byte datagram is
 // a message, never EOF; Closed stays Closed), and F4 (UDP close while a
 // receive is parked).
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import {
   ClosedError,
   connectDatagram,

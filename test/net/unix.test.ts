@@ -1,6 +1,6 @@
 // Conformance J1–J6: unix domain sockets (stream and unixgram), plus the
 // unixgram half of the zero-byte rules.
-import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -9,9 +9,7 @@ import {
   ClosedError,
   type Conn,
   connect,
-  type DatagramConn,
   DeadlineExceededError,
-  type Listener,
   listen,
   listenDatagram,
   NetError,
