@@ -5,5 +5,6 @@ export * from "./fd.ts";
 export * from "./primes.ts";
 export * from "./process.ts";
 export * from "./promises.ts";
+export * from "./random.ts";
 export * from "./resources.ts";
 export * from "./time.ts";
