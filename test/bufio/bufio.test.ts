@@ -13,8 +13,7 @@ import {
   TooLongError,
   UnexpectedEofError,
 } from "../../src/index.ts";
-import { expectClean, sleep } from "../helpers.ts";
-import { connPairs, type Kind, rejection } from "../net/_pair.ts";
+import { connPairs, expectClean, type Kind, rejection, sleep } from "../_support/index.ts";
 
 const { pair } = connPairs();
 const enc = new TextEncoder();

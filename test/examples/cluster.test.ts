@@ -2,46 +2,23 @@
 // connections (SO_REUSEPORT spreads them over both Workers' listeners), then a
 // graceful SIGTERM.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Subprocess } from "bun";
 import * as net from "node:net";
 import * as path from "node:path";
+import { sleep, type SpawnedServer, spawnServer } from "../_support/index.ts";
 
 const ROOT = path.resolve(import.meta.dir, "../..");
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-interface Cluster {
-  proc: Subprocess<"ignore", "pipe", "pipe">;
-  port: number;
-  output: () => string;
-}
+type Cluster = SpawnedServer;
 
-async function startCluster(env: Record<string, string> = {}): Promise<Cluster> {
-  const proc = Bun.spawn([process.execPath, "examples/cluster.ts"], {
+function startCluster(env: Record<string, string> = {}): Promise<Cluster> {
+  return spawnServer([process.execPath, "examples/cluster.ts"], {
     cwd: ROOT,
-    env: { ...process.env, WORKERS: "2", PORT: "0", HOST: "127.0.0.1", ...env },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
+    env: { WORKERS: "2", PORT: "0", HOST: "127.0.0.1", ...env },
+    ready: /bun-netpoll cluster listening on http:\/\/127\.0\.0\.1:(\d+) \(2 workers\)\n/,
+    ms: 15_000,
+    name: "cluster",
+    killSignal: "SIGKILL",
   });
-  let text = "";
-  const { promise: listening, resolve } = Promise.withResolvers<number>();
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const d = new TextDecoder();
-    for await (const chunk of stream) {
-      text += d.decode(chunk, { stream: true });
-      const m = /bun-netpoll cluster listening on http:\/\/127\.0\.0\.1:(\d+) \(2 workers\)\n/.exec(text);
-      if (m) resolve(Number(m[1]));
-    }
-    resolve(-1);
-  };
-  void pump(proc.stdout);
-  void pump(proc.stderr);
-  const port = await Promise.race([listening, sleep(15_000).then(() => -1)]);
-  if (port <= 0) {
-    proc.kill("SIGKILL");
-    throw new Error(`cluster did not start:\n${text}`);
-  }
-  return { proc, port, output: () => text };
 }
 
 interface Resp {

@@ -7,25 +7,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { type Conn, connect } from "../../src/index.ts";
+import { sleep, within } from "../_support/index.ts";
 
 const ROOT = path.resolve(import.meta.dir, "../..");
 const EX = path.join(ROOT, "examples");
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** An example running as a child process; stdout and stderr are drained continuously. */
 class Proc {

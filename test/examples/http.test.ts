@@ -17,12 +17,12 @@ import {
   type Request,
   resetChunked,
 } from "../../examples/http/parser.ts";
+import { sleep, type SpawnedServer, spawnServer } from "../_support/index.ts";
 
 const ROOT = path.resolve(import.meta.dir, "../..");
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const b = (s: string): Uint8Array => enc.encode(s);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------
 // Parser
@@ -253,39 +253,16 @@ describe("parser", () => {
 // ---------------------------------------------------------------------------
 // The server, as a child process
 
-interface Server {
-  proc: ReturnType<typeof Bun.spawn>;
-  port: number;
-  /** Everything printed so far. */
-  output: () => string;
-}
+type Server = SpawnedServer;
 
-async function startServer(env: Record<string, string>): Promise<Server> {
-  const proc = Bun.spawn([process.execPath, "examples/http.ts"], {
+function startServer(env: Record<string, string>): Promise<Server> {
+  return spawnServer([process.execPath, "examples/http.ts"], {
     cwd: ROOT,
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
+    env: { PORT: "0", HOST: "127.0.0.1", ...env },
+    ready: /bun-netpoll http listening on http:\/\/127\.0\.0\.1:(\d+)\n/,
+    ms: 5000,
+    name: "server",
   });
-  let text = "";
-  const { promise: listening, resolve } = Promise.withResolvers<number>();
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const d = new TextDecoder();
-    for await (const chunk of stream) {
-      text += d.decode(chunk, { stream: true });
-      const m = /bun-netpoll http listening on http:\/\/127\.0\.0\.1:(\d+)\n/.exec(text);
-      if (m) resolve(Number(m[1]));
-    }
-    resolve(-1);
-  };
-  void pump(proc.stdout as ReadableStream<Uint8Array>);
-  void pump(proc.stderr as ReadableStream<Uint8Array>);
-  const port = await Promise.race([listening, sleep(5000).then(() => -1)]);
-  if (port <= 0) {
-    proc.kill();
-    throw new Error(`server did not start:\n${text}`);
-  }
-  return { proc, port, output: () => text };
 }
 
 /** A raw TCP client that collects everything it receives. */

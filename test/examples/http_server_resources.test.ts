@@ -8,7 +8,7 @@ import { type HttpServer, startHttpServer } from "../../examples/http/server.ts"
 import { C } from "../../ffi/platform.ts";
 import { type Conn, connect, DeadlineExceededError } from "../../src/index.ts";
 import { setIntOpt } from "../../src/net/sys.ts";
-import { expectClean, sleep, tick } from "../helpers.ts";
+import { expectClean, reached, sleep } from "../_support/index.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -52,16 +52,6 @@ async function readUntil(c: Conn, done: (text: string) => boolean, ms = 5000): P
   }
 }
 
-/** Waits until pred() holds, polling every 5 ms, for at most ms. */
-async function until(pred: () => boolean, ms: number): Promise<boolean> {
-  const end = performance.now() + ms;
-  while (!pred()) {
-    if (performance.now() > end) return false;
-    await sleep(5);
-  }
-  return true;
-}
-
 describe("http example: buffers held", () => {
   test("100 idle keep-alive connections hold 0 buffers", async () => {
     const s = start();
@@ -75,7 +65,7 @@ describe("http example: buffers held", () => {
     );
     expect(s.connections).toBe(100);
     // Each connection has written its response and is back in read.
-    await until(() => s.buffers.held === 0, 2000);
+    await reached(() => s.buffers.held === 0, 2000);
     expect({ held: s.buffers.held, heldBytes: s.buffers.heldBytes }).toEqual({ held: 0, heldBytes: 0 });
     // And they still work: another request on each.
     await Promise.all(
@@ -109,7 +99,7 @@ describe("http example: buffers held", () => {
     expect(head).toStartWith("HTTP/1.1 200 OK\r\n");
     expect(head).toContain(`Content-Length: ${body.length}\r\n`);
     expect(got).toBe(body.length);
-    await until(() => s.buffers.held === 0, 2000);
+    await reached(() => s.buffers.held === 0, 2000);
     expect({ held: s.buffers.held, heldBytes: s.buffers.heldBytes }).toEqual({ held: 0, heldBytes: 0 });
     expect(s.connections).toBe(1);
   });
@@ -134,11 +124,11 @@ describe("http example: write deadline", () => {
     const c = await dial(s.port);
     setIntOpt(c.fd, C.SOL_SOCKET, C.SO_RCVBUF, 4096);
     // Connected is not accepted yet: count the server's side first.
-    expect(await until(() => s.connections === 1, 2000)).toBe(true);
+    expect(await reached(() => s.connections === 1, 2000)).toBe(true);
     const t0 = performance.now();
     await c.write(enc.encode(GET.repeat(600) + "GET /stream HTTP/1.1\r\nHost: t\r\n\r\n"));
     // Never read: the server must give up on its writes and close.
-    expect(await until(() => s.connections === 0, 4000)).toBe(true);
+    expect(await reached(() => s.connections === 0, 4000)).toBe(true);
     expect(performance.now() - t0).toBeGreaterThanOrEqual(250);
   }, 15_000);
 
@@ -146,10 +136,10 @@ describe("http example: write deadline", () => {
     const s = stuckServer();
     const c = await dial(s.port);
     setIntOpt(c.fd, C.SOL_SOCKET, C.SO_RCVBUF, 4096);
-    expect(await until(() => s.connections === 1, 2000)).toBe(true);
+    expect(await reached(() => s.connections === 1, 2000)).toBe(true);
     // Fill the pipe with unread responses, then a HEAD /stream on its own write.
     await c.write(enc.encode(GET.repeat(600) + "HEAD /stream HTTP/1.1\r\nHost: t\r\n\r\n"));
-    expect(await until(() => s.connections === 0, 4000)).toBe(true);
+    expect(await reached(() => s.connections === 0, 4000)).toBe(true);
   }, 15_000);
 });
 
@@ -174,7 +164,7 @@ describe("http example: maxConnections", () => {
     expect(s.buffers.held).toBe(0);
     // Free a slot: the next connection is served.
     await a.close();
-    expect(await until(() => s.connections === 1, 2000)).toBe(true);
+    expect(await reached(() => s.connections === 1, 2000)).toBe(true);
     const d = await dial(s.port);
     await d.write(enc.encode(GET));
     expect((await readUntil(d, (t) => t.endsWith("Hello, World!"))).text).toStartWith("HTTP/1.1 200 OK\r\n");

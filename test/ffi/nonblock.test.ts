@@ -5,7 +5,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { errno, FdFlagError, setFdFlags, setNonblockCloexec, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
 import { connect, connectDatagram, type IpAddr, listen, listenDatagram } from "../../src/index.ts";
-import { closeFd, expectClean, tick } from "../helpers.ts";
+import { closeFd, expectClean, tick } from "../_support/index.ts";
 
 const raw: number[] = [];
 afterEach(() => {

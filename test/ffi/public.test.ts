@@ -22,7 +22,7 @@ import { NetError, pollFd } from "bun-netpoll";
 import { darwinErrno } from "../../ffi/errno/darwin.ts";
 import { freebsdErrno } from "../../ffi/errno/freebsd.ts";
 import { linuxErrno } from "../../ffi/errno/linux.ts";
-import { expectClean } from "../helpers.ts";
+import { expectClean } from "../_support/index.ts";
 
 test("every common errno name exists on Linux, macOS and FreeBSD", () => {
   for (const [os, table] of [["linux", linuxErrno], ["darwin", darwinErrno], ["freebsd", freebsdErrno]] as const) {

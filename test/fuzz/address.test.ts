@@ -26,32 +26,14 @@ import { linuxConstants } from "../../ffi/constants/linux.ts";
 import type { OsConstants } from "../../ffi/constants/types.ts";
 import { decodeSockaddr, encodeSockaddr, formatIPv4, formatIPv6, ipFamily, parseIPv4, parseIPv6, type SockAddr } from "../../ffi/sockaddr.ts";
 import { AddrError, connect, type IpAddr, listen, NetError, netpollReady, runtimeStats } from "../../src/index.ts";
-import { expectClean, sleep } from "../helpers.ts";
+import { expectClean, sleep } from "../_support/index.ts";
+import { prng as seeded, type Rnd } from "../_support/random.ts";
 
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) >>> 0 : (Date.now() ^ (process.pid << 10)) >>> 0;
 const REPRO = `FUZZ_SEED=${SEED} bun test test/fuzz/address.test.ts`;
 
-type Rnd = {
-  (n: number): number;
-  one(n: number): boolean;
-  pick<T>(xs: readonly T[]): T;
-};
-
-/** mulberry32 from (SEED, stream): each test draws from its own stream. */
-function prng(stream: number): Rnd {
-  let a = (Math.imul(SEED ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(stream + 1, 0xc2b2ae35)) >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const r = ((n: number) => Math.floor(next() * n)) as Rnd;
-  r.one = (n) => r(n) === 0;
-  r.pick = (xs) => xs[r(xs.length)]!;
-  return r;
-}
+/** Each test draws from its own stream of SEED. */
+const prng = (stream: number): Rnd => seeded(SEED, stream);
 
 /** Collects property failures (the first few, with the seed) instead of stopping at the first. */
 class Failures {

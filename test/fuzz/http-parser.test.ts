@@ -22,6 +22,7 @@
 // Reproduce a failure with the seed it prints: FUZZ_SEED=<n> bun test test/fuzz/http-parser.test.ts
 import { expect, test } from "bun:test";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
+import { prng, type Rnd } from "../_support/random.ts";
 import {
   type ChunkedState,
   decodeChunked,
@@ -34,32 +35,6 @@ import {
   type Request,
   resetChunked,
 } from "../../examples/http/parser.ts";
-
-// ---------------------------------------------------------------- PRNG
-
-type Rnd = {
-  /** An integer in [0, n). */
-  (n: number): number;
-  /** true with probability 1/n. */
-  one(n: number): boolean;
-  pick<T>(xs: readonly T[]): T;
-};
-
-/** mulberry32, seeded per case from (seed, case index): any case can be replayed alone. */
-function prng(seed: number, index: number): Rnd {
-  let a = (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(index + 1, 0xc2b2ae35)) >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const r = ((n: number) => Math.floor(next() * n)) as Rnd;
-  r.one = (n) => r(n) === 0;
-  r.pick = (xs) => xs[r(xs.length)]!;
-  return r;
-}
 
 // ---------------------------------------------------------------- decoding
 

@@ -4,8 +4,7 @@
 // operations work, close() resolves, no descriptor is left behind.
 import { afterEach, expect, test } from "bun:test";
 import { type Conn, type DatagramConn, type IpAddr, listenDatagram } from "../../src/index.ts";
-import { expectClean, sleep } from "../helpers.ts";
-import { connPairs } from "./_pair.ts";
+import { connPairs, expectClean, sleep } from "../_support/index.ts";
 
 const pairs = connPairs();
 const enc = new TextEncoder();

@@ -12,8 +12,7 @@ import {
   runtimeStats,
 } from "../../src/index.ts";
 import { sys } from "../../ffi/libc.ts";
-import { closeFd, expectClean, pipe, sleep, tick, writeFd } from "../helpers.ts";
-import { connPairs, track, until } from "./_pair.ts";
+import { closeFd, connPairs, expectClean, pipe, settlement, sleep, tick, until, writeFd } from "../_support/index.ts";
 
 const { pair, conns, dir } = connPairs();
 
@@ -22,7 +21,7 @@ const enc = new TextEncoder();
 for (const kind of ["tcp", "unix"] as const) {
   test(`F1 peer close 20 ms after a local read parked resolves the read with null (${kind})`, async () => {
     const [a, b] = await pair(kind);
-    const r = track(a.read(new Uint8Array(16)));
+    const r = settlement(a.read(new Uint8Array(16)));
     await until(() => runtimeStats().parked === 1);
     await sleep(20);
     expect(r.settled).toBe(false);
@@ -36,7 +35,7 @@ for (const kind of ["tcp", "unix"] as const) {
 
   test(`F2 local close while a read is parked rejects it Closed within one loop turn (${kind})`, async () => {
     const [a, b] = await pair(kind);
-    const r = track(a.read(new Uint8Array(16)));
+    const r = settlement(a.read(new Uint8Array(16)));
     await until(() => runtimeStats().parked === 1);
     const closing = a.close();
     await tick();
@@ -52,7 +51,7 @@ for (const kind of ["tcp", "unix"] as const) {
     const [a, b] = await pair(kind);
     const big = new Uint8Array(new ArrayBuffer(64 << 20));
     a.setWriteDeadline(Date.now() + 60_000);
-    const w = track(a.write(big));
+    const w = settlement(a.write(big));
     await until(() => runtimeStats().parked === 1, 1500);
     const closing = a.close();
     await tick();
@@ -99,7 +98,7 @@ test("F2 closing a conn under a running echo loop ends the loop cleanly", async 
 
 test("F4 UDP: close 250 ms after receive parked settles it with Closed", async () => {
   const u = listenDatagram({ port: 0, hostname: "127.0.0.1" });
-  const r = track(u.receive(new Uint8Array(64)));
+  const r = settlement(u.receive(new Uint8Array(64)));
   await sleep(250);
   expect(r.settled).toBe(false);
   expect(runtimeStats().parked).toBe(1);
@@ -115,7 +114,7 @@ test("F4 UDP: close 250 ms after receive parked settles it with Closed", async (
 test("F4 UDP: close 250 ms into a for-await over the socket ends the iteration; next() stays done", async () => {
   const u = listenDatagram({ port: 0, hostname: "127.0.0.1" });
   const it = u[Symbol.asyncIterator]();
-  const first = track(it.next());
+  const first = settlement(it.next());
   await sleep(250);
   expect(first.settled).toBe(false);
   const closing = u.close();
@@ -236,7 +235,7 @@ test("G3 64 sockets parked for read and write, then closed: all 64 closes comple
   for (const [x, y] of pairs) conns.push(x, y);
   expect(runtimeStats().pollDescs).toBe(128);
   const chunk = new Uint8Array(new ArrayBuffer(1 << 20));
-  const ops = pairs.flatMap(([a]) => [track(a.read(new Uint8Array(16))), track(a.write(chunk))]);
+  const ops = pairs.flatMap(([a]) => [settlement(a.read(new Uint8Array(16))), settlement(a.write(chunk))]);
   await until(() => runtimeStats().parked === 128, 1500);
   const closes = await Promise.allSettled(pairs.map(([a]) => a.close()));
   expect(closes.every((c) => c.status === "fulfilled")).toBe(true);

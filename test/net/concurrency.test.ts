@@ -1,45 +1,17 @@
 // Conformance N2, N5: concurrent operations on one conn. (N1 is in test/stress/dial.stress.ts.)
-import { afterEach, describe, expect, test } from "bun:test";
-import { ClosedError, type Conn, connect, type IpAddr, type Listener, listen, runtimeStats } from "../../src/index.ts";
-import { expectClean, sleep, tick } from "../helpers.ts";
+import { describe, expect, test } from "bun:test";
+import { ClosedError, type Conn, runtimeStats } from "../../src/index.ts";
+import { connPairs, expectClean, settlement, sleep, tick } from "../_support/index.ts";
 
-const open: (Conn | Listener)[] = [];
-function keep<T extends Conn | Listener>(x: T): T {
-  open.push(x);
-  return x;
-}
-afterEach(async () => {
-  for (const x of open.splice(0)) if (!x.closed) await x.close().catch(() => {});
-  await tick();
-});
-
-function track<T>(p: Promise<T>) {
-  const t = { settled: false, ok: false, value: undefined as T | undefined, error: undefined as unknown, at: 0, p };
-  p.then(
-    (v) => Object.assign(t, { settled: true, ok: true, value: v, at: performance.now() }),
-    (e) => Object.assign(t, { settled: true, ok: false, error: e, at: performance.now() }),
-  );
-  return t;
-}
-
+const pairs = connPairs();
 /** A connected loopback TCP pair [client, server]; the listener is closed. */
-async function pair(): Promise<[Conn, Conn]> {
-  const ln = listen({ port: 0, hostname: "127.0.0.1" });
-  try {
-    const acc = ln.accept();
-    const c = keep(await connect({ port: (ln.addr as IpAddr).port, hostname: "127.0.0.1" }));
-    const s = keep(await acc);
-    return [c, s];
-  } finally {
-    await ln.close();
-  }
-}
+const pair = () => pairs.pair("tcp");
 
 describe("N concurrency on one conn", () => {
   test("N2 a parked read never blocks a write on the same conn", async () => {
     const [a, b] = await pair();
     const rbuf = new Uint8Array(new ArrayBuffer(16));
-    const r = track(a.read(rbuf));
+    const r = settlement(a.read(rbuf));
     await sleep(5);
     expect(r.settled).toBe(false);
     expect(runtimeStats().parked).toBe(1);
@@ -108,8 +80,8 @@ describe("N concurrency on one conn", () => {
   test("N5 close() racing many parked and queued readers and writers settles all of them with Closed", async () => {
     const [a, b] = await pair(); // b never reads
     const big = new Uint8Array(new ArrayBuffer(8 << 20));
-    const reads = Array.from({ length: 8 }, () => track(a.read(new Uint8Array(new ArrayBuffer(64)))));
-    const writes = Array.from({ length: 8 }, () => track(a.write(big)));
+    const reads = Array.from({ length: 8 }, () => settlement(a.read(new Uint8Array(new ArrayBuffer(64)))));
+    const writes = Array.from({ length: 8 }, () => settlement(a.write(big)));
     for (let i = 0; i < 200 && runtimeStats().parked < 2; i++) await sleep(5);
     expect(runtimeStats().parked).toBe(2); // the head read and the head write; the rest queue behind them
     for (const t of [...reads, ...writes]) expect(t.settled).toBe(false);
@@ -124,7 +96,7 @@ describe("N concurrency on one conn", () => {
     }
     closeReturned = true;
     // New operations after close fail at once.
-    const after = track(a.read(new Uint8Array(4)));
+    const after = settlement(a.read(new Uint8Array(4)));
     await closing;
     await tick();
     for (const t of [...reads, ...writes, after]) {
@@ -145,10 +117,10 @@ describe("N concurrency on one conn", () => {
 
   test("N5 close() in the same tick as parked and queued reads start, with data already arrived, fails them all with Closed", async () => {
     const [a, b] = await pair();
-    const reads = Array.from({ length: 6 }, () => track(a.read(new Uint8Array(new ArrayBuffer(64)))));
+    const reads = Array.from({ length: 6 }, () => settlement(a.read(new Uint8Array(new ArrayBuffer(64)))));
     // Data lands in a's receive buffer now, but the loop has not delivered the
     // readiness yet: close() must win over it for every read.
-    const w = track(b.write(new Uint8Array([1, 2, 3])));
+    const w = settlement(b.write(new Uint8Array([1, 2, 3])));
     const closing = a.close();
     const results = await Promise.allSettled(reads.map((t) => t.p));
     await closing;

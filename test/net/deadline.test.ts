@@ -1,5 +1,5 @@
 // Deadlines and timeouts (CONFORMANCE E1–E12; E8 and E13 are in test/stress/deadline.stress.ts).
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import {
   ClosedError,
   type Conn,
@@ -8,50 +8,18 @@ import {
   type IpAddr,
   listen,
   listenDatagram,
-  type Listener,
   NetError,
   connect,
   runtimeStats,
 } from "../../src/index.ts";
-import { expectClean, sleep, tick } from "../helpers.ts";
+import { closeAfterEach, closeAll, expectClean, listenAndPair, sleep, tick } from "../_support/index.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 // Everything a test opens, closed in afterEach if the test failed midway.
-type Closable = { close(): Promise<void>; readonly closed: boolean };
-const open: Closable[] = [];
-function track<T extends Closable>(x: T): T {
-  open.push(x);
-  return x;
-}
-afterEach(async () => {
-  for (const x of open.splice(0)) {
-    if (!x.closed) await x.close().catch(() => {});
-  }
-});
-
-/** Closes everything given (skipping what is already closed) and awaits the releases. */
-async function closeAll(...xs: Closable[]): Promise<void> {
-  await Promise.all(xs.filter((x) => !x.closed).map((x) => x.close()));
-}
-
-interface Pair {
-  ln: Listener;
-  /** The dialing side. */
-  a: Conn;
-  /** The accepted side. */
-  b: Conn;
-}
-
-async function tcpPair(): Promise<Pair> {
-  const ln = track(listen({ port: 0, hostname: "127.0.0.1" }));
-  const port = (ln.addr as IpAddr).port;
-  const [a, b] = await Promise.all([connect({ hostname: "127.0.0.1", port }), ln.accept()]);
-  track(a);
-  track(b);
-  return { ln, a, b };
-}
+const track = closeAfterEach();
+const tcpPair = () => listenAndPair(track);
 
 /** Settles p into a tagged result, so timing and error class can be asserted. */
 async function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T; ms: number } | { ok: false; error: unknown; ms: number }> {

@@ -1,7 +1,5 @@
 // Conformance B1–B6, B9: dial / connect. (B7 is in test/stress/dial.stress.ts.)
-import { afterEach, describe, expect, test } from "bun:test";
-import * as fs from "node:fs";
-import * as os from "node:os";
+import { describe, expect, test } from "bun:test";
 import * as path from "node:path";
 import { errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
@@ -21,60 +19,13 @@ import {
   NetError,
   runtimeStats,
 } from "../../src/index.ts";
-import { expectClean, sleep, tick } from "../helpers.ts";
+import { closeAfterEach, expectClean, readN, rejection, settlement as track, sleep, tempDirs, tick } from "../_support/index.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-const open: (Conn | Listener)[] = [];
-function keep<T extends Conn | Listener>(x: T): T {
-  open.push(x);
-  return x;
-}
-const tmpDirs: string[] = [];
-function tmpDir(): string {
-  const d = fs.mkdtempSync(os.tmpdir() + "/bnp-");
-  tmpDirs.push(d);
-  return d;
-}
-afterEach(async () => {
-  for (const x of open.splice(0)) if (!x.closed) await x.close().catch(() => {});
-  await tick();
-  for (const d of tmpDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function track<T>(p: Promise<T>) {
-  const t = { settled: 0, ok: false, value: undefined as T | undefined, error: undefined as unknown, at: 0, p };
-  p.then(
-    (v) => Object.assign(t, { settled: t.settled + 1, ok: true, value: v, at: performance.now() }),
-    (e) => Object.assign(t, { settled: t.settled + 1, ok: false, error: e, at: performance.now() }),
-  );
-  return t;
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  let v: unknown;
-  try {
-    v = await p;
-  } catch (e) {
-    return e;
-  }
-  if (v && typeof v === "object" && "close" in v) keep(v as Conn);
-  throw new Error("expected a rejection, got a value");
-}
-
-async function readN(c: Conn, n: number): Promise<Uint8Array> {
-  const out = new Uint8Array(n);
-  let off = 0;
-  const buf = new Uint8Array(new ArrayBuffer(Math.max(n, 1)));
-  while (off < n) {
-    const k = await c.read(buf.subarray(0, n - off));
-    if (k === null) break;
-    out.set(buf.subarray(0, k), off);
-    off += k;
-  }
-  return out.subarray(0, off);
-}
+const keep = closeAfterEach();
+const tmpDir = tempDirs();
 
 function ip(a: unknown): IpAddr {
   return a as IpAddr;
@@ -319,17 +270,17 @@ describe("B dial / connect", () => {
     const ac = new AbortController();
     const t = track(connect({ port, hostname: "127.0.0.1", signal: ac.signal }));
     await sleep(20);
-    expect(t.settled).toBe(0);
+    expect(t.settled).toBe(false);
     expect(runtimeStats().fds).toBe(base + 1);
     expect(runtimeStats().parked).toBe(1);
     ac.abort();
     await tick();
-    expect(t.settled).toBe(1);
+    expect(t.settled).toBe(true);
     expect(t.ok).toBe(false);
     expect(t.error).toBe(ac.signal.reason);
     expect((t.error as Error).name).toBe("AbortError");
     await sleep(100);
-    expect(t.settled).toBe(1);
+    expect(t.settled).toBe(true);
     expect(runtimeStats().fds).toBe(base);
     expect(runtimeStats().parked).toBe(0);
     for (const c of fillers) await c.close();
@@ -347,7 +298,7 @@ describe("B dial / connect", () => {
     expect(runtimeStats().timers).toBe(1);
     ac.abort(reason);
     await tick();
-    expect(t.settled).toBe(1);
+    expect(t.settled).toBe(true);
     expect(t.error).toBe(reason);
     expect(runtimeStats().fds).toBe(base);
     expect(runtimeStats().timers).toBe(0);

@@ -1,77 +1,28 @@
 // Error mapping and messages (CONFORMANCE H1–H5), and dial under EMFILE (I2).
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
 import {
   AddrError,
   ClosedError,
-  type Conn,
   connect,
   DeadlineExceededError,
   type IpAddr,
   listen,
   listenDatagram,
-  type Listener,
   NetError,
   runtimeStats,
 } from "../../src/index.ts";
-import { expectClean, sleep, tick } from "../helpers.ts";
+import { closeAfterEach, closeAll, expectClean, listenAndPair, rejection, sleep, tempDirs, thrown, tick } from "../_support/index.ts";
 
 const enc = new TextEncoder();
 
-type Closable = { close(): Promise<void>; readonly closed: boolean };
-const open: Closable[] = [];
-function track<T extends Closable>(x: T): T {
-  open.push(x);
-  return x;
-}
-const tmpDirs: string[] = [];
-afterEach(async () => {
-  for (const x of open.splice(0)) {
-    if (!x.closed) await x.close().catch(() => {});
-  }
-  for (const d of tmpDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function tmpDir(): string {
-  const d = fs.mkdtempSync(os.tmpdir() + "/bnp-");
-  tmpDirs.push(d);
-  return d;
-}
-
-async function closeAll(...xs: Closable[]): Promise<void> {
-  await Promise.all(xs.filter((x) => !x.closed).map((x) => x.close()));
-}
-
-async function tcpPair(): Promise<{ ln: Listener; a: Conn; b: Conn }> {
-  const ln = track(listen({ port: 0, hostname: "127.0.0.1" }));
-  const port = (ln.addr as IpAddr).port;
-  const [a, b] = await Promise.all([connect({ hostname: "127.0.0.1", port }), ln.accept()]);
-  return { ln, a: track(a), b: track(b) };
-}
-
-/** The error p rejects with (fails the test if it resolves). */
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    const v = await p;
-    throw new Error(`expected a rejection, got ${String(v)}`);
-  } catch (e) {
-    return e;
-  }
-}
-
-/** The error fn throws synchronously. */
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a synchronous throw");
-}
+// Everything a test opens, closed in afterEach if the test failed midway.
+const keep = closeAfterEach();
+const tempDir = tempDirs();
+const tcpPair = () => listenAndPair(keep);
 
 /** A loopback port nothing listens on (a listener bound and closed). */
 async function closedPort(hostname = "127.0.0.1"): Promise<number> {
@@ -149,14 +100,14 @@ test.skipIf(!ipv6Available())("H1 dial error on tcp6 names net tcp6 and the brac
 });
 
 test("H1 unix dial error names net unix and the path", async () => {
-  const p = path.join(tmpDir(), "missing.sock");
+  const p = path.join(tempDir(), "missing.sock");
   const err = await rejection(connect({ path: p }));
   expectOpError(err, { op: "dial", net: "unix", address: p, code: "ENOENT", syscall: "connect" });
   expectClean();
 });
 
 test("H1 listen error (EADDRINUSE) is an OpError naming op, tcp, address and errno", async () => {
-  const ln = track(listen({ port: 0, hostname: "127.0.0.1" }));
+  const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
   const port = (ln.addr as IpAddr).port;
   const err = thrown(() => listen({ port, hostname: "127.0.0.1" }));
   expectOpError(err, { op: "listen", net: "tcp", address: `127.0.0.1:${port}`, code: "EADDRINUSE", syscall: "bind" });
@@ -165,7 +116,7 @@ test("H1 listen error (EADDRINUSE) is an OpError naming op, tcp, address and err
 });
 
 test("H1 accept errors (timeout, closed) name op accept, tcp and the listener address", async () => {
-  const ln = track(listen({ port: 0, hostname: "127.0.0.1" }));
+  const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
   const address = `127.0.0.1:${(ln.addr as IpAddr).port}`;
   ln.setDeadline(Date.now() - 1);
   const t = await rejection(ln.accept());
@@ -225,7 +176,7 @@ test("H1 close errors (second close, op after close) name the op, net and addres
 });
 
 test("H1 UDP send error (EMSGSIZE) names op send, udp and the socket address", async () => {
-  const u = track(listenDatagram({ port: 0, hostname: "127.0.0.1" }));
+  const u = keep(listenDatagram({ port: 0, hostname: "127.0.0.1" }));
   const err = await rejection(u.send(new Uint8Array(70000), { hostname: "127.0.0.1", port: (u.addr as IpAddr).port }));
   expect(err).toBeInstanceOf(NetError);
   const e = err as NetError;
@@ -242,10 +193,10 @@ test("H1 UDP send error (EMSGSIZE) names op send, udp and the socket address", a
 // ---------------------------------------------------------------- H2
 
 test("H2 failed listens (tcp EADDRINUSE, unix EADDRINUSE) return no object and leak no fd, timer or registration", async () => {
-  const ln = track(listen({ port: 0, hostname: "127.0.0.1" }));
+  const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
   const port = (ln.addr as IpAddr).port;
-  const p = path.join(tmpDir(), "s.sock");
-  const uln = track(listen({ path: p }));
+  const p = path.join(tempDir(), "s.sock");
+  const uln = keep(listen({ path: p }));
   await tick();
   const before = runtimeStats();
   const fdsBefore = openFdCount();
@@ -283,9 +234,9 @@ test("H2 failed listens (tcp EADDRINUSE, unix EADDRINUSE) return no object and l
 
 test("H2 failed dials (refused, missing unix path, past deadline, aborted, bad port) leak no fd, timer or registration", async () => {
   const port = await closedPort();
-  const missing = path.join(tmpDir(), "missing.sock");
+  const missing = path.join(tempDir(), "missing.sock");
   // Warm the loop up so its own descriptors are already open.
-  const warm = track(listen({ port: 0, hostname: "127.0.0.1" }));
+  const warm = keep(listen({ port: 0, hostname: "127.0.0.1" }));
   await warm.close();
   await tick();
   const fdsBefore = openFdCount();
@@ -318,7 +269,7 @@ test("H3 listening on a non-local IP fails EADDRNOTAVAIL (tcp and udp) and leaks
 // ---------------------------------------------------------------- H4
 
 test("H4 UDP send of >= 65508 B to IPv4 loopback rejects EMSGSIZE with '(os error N)'", async () => {
-  const u = track(listenDatagram({ port: 0, hostname: "127.0.0.1" }));
+  const u = keep(listenDatagram({ port: 0, hostname: "127.0.0.1" }));
   const to = { hostname: "127.0.0.1", port: (u.addr as IpAddr).port };
   for (const size of [65508, 65509, 65535, 65536, 100000]) {
     const err = await rejection(u.send(new Uint8Array(new ArrayBuffer(size)), to));
@@ -335,8 +286,8 @@ test("H4 UDP send of >= 65508 B to IPv4 loopback rejects EMSGSIZE with '(os erro
 });
 
 test("H4 UDP datagrams of 0 to 65507 B round-trip exactly over IPv4 loopback", async () => {
-  const rx = track(listenDatagram({ port: 0, hostname: "127.0.0.1" }));
-  const tx = track(listenDatagram({ port: 0, hostname: "127.0.0.1" }));
+  const rx = keep(listenDatagram({ port: 0, hostname: "127.0.0.1" }));
+  const tx = keep(listenDatagram({ port: 0, hostname: "127.0.0.1" }));
   const to = { hostname: "127.0.0.1", port: (rx.addr as IpAddr).port };
   const sizes = [0, 1, 2, 3, 7, 8, 255, 256, 1023, 1024, 1472, 1473, 4096, 8192, 9000, 16384, 32768, 65000, 65506, 65507];
   const buf = new Uint8Array(new ArrayBuffer(70000));
@@ -436,7 +387,7 @@ test("H5 a write after closeWrite surfaces as EPIPE with its errno", async () =>
 // ---------------------------------------------------------------- I2
 
 test("I2 dial under EMFILE rejects promptly with EMFILE and leaves no timer or registration", async () => {
-  const ln = track(listen({ port: 0, hostname: "127.0.0.1" }));
+  const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
   const port = (ln.addr as IpAddr).port;
   await tick();
   const before = runtimeStats();

@@ -2,8 +2,7 @@
 import { expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { ClosedError, type Conn, DeadlineExceededError, NetError, runtimeStats } from "../../src/index.ts";
-import { expectClean, sleep } from "../helpers.ts";
-import { connPairs, track, rejection, until } from "./_pair.ts";
+import { connPairs, expectClean, rejection, settlement, sleep, until } from "../_support/index.ts";
 
 const { pair, dir } = connPairs();
 
@@ -46,7 +45,7 @@ for (const kind of ["tcp", "unix"] as const) {
   test(`D2 after closeRead a new read returns EOF at once (${kind})`, async () => {
     const [a, b] = await pair(kind);
     await a.closeRead();
-    const r = track(a.read(new Uint8Array(16)));
+    const r = settlement(a.read(new Uint8Array(16)));
     await sleep(20);
     expect(r.settled).toBe(true);
     if (r.ok) expect(r.value).toBeNull();
@@ -59,7 +58,7 @@ for (const kind of ["tcp", "unix"] as const) {
 
   test(`D2 closeRead wakes a parked read with EOF (or an error); it never stays blocked (${kind})`, async () => {
     const [a, b] = await pair(kind);
-    const r = track(a.read(new Uint8Array(16)));
+    const r = settlement(a.read(new Uint8Array(16)));
     await until(() => runtimeStats().parked === 1);
     await a.closeRead();
     await until(() => r.settled, 500);
@@ -151,7 +150,7 @@ test("D6 peer closeWrites and stops reading: a write parked on the full buffer e
   await b.closeWrite();
   expect(await a.read(new Uint8Array(8))).toBeNull();
   const big = new Uint8Array(new ArrayBuffer(64 << 20)); // far more than both socket buffers
-  const w = track(a.write(big));
+  const w = settlement(a.write(big));
   await until(() => runtimeStats().parked === 1, 1500);
   const s0 = runtimeStats().loop;
   const t0 = performance.now();

@@ -1,8 +1,7 @@
 // L: large transfers and vectored writes (CONFORMANCE.md section L).
 import { expect, test } from "bun:test";
 import { type Conn, runtimeStats } from "../../src/index.ts";
-import { expectClean, sleep } from "../helpers.ts";
-import { connPairs, track, until } from "./_pair.ts";
+import { connPairs, expectClean, settlement, sleep, until } from "../_support/index.ts";
 
 const { pair } = connPairs();
 
@@ -118,7 +117,7 @@ test("L4 a writev larger than the socket buffers resumes after short writes and 
   }
   const want = concat(bufs);
   expect(want.length).toBeGreaterThan(8 << 20);
-  const w = track(a.writev(bufs));
+  const w = settlement(a.writev(bufs));
   // Nobody reads: the writev must stop short and park.
   await until(() => runtimeStats().parked === 1, 1500);
   expect(w.settled).toBe(false);

@@ -1,8 +1,7 @@
 // Conformance A1–A9: listen / accept.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { toArrayBuffer } from "bun:ffi";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { sys } from "../../ffi/libc.ts";
 import { E } from "../../ffi/platform.ts";
@@ -12,66 +11,18 @@ import {
   connect,
   DeadlineExceededError,
   type IpAddr,
-  type Listener,
   listen,
   NetError,
   runtimeStats,
 } from "../../src/index.ts";
-import { expectClean, sleep, tick } from "../helpers.ts";
+import { closeAfterEach, expectClean, readN, rejection, settlement, sleep, tempDirs, tick } from "../_support/index.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 // Everything a test opens, closed in afterEach if the test failed midway.
-const open: (Conn | Listener)[] = [];
-function keep<T extends Conn | Listener>(x: T): T {
-  open.push(x);
-  return x;
-}
-const tmpDirs: string[] = [];
-function tmpDir(): string {
-  const d = fs.mkdtempSync(os.tmpdir() + "/bnp-");
-  tmpDirs.push(d);
-  return d;
-}
-afterEach(async () => {
-  for (const x of open.splice(0)) if (!x.closed) await x.close().catch(() => {});
-  await tick();
-  for (const d of tmpDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-
-/** Tracks a promise's outcome without awaiting it. */
-function track<T>(p: Promise<T>) {
-  const t = { settled: false, ok: false, value: undefined as T | undefined, error: undefined as unknown, at: 0, p };
-  p.then(
-    (v) => Object.assign(t, { settled: true, ok: true, value: v, at: performance.now() }),
-    (e) => Object.assign(t, { settled: true, ok: false, error: e, at: performance.now() }),
-  );
-  return t;
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a rejection, got a value");
-}
-
-/** Reads exactly n bytes (or fewer at EOF). */
-async function readN(c: Conn, n: number): Promise<Uint8Array> {
-  const out = new Uint8Array(n);
-  let off = 0;
-  const buf = new Uint8Array(new ArrayBuffer(Math.max(n, 1)));
-  while (off < n) {
-    const k = await c.read(buf.subarray(0, n - off));
-    if (k === null) break;
-    out.set(buf.subarray(0, k), off);
-    off += k;
-  }
-  return out.subarray(0, off);
-}
+const keep = closeAfterEach();
+const tempDir = tempDirs();
 
 function ip(a: unknown): IpAddr {
   return a as IpAddr;
@@ -153,7 +104,7 @@ describe("A listen / accept", () => {
   });
 
   test("A2 a second listen on a bound unix path throws EADDRINUSE synchronously; the first keeps working", async () => {
-    const p = path.join(tmpDir(), "a2.sock");
+    const p = path.join(tempDir(), "a2.sock");
     const ln = keep(listen({ path: p }));
     let err: unknown = null;
     try {
@@ -218,14 +169,14 @@ describe("A listen / accept", () => {
   test("A3 re-listen succeeds when the close happened while an accept was parked", async () => {
     const ln1 = keep(listen({ port: 0, hostname: "127.0.0.1" }));
     const port = ip(ln1.addr).port;
-    const acc = track(ln1.accept());
+    const acc = settlement(ln1.accept());
     await tick();
     expect(runtimeStats().parked).toBe(1);
     await ln1.close();
     const e = await rejection(acc.p);
     expect(e).toBeInstanceOf(ClosedError);
     const ln2 = keep(listen({ port, hostname: "127.0.0.1" }));
-    const acc2 = track(ln2.accept());
+    const acc2 = settlement(ln2.accept());
     const c = keep(await connect({ port, hostname: "127.0.0.1" }));
     const s = keep(await acc2.p);
     await roundTrip(c, s);
@@ -258,7 +209,7 @@ describe("A listen / accept", () => {
 
   test("A5 closing the listener rejects a parked accept with Closed within one loop turn", async () => {
     const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
-    const acc = track(ln.accept());
+    const acc = settlement(ln.accept());
     await sleep(5);
     expect(acc.settled).toBe(false);
     expect(runtimeStats().parked).toBe(1);
@@ -275,7 +226,7 @@ describe("A listen / accept", () => {
   test("A5 the async iterator yields {done:true} when the listener closes while it waits, and on every later next()", async () => {
     const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
     const it = ln[Symbol.asyncIterator]();
-    const n1 = track(it.next());
+    const n1 = settlement(it.next());
     await sleep(5);
     expect(n1.settled).toBe(false);
     const closing = ln.close();
@@ -380,7 +331,7 @@ describe("A listen / accept", () => {
     const port = ip(ln.addr).port;
     ln.setDeadline(Date.now() - 3_600_000);
     ln.setDeadline(null);
-    const acc = track(ln.accept());
+    const acc = settlement(ln.accept());
     await sleep(100);
     expect(acc.settled).toBe(false);
     expect(runtimeStats().parked).toBe(1);
@@ -457,7 +408,7 @@ describe("A listen / accept", () => {
       const s1 = keep(await ln.accept());
       expect(ip(s1.remoteAddr).port).toBe(ip(c1.localAddr).port);
       expect(injected).toBe(3);
-      const acc = track(ln.accept());
+      const acc = settlement(ln.accept());
       await sleep(5);
       expect(acc.settled).toBe(false);
       expect(runtimeStats().parked).toBe(1);
@@ -526,7 +477,7 @@ describe("close with a parked accept", () => {
   test("A7 the listening socket is gone when close() returns: a connect right after is refused, the parked accept rejects Closed", async () => {
     const ln = keep(listen({ hostname: "127.0.0.1", port: 0 }));
     const port = (ln.addr as IpAddr).port;
-    const acc = track(ln.accept());
+    const acc = settlement(ln.accept());
     await sleep(5); // parked on the pollDesc
     expect(runtimeStats().parked).toBe(1);
     const before = runtimeStats();

@@ -9,17 +9,13 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { E } from "../../ffi/platform.ts";
 import { ClosedError, type Conn, connect, type Listener, listen, NetError, runtimeStats } from "../../src/index.ts";
 import { acceptFaults } from "../../src/net/listener.ts";
-import { expectClean, sleep, tick } from "../helpers.ts";
+import { expectClean, keeper, reached, sleep, tick } from "../_support/index.ts";
 
-const open: (Conn | Listener)[] = [];
-function keep<T extends Conn | Listener>(x: T): T {
-  open.push(x);
-  return x;
-}
+const keep = keeper();
 afterEach(async () => {
   acceptFaults.accept.length = 0;
   acceptFaults.register.length = 0;
-  for (const x of open.splice(0)) if (!x.closed) await x.close().catch(() => {});
+  await keep.closeAll();
   await sleep(5);
   expectClean();
 });
@@ -57,15 +53,6 @@ async function peerClosed(c: Conn, ms: number): Promise<"eof" | "open"> {
   }
 }
 
-async function until(pred: () => boolean, ms: number): Promise<boolean> {
-  const end = performance.now() + ms;
-  while (!pred()) {
-    if (performance.now() > end) return false;
-    await sleep(2);
-  }
-  return true;
-}
-
 describe("accept errors that concern one connection keep the accept loop going", () => {
   test("ENOSPC registering an accepted fd (max_user_watches) drops that connection; the next one is served", async () => {
     const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
@@ -74,7 +61,7 @@ describe("accept errors that concern one connection keep the accept loop going",
     const dropped = keep(await connect({ hostname: "127.0.0.1", port: portOf(ln) }));
     expect(await peerClosed(dropped, 2000)).toBe("eof");
     const served = keep(await connect({ hostname: "127.0.0.1", port: portOf(ln) }));
-    expect(await until(() => loop.conns.length === 1, 3000)).toBe(true);
+    expect(await reached(() => loop.conns.length === 1, 3000)).toBe(true);
     expect(acceptFaults.register.length).toBe(0);
     // The accepted one is the second dial: its remote address is our local one.
     expect(loop.conns[0]!.remoteAddr).toEqual(served.localAddr);
@@ -90,7 +77,7 @@ describe("accept errors that concern one connection keep the accept loop going",
     const t0 = performance.now();
     const dials = [];
     for (let i = 0; i < 4; i++) dials.push(keep(await connect({ hostname: "127.0.0.1", port: portOf(ln) })));
-    expect(await until(() => loop.conns.length === 1, 3000)).toBe(true);
+    expect(await reached(() => loop.conns.length === 1, 3000)).toBe(true);
     // Three drops, each followed by a back-off of at least 5, 10, 20 ms.
     expect(performance.now() - t0).toBeGreaterThanOrEqual(34);
     expect(loop.conns[0]!.remoteAddr).toEqual(dials[3]!.localAddr);
@@ -106,7 +93,7 @@ describe("accept errors that concern one connection keep the accept loop going",
       await tick();
       acceptFaults.accept.push(E[code]!);
       const c = keep(await connect({ hostname: "127.0.0.1", port: portOf(ln) }));
-      expect(await until(() => loop.conns.length === 1, 3000)).toBe(true);
+      expect(await reached(() => loop.conns.length === 1, 3000)).toBe(true);
       expect(acceptFaults.accept.length).toBe(0);
       expect(loop.conns[0]!.remoteAddr).toEqual(c.localAddr);
       await ln.close();
@@ -151,7 +138,7 @@ describe("EMFILE back-off and close()", () => {
     );
     // Let them reach back-offs of 80 ms or more, all three sleeping at once.
     await sleep(200);
-    expect(await until(() => runtimeStats().timers === 3, 2000)).toBe(true);
+    expect(await reached(() => runtimeStats().timers === 3, 2000)).toBe(true);
     expect(settled).toEqual([]);
     const closing = ln.close();
     await tick();
@@ -169,7 +156,7 @@ describe("EMFILE back-off and close()", () => {
     const a = ln.accept({ signal: ac.signal }).catch((err: unknown) => settled.push(`a ${err === ac.signal.reason ? "aborted" : String(err)}`));
     const b = ln.accept().catch((err: unknown) => settled.push(`b ${err instanceof ClosedError ? "closed" : String(err)}`));
     await sleep(100);
-    expect(await until(() => runtimeStats().timers === 2, 2000)).toBe(true);
+    expect(await reached(() => runtimeStats().timers === 2, 2000)).toBe(true);
     ac.abort();
     await tick();
     expect(settled).toEqual(["a aborted"]);

@@ -5,42 +5,22 @@
 import { afterEach, expect, test } from "bun:test";
 import {
   type Conn,
-  connect,
   DeadlineExceededError,
-  type IpAddr,
   listen,
-  type Listener,
   type PollFd,
   pollFd,
   runtimeStats,
 } from "../../src/index.ts";
-import { closeFd, expectClean, pipe, readFd, sleep, tick, writeFd } from "../helpers.ts";
+import { closeAll, closeFd, expectClean, keeper, pairOn, pipe, readFd, sleep, tick, writeFd } from "../_support/index.ts";
 
-type Closable = { close(): Promise<void>; readonly closed: boolean };
-const open: Closable[] = [];
+const keep = keeper();
 const rawFds: number[] = [];
 const polls: PollFd[] = [];
-function track<T extends Closable>(x: T): T {
-  open.push(x);
-  return x;
-}
 afterEach(async () => {
-  for (const x of open.splice(0)) {
-    if (!x.closed) await x.close().catch(() => {});
-  }
+  await keep.closeAll();
   for (const p of polls.splice(0)) if (!p.closed) p.close();
   for (const fd of rawFds.splice(0)) closeFd(fd);
 });
-
-async function closeAll(...xs: Closable[]): Promise<void> {
-  await Promise.all(xs.filter((x) => !x.closed).map((x) => x.close()));
-}
-
-async function tcpPair(ln: Listener): Promise<[Conn, Conn]> {
-  const port = (ln.addr as IpAddr).port;
-  const [a, b] = await Promise.all([connect({ hostname: "127.0.0.1", port }), ln.accept()]);
-  return [track(a), track(b)];
-}
 
 /** A read parked on c that is expected to end with the closed error (or stays parked until close). */
 function parkRead(c: Conn): Promise<unknown> {
@@ -51,8 +31,8 @@ function parkRead(c: Conn): Promise<unknown> {
 }
 
 test("M3 an earlier read deadline registered while the loop idles wakes a parked read on time", async () => {
-  const ln = track(listen({ port: 0, hostname: "127.0.0.1" }));
-  const [a, b] = await tcpPair(ln);
+  const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
+  const [a, b] = await pairOn(ln, keep);
   a.setReadDeadline(Date.now() + 3_600_000);
   const t0 = performance.now();
   let settledAt = -1;
@@ -82,12 +62,12 @@ test("M3 an earlier read deadline registered while the loop idles wakes a parked
 });
 
 test("M3 a conn registered after another task parked long ago gets its data within 50 ms of the write", async () => {
-  const ln = track(listen({ port: 0, hostname: "127.0.0.1" }));
-  const [a, aPeer] = await tcpPair(ln);
+  const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
+  const [a, aPeer] = await pairOn(ln, keep);
   const parkedA = parkRead(a);
   await sleep(300); // A's read has been parked a long time; the loop sleeps
   expect(runtimeStats().parked).toBe(1);
-  const [b, bPeer] = await tcpPair(ln);
+  const [b, bPeer] = await pairOn(ln, keep);
   const out = new Uint8Array([1, 2, 3, 4]);
   const buf = new Uint8Array(16);
   const lat: number[] = [];
@@ -115,8 +95,8 @@ test("M3 a conn registered after another task parked long ago gets its data with
 });
 
 test("M3 a descriptor registered while the loop sleeps, with data already pending, wakes within 50 ms", async () => {
-  const ln = track(listen({ port: 0, hostname: "127.0.0.1" }));
-  const [a, aPeer] = await tcpPair(ln);
+  const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
+  const [a, aPeer] = await pairOn(ln, keep);
   const parkedA = parkRead(a);
   await sleep(200);
   const [r, w] = pipe();

@@ -1,74 +1,17 @@
 // C: read / write / EOF (CONFORMANCE.md section C).
-import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
-import * as fs from "node:fs";
-import * as os from "node:os";
+import { expect, test } from "bun:test";
 import {
   ClosedError,
-  type Conn,
-  connect,
   DeadlineExceededError,
-  type DatagramConn,
   type IpAddr,
-  listen,
   listenDatagram,
   NetError,
   runtimeStats,
 } from "../../src/index.ts";
-import { closeFd, expectClean, pipe, readFd, sleep, writeFd } from "../helpers.ts";
-import { rejection } from "./_pair.ts";
+import { closeFd, connPairs, expectClean, pipe, readFd, rejection, settlement, sleep, until, writeFd } from "../_support/index.ts";
 
-type Kind = "tcp" | "unix";
-let dir = "";
-let seq = 0;
-const conns: Conn[] = [];
-const dgrams: DatagramConn[] = [];
-
-beforeAll(() => {
-  dir = fs.mkdtempSync(`${os.tmpdir()}/bnp-`);
-});
-afterAll(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-// A failed test may leave conns open: close them so later tests start clean.
-afterEach(async () => {
-  for (const c of conns.splice(0)) if (!c.closed) await c.close().catch(() => {});
-  for (const d of dgrams.splice(0)) if (!d.closed) await d.close().catch(() => {});
-});
-
-/** A connected pair: [dialer, accepted]. The listener is closed before returning. */
-async function pair(kind: Kind): Promise<[Conn, Conn]> {
-  const path = `${dir}/s${seq++}.sock`;
-  const ln = kind === "tcp" ? listen({ port: 0, hostname: "127.0.0.1" }) : listen({ path });
-  try {
-    const [a, b] = await Promise.all([
-      kind === "tcp" ? connect({ port: (ln.addr as IpAddr).port, hostname: "127.0.0.1" }) : connect({ path }),
-      ln.accept(),
-    ]);
-    conns.push(a, b);
-    return [a, b];
-  } finally {
-    await ln.close();
-  }
-}
-
-/** Outcome of a promise without awaiting it. */
-function track<T>(p: Promise<T>) {
-  const t = { settled: false, ok: false, value: undefined as T | undefined, error: undefined as unknown };
-  p.then(
-    (v) => Object.assign(t, { settled: true, ok: true, value: v }),
-    (e) => Object.assign(t, { settled: true, ok: false, error: e }),
-  );
-  return t;
-}
-
-/** Waits (a few ms at most per step) until cond() holds, or fails after ms. */
-async function until(cond: () => boolean, ms = 1000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error("until: timed out");
-    await sleep(1);
-  }
-}
+// A failed test may leave conns and datagram sockets open: closed after it so later tests start clean.
+const { pair, conns: dgrams } = connPairs();
 
 for (const kind of ["tcp", "unix"] as const) {
   test(`C1 peer writes [1,2,3] then closes: read gets 3 bytes, then null on every later read (${kind})`, async () => {
@@ -89,7 +32,7 @@ for (const kind of ["tcp", "unix"] as const) {
   test(`C2 read into a zero-length buffer resolves 0 at once: no park, no EOF, no data consumed (${kind})`, async () => {
     const [a, b] = await pair(kind);
     // Nothing buffered: still 0, and before one macrotask hop.
-    const t = track(a.read(new Uint8Array(0)));
+    const t = settlement(a.read(new Uint8Array(0)));
     expect(runtimeStats().parked).toBe(0);
     await Promise.resolve();
     await Promise.resolve();
@@ -112,7 +55,7 @@ for (const kind of ["tcp", "unix"] as const) {
 
 test("C3 peer reset (SO_LINGER 0) rejects a parked read with ECONNRESET, not EOF, Timeout or temporary", async () => {
   const [a, b] = await pair("tcp");
-  const r = track(a.read(new Uint8Array(64)));
+  const r = settlement(a.read(new Uint8Array(64)));
   await until(() => runtimeStats().parked === 1);
   b.setLinger(0);
   await b.close();

@@ -8,8 +8,7 @@ import { errno, sys } from "../../ffi/libc.ts";
 import { CMSGHDR, cmsgSpace, IoVecs, writeCmsg } from "../../ffi/iovec.ts";
 import { C, platform } from "../../ffi/platform.ts";
 import { type Conn, DeadlineExceededError, runtimeStats } from "../../src/index.ts";
-import { expectClean, sleep } from "../helpers.ts";
-import { connPairs } from "./_pair.ts";
+import { connPairs, expectClean, sleep } from "../_support/index.ts";
 
 const pairs = connPairs();
 const enc = new TextEncoder();

@@ -1,7 +1,7 @@
 // Conformance K1–K6 (UDP), the datagram half of C4 (a zero-byte datagram is
 // a message, never EOF; Closed stays Closed), and F4 (UDP close while a
 // receive is parked).
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import {
   ClosedError,
   connectDatagram,
@@ -11,7 +11,7 @@ import {
   NetError,
   runtimeStats,
 } from "../../src/index.ts";
-import { expectClean, sleep, tick } from "../helpers.ts";
+import { closeAfterEach, expectClean, sleep, tick } from "../_support/index.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -28,15 +28,7 @@ function bytes(s: string | number[]): Uint8Array {
 }
 
 // Everything a test opens, closed in afterEach if the test failed midway.
-const open: DatagramConn[] = [];
-function own(x: DatagramConn): DatagramConn {
-  open.push(x);
-  return x;
-}
-afterEach(async () => {
-  for (const x of open.splice(0)) if (!x.closed) await x.close().catch(() => {});
-  await tick();
-});
+const own = closeAfterEach();
 
 function udp4(): DatagramConn {
   return own(listenDatagram({ port: 0, hostname: "127.0.0.1" }));

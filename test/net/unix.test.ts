@@ -1,6 +1,6 @@
 // Conformance J1–J6: unix domain sockets (stream and unixgram), plus the
 // unixgram half of the zero-byte rules.
-import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -9,14 +9,12 @@ import {
   ClosedError,
   type Conn,
   connect,
-  type DatagramConn,
   DeadlineExceededError,
-  type Listener,
   listen,
   listenDatagram,
   NetError,
 } from "../../src/index.ts";
-import { expectClean, tick } from "../helpers.ts";
+import { closeAfterEach, closeAll, expectClean, tick } from "../_support/index.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -41,22 +39,10 @@ function abstractName(): string {
 }
 
 // Everything a test opens, closed in afterEach if the test failed midway.
-type Closable = Listener | Conn | DatagramConn;
-const open: Closable[] = [];
-function own<T extends Closable>(x: T): T {
-  open.push(x);
-  return x;
-}
-async function closeAll(...xs: Closable[]): Promise<void> {
-  await Promise.all(xs.map((x) => x.close()));
-}
+const keep = closeAfterEach();
 
 beforeAll(() => {
   dir = fs.mkdtempSync(os.tmpdir() + "/bnp-");
-});
-afterEach(async () => {
-  for (const x of open.splice(0)) if (!x.closed) await x.close().catch(() => {});
-  await tick();
 });
 afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
@@ -86,13 +72,13 @@ function procNetUnixHas(shown: string): boolean {
 
 test("J1 listen/dial on a path: addresses echo the path, an unnamed client's localAddr is empty", async () => {
   const p = sockPath();
-  const ln = own(listen({ path: p }));
+  const ln = keep(listen({ path: p }));
   expect(ln.addr).toEqual({ transport: "unix", path: p });
   expect(fs.statSync(p).isSocket()).toBe(true);
 
   const [client, server] = await Promise.all([connect({ path: p }), ln.accept()]);
-  own(client);
-  own(server);
+  keep(client);
+  keep(server);
   expect(client.remoteAddr).toEqual({ transport: "unix", path: p });
   expect(client.localAddr).toEqual({ transport: "unix", path: "" });
   expect(server.localAddr).toEqual({ transport: "unix", path: p });
@@ -104,10 +90,10 @@ test("J1 listen/dial on a path: addresses echo the path, an unnamed client's loc
 
 test("J1 data and EOF over a unix stream behave as over TCP", async () => {
   const p = sockPath();
-  const ln = own(listen({ path: p }));
+  const ln = keep(listen({ path: p }));
   const [client, server] = await Promise.all([connect({ path: p }), ln.accept()]);
-  own(client);
-  own(server);
+  keep(client);
+  keep(server);
 
   expect(await client.write(bytes("hello, unix"))).toBe(11);
   expect(await readN(server, 11)).toBe("hello, unix");
@@ -132,12 +118,12 @@ test("J1 data and EOF over a unix stream behave as over TCP", async () => {
 
 test("J2 listener close unlinks the socket file", async () => {
   const p = sockPath();
-  const ln = own(listen({ path: p }));
+  const ln = keep(listen({ path: p }));
   expect(fs.existsSync(p)).toBe(true);
   await ln.close();
   expect(fs.existsSync(p)).toBe(false);
   // The path is free again: listen on it succeeds first try.
-  const ln2 = own(listen({ path: p }));
+  const ln2 = keep(listen({ path: p }));
   await ln2.close();
   expect(fs.existsSync(p)).toBe(false);
   expectClean();
@@ -145,7 +131,7 @@ test("J2 listener close unlinks the socket file", async () => {
 
 test("J2 a second close throws Closed and does not unlink a file recreated at the path", async () => {
   const p = sockPath();
-  const ln = own(listen({ path: p }));
+  const ln = keep(listen({ path: p }));
   await ln.close();
   expect(fs.existsSync(p)).toBe(false);
   fs.writeFileSync(p, "someone else's file");
@@ -163,17 +149,17 @@ test("J2 a second close throws Closed and does not unlink a file recreated at th
 
 test("J2 closing a listener whose file was replaced by another listener leaves the new file", async () => {
   const p = sockPath();
-  const ln1 = own(listen({ path: p }));
+  const ln1 = keep(listen({ path: p }));
   fs.unlinkSync(p); // removed by hand
-  const ln2 = own(listen({ path: p })); // a new socket file at the same path
+  const ln2 = keep(listen({ path: p })); // a new socket file at the same path
   await ln1.close();
   expect(fs.existsSync(p)).toBe(true);
   expect(fs.statSync(p).isSocket()).toBe(true);
 
   // The path still reaches the second listener.
   const [client, server] = await Promise.all([connect({ path: p }), ln2.accept()]);
-  own(client);
-  own(server);
+  keep(client);
+  keep(server);
   expect(await client.write(bytes("x"))).toBe(1);
   expect(await readN(server, 1)).toBe("x");
 
@@ -184,12 +170,12 @@ test("J2 closing a listener whose file was replaced by another listener leaves t
 
 test("J2 a unixgram socket's close unlinks its file, and only its own", async () => {
   const p = sockPath("g");
-  const g = own(listenDatagram({ path: p }));
+  const g = keep(listenDatagram({ path: p }));
   expect(fs.statSync(p).isSocket()).toBe(true);
   await g.close();
   expect(fs.existsSync(p)).toBe(false);
 
-  const g1 = own(listenDatagram({ path: p }));
+  const g1 = keep(listenDatagram({ path: p }));
   fs.unlinkSync(p);
   fs.writeFileSync(p, "replacement");
   await g1.close();
@@ -249,7 +235,7 @@ test("J4 a 108-byte path throws AddrError ENAMETOOLONG synchronously from listen
   const p = pathOfBytes(108);
   let err: unknown;
   try {
-    own(listen({ path: p }));
+    keep(listen({ path: p }));
   } catch (e) {
     err = e;
   }
@@ -274,7 +260,7 @@ test("J4 a 108-byte path fails dial and listenDatagram with AddrError ENAMETOOLO
 
   let dgErr: unknown;
   try {
-    own(listenDatagram({ path: p }));
+    keep(listenDatagram({ path: p }));
   } catch (e) {
     dgErr = e;
   }
@@ -290,7 +276,7 @@ test("J4 the limit counts UTF-8 bytes: a path under 108 UTF-16 units but 108 byt
   expect(p.length).toBeLessThan(108);
   let err: unknown;
   try {
-    own(listen({ path: p }));
+    keep(listen({ path: p }));
   } catch (e) {
     err = e;
   }
@@ -301,12 +287,12 @@ test("J4 the limit counts UTF-8 bytes: a path under 108 UTF-16 units but 108 byt
 
 test("J4 a 107-byte path (the most sun_path holds) works, unchanged", async () => {
   const p = pathOfBytes(107);
-  const ln = own(listen({ path: p }));
+  const ln = keep(listen({ path: p }));
   expect(ln.addr).toEqual({ transport: "unix", path: p });
   expect(fs.statSync(p).isSocket()).toBe(true);
   const [client, server] = await Promise.all([connect({ path: p }), ln.accept()]);
-  own(client);
-  own(server);
+  keep(client);
+  keep(server);
   expect(client.remoteAddr).toEqual({ transport: "unix", path: p });
   expect(server.localAddr).toEqual({ transport: "unix", path: p });
   expect(await client.write(bytes("ok"))).toBe(2);
@@ -322,18 +308,18 @@ test("J4 abstract names: 108 bytes including the leading NUL fit, 109 throw ENAM
   const over = fits + "a";
   let err: unknown;
   try {
-    own(listen({ path: over }));
+    keep(listen({ path: over }));
   } catch (e) {
     err = e;
   }
   expect(err).toBeInstanceOf(AddrError);
   expect((err as AddrError).code).toBe("ENAMETOOLONG");
 
-  const ln = own(listen({ path: fits }));
+  const ln = keep(listen({ path: fits }));
   expect(ln.addr).toEqual({ transport: "unix", path: fits });
   const [client, server] = await Promise.all([connect({ path: fits }), ln.accept()]);
-  own(client);
-  own(server);
+  keep(client);
+  keep(server);
   expect(client.remoteAddr).toEqual({ transport: "unix", path: fits });
   expect(server.localAddr).toEqual({ transport: "unix", path: fits });
   await closeAll(client, server, ln);
@@ -345,13 +331,13 @@ test("J4 abstract names: 108 bytes including the leading NUL fit, 109 throw ENAM
 test("J5 an abstract name listens and dials, creates no file, and round-trips in addresses", async () => {
   const name = abstractName();
   const before = fs.readdirSync(dir);
-  const ln = own(listen({ path: name }));
+  const ln = keep(listen({ path: name }));
   expect(ln.addr).toEqual({ transport: "unix", path: name });
   expect(procNetUnixHas("@" + name.slice(1))).toBe(true);
 
   const [client, server] = await Promise.all([connect({ path: name }), ln.accept()]);
-  own(client);
-  own(server);
+  keep(client);
+  keep(server);
   expect(client.remoteAddr).toEqual({ transport: "unix", path: name });
   expect(server.localAddr).toEqual({ transport: "unix", path: name });
   expect(await client.write(bytes("abstract"))).toBe(8);
@@ -370,7 +356,7 @@ test("J5 an abstract name listens and dials, creates no file, and round-trips in
   );
   expect(err).toBeInstanceOf(NetError);
   expect((err as NetError).code).toBe("ECONNREFUSED");
-  const again = own(listen({ path: name }));
+  const again = keep(listen({ path: name }));
   await again.close();
   expectClean();
 });
@@ -378,8 +364,8 @@ test("J5 an abstract name listens and dials, creates no file, and round-trips in
 test("J5 abstract unixgram: the sender's abstract name round-trips through receive", async () => {
   const na = abstractName();
   const nb = abstractName();
-  const a = own(listenDatagram({ path: na }));
-  const b = own(listenDatagram({ path: nb }));
+  const a = keep(listenDatagram({ path: na }));
+  const b = keep(listenDatagram({ path: nb }));
   expect(a.addr).toEqual({ transport: "unixgram", path: na });
   expect(await b.send(bytes("hi"), { path: na })).toBe(2);
   const r = buf(16);
@@ -401,8 +387,8 @@ test("J5 abstract unixgram: the sender's abstract name round-trips through recei
 test("J6 unixgram: a zero-byte send returns 0 and the reader gets an empty message, not EOF", async () => {
   const pa = sockPath("ga");
   const pb = sockPath("gb");
-  const a = own(listenDatagram({ path: pa }));
-  const b = own(listenDatagram({ path: pb }));
+  const a = keep(listenDatagram({ path: pa }));
+  const b = keep(listenDatagram({ path: pb }));
   expect(a.addr).toEqual({ transport: "unixgram", path: pa });
 
   expect(await b.send(buf(0), { path: pa })).toBe(0);
@@ -434,8 +420,8 @@ test("J6 unixgram: a zero-byte send returns 0 and the reader gets an empty messa
 test("J6 unixgram: receiving into an empty Uint8Array(0) resolves (datagram truncated to 0)", async () => {
   const pa = sockPath("ga");
   const pb = sockPath("gb");
-  const a = own(listenDatagram({ path: pa }));
-  const b = own(listenDatagram({ path: pb }));
+  const a = keep(listenDatagram({ path: pa }));
+  const b = keep(listenDatagram({ path: pb }));
 
   expect(await b.send(bytes("payload"), { path: pa })).toBe(7);
   const got = await a.receive(new Uint8Array(0));
@@ -456,8 +442,8 @@ test("J6 unixgram: receiving into an empty Uint8Array(0) resolves (datagram trun
 test("J6 unixgram: a receive into an empty buffer parks until a datagram arrives", async () => {
   const pa = sockPath("ga");
   const pb = sockPath("gb");
-  const a = own(listenDatagram({ path: pa }));
-  const b = own(listenDatagram({ path: pb }));
+  const a = keep(listenDatagram({ path: pa }));
+  const b = keep(listenDatagram({ path: pb }));
 
   let settled = false;
   const p = a.receive(new Uint8Array(0)).finally(() => {

@@ -6,7 +6,7 @@ import { errno, setNonblockCloexec, sys } from "../../ffi/libc.ts";
 import { C, platform } from "../../ffi/platform.ts";
 import { encodeSockaddr } from "../../ffi/sockaddr.ts";
 import { HUP, READ, WAKE_SLOT, WRITE, type Poller } from "../../src/poll/poller.ts";
-import { closeFd, pipe, readFd, writeFd } from "../helpers.ts";
+import { closeFd, pipe, readFd, writeFd } from "../_support/index.ts";
 import { backends } from "./backends.ts";
 
 interface Ev {

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { KqueuePoller } from "../../src/poll/kqueue.ts";
 import { READ } from "../../src/poll/poller.ts";
 import { KqueueBridge } from "../../src/runtime/bridge_kqueue.ts";
-import { closeFd, pipe, readFd, writeFd } from "../helpers.ts";
+import { closeFd, pipe, readFd, writeFd } from "../_support/index.ts";
 import { backends } from "./backends.ts";
 
 const kq = backends().find((b) => b.name.startsWith("kqueue"))!;

@@ -8,7 +8,7 @@ import { C, E } from "../../ffi/platform.ts";
 import { NetError } from "../../src/errors.ts";
 import { FD } from "../../src/runtime/fd.ts";
 import { PollDesc } from "../../src/runtime/poll_desc.ts";
-import { closeFd, expectClean, tick } from "../helpers.ts";
+import { closeFd, expectClean, tick } from "../_support/index.ts";
 
 const raw: number[] = [];
 const fds: FD[] = [];

@@ -1,5 +1,5 @@
 // Deadline stress (CONFORMANCE E8, E13). Run: bun test ./test/stress/deadline.stress.ts
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import {
   ClosedError,
   type Conn,
@@ -10,34 +10,11 @@ import {
   NetError,
   runtimeStats,
 } from "../../src/index.ts";
-import { expectClean, sleep } from "../helpers.ts";
+import { closeAfterEach, closeAll, expectClean, sleep, within } from "../_support/index.ts";
 
 const enc = new TextEncoder();
 
-type Closable = { close(): Promise<void>; readonly closed: boolean };
-const open: Closable[] = [];
-function track<T extends Closable>(x: T): T {
-  open.push(x);
-  return x;
-}
-afterEach(async () => {
-  for (const x of open.splice(0)) {
-    if (!x.closed) await x.close().catch(() => {});
-  }
-});
-
-async function closeAll(...xs: Closable[]): Promise<void> {
-  await Promise.all(xs.filter((x) => !x.closed).map((x) => x.close()));
-}
-
-/** Rejects with a labelled error if p takes longer than ms. */
-function within<T>(p: Promise<T>, ms: number, label: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: still pending after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
+const keep = closeAfterEach();
 
 test("E8 deadlines from 1 ns to 1 s (19 values x 3 runs) end a copy loop from a never-ending writer in Timeout", async () => {
   const NS = 1e-6; // ms
@@ -48,7 +25,7 @@ test("E8 deadlines from 1 ns to 1 s (19 values x 3 runs) end a copy loop from a 
     1, 5, 100, 250, 500, 1000,
   ];
   expect(timeouts.length).toBe(19);
-  const ln = track(listen({ port: 0, hostname: "127.0.0.1" }));
+  const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
   const port = (ln.addr as IpAddr).port;
   const chunk = new Uint8Array(new ArrayBuffer(16 * 1024)).fill(0x61);
   const failures: string[] = [];
@@ -56,8 +33,8 @@ test("E8 deadlines from 1 ns to 1 s (19 values x 3 runs) end a copy loop from a 
     for (let run = 0; run < 3; run++) {
       const label = `timeout ${timeout} ms run ${run}`;
       const [c, s] = await Promise.all([connect({ hostname: "127.0.0.1", port }), ln.accept()]);
-      track(c);
-      track(s);
+      keep(c);
+      keep(s);
       // The never-ending writer: stops only on an error.
       const writer = (async () => {
         for (;;) {
@@ -100,7 +77,7 @@ test("E8 deadlines from 1 ns to 1 s (19 values x 3 runs) end a copy loop from a 
 test("E13 slowloris: 1,000 tricklers are cut off by a 1 s request deadline within 1.25 s; a good client's round trip stays < 100 ms", async () => {
   const N = 1000;
   const REQUEST_MS = 1000;
-  const ln = track(listen({ port: 0, hostname: "127.0.0.1", backlog: 4096 }));
+  const ln = keep(listen({ port: 0, hostname: "127.0.0.1", backlog: 4096 }));
   const port = (ln.addr as IpAddr).port;
 
   // Server: one request per line; each request must arrive within REQUEST_MS.
@@ -132,7 +109,7 @@ test("E13 slowloris: 1,000 tricklers are cut off by a 1 s request deadline withi
   })();
 
   // The well-behaved client.
-  const good = track(await connect({ hostname: "127.0.0.1", port }));
+  const good = keep(await connect({ hostname: "127.0.0.1", port }));
   const rtts: number[] = [];
   let stopGood = false;
   const goodLoop = (async () => {
@@ -167,7 +144,7 @@ test("E13 slowloris: 1,000 tricklers are cut off by a 1 s request deadline withi
       Array.from({ length: Math.min(100, N - i) }, () => connect({ hostname: "127.0.0.1", port })),
     );
     for (const conn of batch) {
-      track(conn);
+      keep(conn);
       const t: Trickler = { conn, connectedAt: performance.now(), cutAt: -1, how: "" };
       tricklers.push(t);
       // A parked read notices the cut-off: EOF or a reset.

@@ -1,6 +1,6 @@
 // Stress conformance B7 and N1: many dials, concurrent accept loops.
 // Run: bun test ./test/stress/dial.stress.ts
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import * as os from "node:os";
 import { C } from "../../ffi/platform.ts";
 import {
@@ -15,22 +15,13 @@ import {
   runtimeStats,
 } from "../../src/index.ts";
 import { getIntOpt } from "../../src/net/sys.ts";
-import { expectClean, sleep, tick } from "../helpers.ts";
+import { closeAfterEach, expectClean, sleep } from "../_support/index.ts";
 
-const open = new Set<Conn | Listener>();
-function keep<T extends Conn | Listener>(x: T): T {
-  open.add(x);
-  return x;
-}
+const keep = closeAfterEach();
 async function done(x: Conn | Listener): Promise<void> {
-  open.delete(x);
+  keep.forget(x);
   await x.close();
 }
-afterEach(async () => {
-  for (const x of open) if (!x.closed) await x.close().catch(() => {});
-  open.clear();
-  await tick();
-});
 
 function port(x: { addr?: unknown; localAddr?: unknown; remoteAddr?: unknown }, which: "addr" | "localAddr" | "remoteAddr"): number {
   return (x[which] as IpAddr).port;

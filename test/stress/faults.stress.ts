@@ -1,7 +1,7 @@
 // Faults: peer resets, descriptor exhaustion, close races, signals and
 // deadline storms. Each scenario counts its outcomes exactly and checks the
 // runtime's resources before and after. Run: bun test ./test/stress/faults.stress.ts
-import { afterEach, beforeAll, expect, test } from "bun:test";
+import { beforeAll, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -19,23 +19,15 @@ import {
   netpollReady,
   runtimeStats,
 } from "../../src/index.ts";
-import { closeFd, expectClean, pipe, sleep } from "../helpers.ts";
+import { cleanupsAfterEach, closeAfterEach, closeFd, expectClean, pairOn, pipe, sleep, until, within } from "../_support/index.ts";
 
 const BUN = process.execPath;
 
 // ---------------------------------------------------------------- helpers
 
-type Closable = { close(): Promise<void>; readonly closed: boolean };
-const open: Closable[] = [];
-function keep<T extends Closable>(x: T): T {
-  open.push(x);
-  return x;
-}
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const f of cleanups.splice(0).reverse()) await f();
-  for (const x of open.splice(0)) if (!x.closed) await x.close().catch(() => {});
-});
+// After each test: its clean-ups run (last first), then what it opened is closed.
+const cleanups = cleanupsAfterEach();
+const keep = closeAfterEach();
 
 // Any SIGPIPE is counted instead of ignored: a write path without
 // MSG_NOSIGNAL would show up here (checked by a control in the reset test).
@@ -51,22 +43,6 @@ beforeAll(async () => {
   await netpollReady();
 });
 
-function within<T>(p: Promise<T>, ms: number, label: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: still pending after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
-
-async function until(cond: () => boolean, ms: number, label: string): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`${label}: not reached within ${ms} ms`);
-    await sleep(1);
-  }
-}
-
 function procFds(): number {
   return fs.readdirSync("/proc/self/fd").length;
 }
@@ -76,10 +52,7 @@ function port(ln: Listener): number {
 }
 
 /** A connected pair over ln: [dialer, accepted]. */
-async function pair(ln: Listener): Promise<[Conn, Conn]> {
-  const [c, s] = await Promise.all([connect({ hostname: "127.0.0.1", port: port(ln) }), ln.accept()]);
-  return [keep(c), keep(s)];
-}
+const pair = (ln: Listener) => pairOn(ln, keep);
 
 /** Reads exactly buf.length bytes (or throws on EOF). */
 async function readFull(c: Conn, buf: Uint8Array): Promise<void> {

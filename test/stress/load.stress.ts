@@ -10,12 +10,12 @@
 //      checked byte for byte; both sides' byte totals must be exact;
 //   3. on "close" the child closes everything; every server handler sees EOF
 //      and closes; descriptors, pollDescs and timers return to the baseline.
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { type Conn, type IpAddr, listen, type Listener, netpollReady, runtimeStats } from "../../src/index.ts";
-import { expectClean, sleep } from "../helpers.ts";
+import { cleanupsAfterEach, expectClean, sleep, until, within } from "../_support/index.ts";
 
 const SRC = path.resolve(import.meta.dir, "../../src/index.ts");
 const BUN = process.execPath;
@@ -23,30 +23,10 @@ const N = 10_000;
 /** Server read deadline: far enough never to fire, so each parked read holds one timer. */
 const IDLE_MS = 120_000;
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const f of cleanups.splice(0).reverse()) await f();
-});
-
-function within<T>(p: Promise<T>, ms: number, label: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: still pending after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
+const cleanups = cleanupsAfterEach();
 
 function procFds(): number {
   return fs.readdirSync("/proc/self/fd").length;
-}
-
-/** Waits until cond() holds (polling every 10 ms); throws with label after ms. */
-async function until(cond: () => boolean, ms: number, label: string): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`${label}: not reached within ${ms} ms`);
-    await sleep(10);
-  }
 }
 
 // The client process. Payload of conn i: 1 KiB from an xorshift32 stream

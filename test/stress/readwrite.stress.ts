@@ -3,8 +3,7 @@ import { expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { ClosedError, connect, type IpAddr, listen, NetError, runtimeStats } from "../../src/index.ts";
 import { sys } from "../../ffi/libc.ts";
-import { closeFd, expectClean, pipe, readFd, tick, writeFd } from "../helpers.ts";
-import { connPairs, track, rejection, until } from "../net/_pair.ts";
+import { closeFd, connPairs, expectClean, pipe, readFd, rejection, settlement, tick, until, writeFd } from "../_support/index.ts";
 
 const { pair, conns } = connPairs();
 
@@ -64,7 +63,7 @@ test("F8 100 rounds of dup() racing close() on one conn: every dup is the right 
   try {
     for (let round = 0; round < 100; round++) {
       const [a, b] = await pair(round % 2 === 0 ? "tcp" : "unix");
-      const reading = track(a.read(new Uint8Array(8))); // an in-flight op holding a reference
+      const reading = settlement(a.read(new Uint8Array(8))); // an in-flight op holding a reference
       await until(() => runtimeStats().parked === 1);
       const got: number[] = [];
       const tryDup = () => {

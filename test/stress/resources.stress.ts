@@ -2,7 +2,6 @@
 import { afterEach, expect, test } from "bun:test";
 import { heapStats } from "bun:jsc";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import {
   ClosedError,
@@ -15,47 +14,21 @@ import {
   NetError,
   runtimeStats,
 } from "../../src/index.ts";
-import { expectClean, sleep } from "../helpers.ts";
+import { closeAfterEach, expectClean, sleep, tempDirs, within } from "../_support/index.ts";
 
 const SRC = path.resolve(import.meta.dir, "../../src/index.ts");
 const BUN = process.execPath;
 
-type Closable = { close(): Promise<void>; readonly closed: boolean };
-const open: Closable[] = [];
-function track<T extends Closable>(x: T): T {
-  open.push(x);
-  return x;
-}
-const tmpDirs: string[] = [];
+// After each test: the child processes killed, then what the test opened closed, then its temp dirs removed.
 const children: { kill(): void; exited: Promise<number> }[] = [];
 afterEach(async () => {
   for (const c of children.splice(0)) {
     c.kill();
     await c.exited;
   }
-  for (const x of open.splice(0)) {
-    if (!x.closed) await x.close().catch(() => {});
-  }
-  for (const d of tmpDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
-
-function tmpDir(): string {
-  const d = fs.mkdtempSync(os.tmpdir() + "/bnp-");
-  tmpDirs.push(d);
-  return d;
-}
-
-async function closeAll(...xs: Closable[]): Promise<void> {
-  await Promise.all(xs.filter((x) => !x.closed).map((x) => x.close()));
-}
-
-function within<T>(p: Promise<T>, ms: number, label: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: still pending after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
+const keep = closeAfterEach();
+const tempDir = tempDirs();
 
 function openFdCount(): number {
   return fs.readdirSync("/proc/self/fd").length;
@@ -96,10 +69,10 @@ process.stdin.on("end", () => process.exit(0));
 
 test("I3 10,000 idle accepted conns: no CPU while idle, < 10 KiB JS heap per conn, and closing all returns to baseline", async () => {
   const N = 10_000;
-  const dir = tmpDir();
+  const dir = tempDir();
   const script = path.join(dir, "idle_client.mjs");
   fs.writeFileSync(script, IDLE_CLIENT);
-  const ln = track(listen({ port: 0, hostname: "127.0.0.1", backlog: 4096 }));
+  const ln = keep(listen({ port: 0, hostname: "127.0.0.1", backlog: 4096 }));
   const port = (ln.addr as IpAddr).port;
   await sleep(20);
   const fdBase = openFdCount();
@@ -174,8 +147,8 @@ const SIXTEEN_MIB = 16 << 20;
 
 async function writeToClosedPeer(ln: Listener, dial: () => Promise<Conn>): Promise<unknown> {
   const [a, b] = await Promise.all([dial(), ln.accept()]);
-  track(a);
-  track(b);
+  keep(a);
+  keep(b);
   await b.close();
   await sleep(10);
   const data = new Uint8Array(new ArrayBuffer(SIXTEEN_MIB)).fill(0x42);
@@ -190,7 +163,7 @@ async function writeToClosedPeer(ln: Listener, dial: () => Promise<Conn>): Promi
 }
 
 test("M2 16 MiB written to a TCP conn whose peer closed rejects EPIPE or ECONNRESET", async () => {
-  const ln = track(listen({ port: 0, hostname: "127.0.0.1" }));
+  const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
   const port = (ln.addr as IpAddr).port;
   const err = await writeToClosedPeer(ln, () => connect({ hostname: "127.0.0.1", port }));
   expect(err).toBeInstanceOf(NetError);
@@ -203,8 +176,8 @@ test("M2 16 MiB written to a TCP conn whose peer closed rejects EPIPE or ECONNRE
 });
 
 test("M2 16 MiB written to a unix conn whose peer closed rejects EPIPE or ECONNRESET", async () => {
-  const p = path.join(tmpDir(), "m2.sock");
-  const ln = track(listen({ path: p }));
+  const p = path.join(tempDir(), "m2.sock");
+  const ln = keep(listen({ path: p }));
   const err = await writeToClosedPeer(ln, () => connect({ path: p }));
   expect(err).toBeInstanceOf(NetError);
   expect(err).not.toBeInstanceOf(ClosedError);
@@ -250,7 +223,7 @@ process.exit(0);
 `;
 
 async function runSigpipeChild(mode: string): Promise<{ out: string; exitCode: number | null; signal: string | null }> {
-  const dir = tmpDir();
+  const dir = tempDir();
   const script = path.join(dir, "sigpipe_child.mjs");
   fs.writeFileSync(script, SIGPIPE_CHILD);
   const child = Bun.spawn([BUN, script, mode], { stdout: "pipe", stderr: "pipe" });

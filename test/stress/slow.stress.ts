@@ -5,44 +5,20 @@
 // E13 in deadline.stress.ts already cuts 1,000 tricklers off a line server
 // built inside the test; this one attacks the example server as shipped,
 // through its own parser and its 408 path, and watches its descriptors.
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type Conn, connect, type IpAddr, listen, NetError, netpollReady, runtimeStats } from "../../src/index.ts";
-import { expectClean, sleep } from "../helpers.ts";
+import { cleanupsAfterEach, closeAfterEach, expectClean, sleep, type SpawnedServer, spawnServer, until, within } from "../_support/index.ts";
 
 const ROOT = path.resolve(import.meta.dir, "../..");
 const BUN = process.execPath;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-type Closable = { close(): Promise<void>; readonly closed: boolean };
-const open: Closable[] = [];
-function keep<T extends Closable>(x: T): T {
-  open.push(x);
-  return x;
-}
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const f of cleanups.splice(0).reverse()) await f();
-  for (const x of open.splice(0)) if (!x.closed) await x.close().catch(() => {});
-});
-
-function within<T>(p: Promise<T>, ms: number, label: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: still pending after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
-
-async function until(cond: () => boolean, ms: number, label: string): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`${label}: not reached within ${ms} ms`);
-    await sleep(5);
-  }
-}
+// After each test: its clean-ups run (last first), then what it opened is closed.
+const cleanups = cleanupsAfterEach();
+const keep = closeAfterEach();
 
 function fdCount(pid: number | "self"): number {
   return fs.readdirSync(`/proc/${pid}/fd`).length;
@@ -128,38 +104,14 @@ test("64 MiB to a reader that takes 4 KiB per ms arrives intact (SHA-256), the w
 
 // ---------------------------------------------------------------- slowloris on examples/http.ts
 
-interface Server {
-  proc: ReturnType<typeof Bun.spawn>;
-  port: number;
-  output: () => string;
-}
-
-async function startHttp(env: Record<string, string>): Promise<Server> {
-  const proc = Bun.spawn([BUN, "examples/http.ts"], {
+function startHttp(env: Record<string, string>): Promise<SpawnedServer> {
+  return spawnServer([BUN, "examples/http.ts"], {
     cwd: ROOT,
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
+    env: { PORT: "0", HOST: "127.0.0.1", ...env },
+    ready: /listening on http:\/\/127\.0\.0\.1:(\d+)\n/,
+    ms: 10_000,
+    name: "http example",
   });
-  let text = "";
-  const { promise: listening, resolve } = Promise.withResolvers<number>();
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const d = new TextDecoder();
-    for await (const chunk of stream) {
-      text += d.decode(chunk, { stream: true });
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)\n/.exec(text);
-      if (m) resolve(Number(m[1]));
-    }
-    resolve(-1);
-  };
-  void pump(proc.stdout as ReadableStream<Uint8Array>);
-  void pump(proc.stderr as ReadableStream<Uint8Array>);
-  const port = await Promise.race([listening, sleep(10_000).then(() => -1)]);
-  if (port <= 0) {
-    proc.kill();
-    throw new Error(`http example did not start:\n${text}`);
-  }
-  return { proc, port, output: () => text };
 }
 
 test("slowloris on examples/http.ts (HTTP_READ_TIMEOUT_MS=1000): 200 clients trickling 1 byte/100 ms each get a 408 within 1 s + 250 ms of their first byte; a normal client's round trip stays < 100 ms; the server's fds return to baseline", async () => {

@@ -3,7 +3,7 @@
 // nonblock, goroutines, doubleselect, sieve1, powser-like pipelines).
 import { describe, expect, test } from "bun:test";
 import { Chan, ChannelError, go, select, WaitGroup } from "../../src/index.ts";
-import { flush, guarded, primes, track } from "./_util.ts";
+import { flush, guarded, primes, settlement } from "../_support/index.ts";
 
 describe("unbuffered rendezvous", () => {
   test("a send resolves only after a receiver took the value (sender first, exact event order)", async () => {
@@ -53,7 +53,7 @@ describe("unbuffered rendezvous", () => {
     const ch = new Chan<number>();
     expect(ch.trySend(1)).toBe(false);
     expect(ch.tryRecv()).toBeNull();
-    const s = track(ch.send(7));
+    const s = settlement(ch.send(7));
     await flush();
     expect(s.settled).toBe(false);
     expect(ch.len).toBe(0);
@@ -151,7 +151,7 @@ describe("buffered channels", () => {
     for (let cap = 1; cap <= 10; cap++) {
       const ch = new Chan<number>(cap);
       for (let i = 0; i < cap; i++) await ch.send(i);
-      const extra = [track(ch.send(cap)), track(ch.send(cap + 1))];
+      const extra = [settlement(ch.send(cap)), settlement(ch.send(cap + 1))];
       await flush();
       expect(extra.map((s) => s.settled)).toEqual([false, false]);
       expect(ch.len).toBe(cap);
@@ -184,7 +184,7 @@ describe("Go runtime TestChan, for cap 0..20", () => {
         // Receive from an empty channel blocks.
         {
           const c = new Chan<number>(cap);
-          const r = track(c.recv());
+          const r = settlement(c.recv());
           await flush();
           expect(r.settled).toBe(false);
           c.trySend(0) || (await c.send(0));
@@ -195,7 +195,7 @@ describe("Go runtime TestChan, for cap 0..20", () => {
         {
           const c = new Chan<number>(cap);
           for (let i = 0; i < cap; i++) await c.send(i);
-          const s = track(c.send(0));
+          const s = settlement(c.send(0));
           await flush();
           expect(s.settled).toBe(false);
           await c.recv();
@@ -212,7 +212,7 @@ describe("Go runtime TestChan, for cap 0..20", () => {
         // Close unblocks a receive.
         {
           const c = new Chan<number>(cap);
-          const r = track(c.recv());
+          const r = settlement(c.recv());
           await flush();
           c.close();
           await flush();
@@ -262,7 +262,7 @@ describe("close", () => {
   test("wakes every parked receiver with ok=false", async () => {
     for (const cap of [0, 1, 8]) {
       const ch = new Chan<number>(cap);
-      const rs = Array.from({ length: 50 }, () => track(ch.recv()));
+      const rs = Array.from({ length: 50 }, () => settlement(ch.recv()));
       await flush();
       expect(rs.some((r) => r.settled)).toBe(false);
       ch.close();
@@ -305,7 +305,7 @@ describe("close", () => {
     for (const cap of [0, 2]) {
       const ch = new Chan<number>(cap);
       for (let i = 0; i < cap; i++) await ch.send(i);
-      const ss = Array.from({ length: 5 }, (_, i) => track(ch.send(100 + i)));
+      const ss = Array.from({ length: 5 }, (_, i) => settlement(ch.send(100 + i)));
       await flush();
       expect(ss.some((s) => s.settled)).toBe(false);
       ch.close();
@@ -372,7 +372,7 @@ describe("AbortSignal on send and recv", () => {
       for (let i = 0; i < cap; i++) await ch.send("filler");
       const ac = new AbortController();
       const reason = new Error("give up");
-      const s = track(ch.send("aborted", { signal: ac.signal }));
+      const s = settlement(ch.send("aborted", { signal: ac.signal }));
       await flush();
       expect(s.settled).toBe(false);
       ac.abort(reason);
@@ -380,7 +380,7 @@ describe("AbortSignal on send and recv", () => {
       expect(s.rejected).toBe(true);
       expect(s.error).toBe(reason);
       // A later sender and receiver: the aborted value must not appear.
-      const later = track(ch.send("later"));
+      const later = settlement(ch.send("later"));
       const got: string[] = [];
       for (let i = 0; i < cap + 1; i++) got.push((await ch.recv()).value!);
       await flush();
@@ -394,7 +394,7 @@ describe("AbortSignal on send and recv", () => {
   test("aborting a parked recv rejects with signal.reason and does not swallow a later value", async () => {
     const ch = new Chan<number>();
     const ac = new AbortController();
-    const r = track(ch.recv({ signal: ac.signal }));
+    const r = settlement(ch.recv({ signal: ac.signal }));
     await flush();
     ac.abort("stop");
     await flush();
@@ -402,7 +402,7 @@ describe("AbortSignal on send and recv", () => {
     expect(r.error).toBe("stop");
     // The aborted receiver is no longer a partner: trySend finds nobody.
     expect(ch.trySend(1)).toBe(false);
-    const r2 = track(ch.recv());
+    const r2 = settlement(ch.recv());
     await flush();
     expect(ch.trySend(2)).toBe(true);
     await flush();

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Chan, go, setTaskErrorHandler } from "../../src/index.ts";
-import { flush } from "./_util.ts";
+import { flush } from "../_support/index.ts";
 
 const INDEX = resolve(import.meta.dir, "../../src/index.ts");
 const BUN = process.execPath;

@@ -1,7 +1,7 @@
 // WaitGroup, Mutex, RWMutex and Once (Go's sync package semantics).
 import { describe, expect, test } from "bun:test";
 import { go, Mutex, Once, RWMutex, sleep, WaitGroup } from "../../src/index.ts";
-import { flush, guarded, track } from "./_util.ts";
+import { flush, guarded, settlement } from "../_support/index.ts";
 
 describe("WaitGroup", () => {
   test("wait resolves exactly when the counter reaches zero", async () => {
@@ -9,8 +9,8 @@ describe("WaitGroup", () => {
     const ev: string[] = [];
     wg.add(3);
     expect(wg.count).toBe(3);
-    const w1 = track(wg.wait().then(() => ev.push("wait1")));
-    const w2 = track(wg.wait().then(() => ev.push("wait2")));
+    const w1 = settlement(wg.wait().then(() => ev.push("wait1")));
+    const w2 = settlement(wg.wait().then(() => ev.push("wait2")));
     for (let i = 0; i < 3; i++) {
       await flush();
       expect(w1.settled || w2.settled).toBe(false);
@@ -26,7 +26,7 @@ describe("WaitGroup", () => {
     const wg = new WaitGroup();
     await wg.wait();
     wg.add(5);
-    const w = track(wg.wait());
+    const w = settlement(wg.wait());
     wg.add(-4);
     await flush();
     expect(w.settled).toBe(false);
@@ -68,8 +68,8 @@ describe("WaitGroup", () => {
     const wg = new WaitGroup();
     wg.add(1);
     const ac = new AbortController();
-    const aborted = track(wg.wait({ signal: ac.signal }));
-    const other = track(wg.wait());
+    const aborted = settlement(wg.wait({ signal: ac.signal }));
+    const other = settlement(wg.wait());
     await flush();
     const reason = new Error("stop waiting");
     ac.abort(reason);
@@ -169,7 +169,7 @@ describe("Mutex", () => {
     expect(mu.tryLock()).toBe(true);
     expect(mu.locked).toBe(true);
     expect(mu.tryLock()).toBe(false);
-    const w = track(mu.lock());
+    const w = settlement(mu.lock());
     await flush();
     expect(w.settled).toBe(false);
     mu.unlock();
@@ -185,8 +185,8 @@ describe("Mutex", () => {
     const mu = new Mutex();
     await mu.lock();
     const ac = new AbortController();
-    const a = track(mu.lock({ signal: ac.signal }));
-    const b = track(mu.lock());
+    const a = settlement(mu.lock({ signal: ac.signal }));
+    const b = settlement(mu.lock());
     await flush();
     ac.abort("no");
     await flush();
@@ -224,7 +224,7 @@ describe("RWMutex", () => {
     const rw = new RWMutex();
     await rw.rlock();
     await rw.rlock();
-    const w = track(rw.lock());
+    const w = settlement(rw.lock());
     await flush();
     expect(w.settled).toBe(false); // two readers inside
     rw.runlock();
@@ -233,8 +233,8 @@ describe("RWMutex", () => {
     rw.runlock();
     await flush();
     expect(w.settled).toBe(true); // writer in
-    const r = track(rw.rlock());
-    const w2 = track(rw.lock());
+    const r = settlement(rw.rlock());
+    const w2 = settlement(rw.lock());
     await flush();
     expect(r.settled).toBe(false);
     expect(w2.settled).toBe(false);
@@ -300,9 +300,9 @@ describe("RWMutex", () => {
     const rw = new RWMutex();
     await rw.rlock();
     const ac = new AbortController();
-    const w = track(rw.lock({ signal: ac.signal }));
+    const w = settlement(rw.lock({ signal: ac.signal }));
     await flush();
-    const r = track(rw.rlock());
+    const r = settlement(rw.rlock());
     await flush();
     expect(r.settled).toBe(false); // held back by the waiting writer
     ac.abort("gone");

@@ -3,7 +3,7 @@
 // behaviour; they fail until the corresponding fix lands in src/sync/.
 import { describe, expect, test } from "bun:test";
 import { Chan, ChannelError, Mutex, select } from "../../src/index.ts";
-import { flush } from "./_util.ts";
+import { flush } from "../_support/index.ts";
 
 describe("WaiterQueue.shift after compaction (src/sync/_queue.ts)", () => {
   // shift() caches `items = this.#items`, compacts (this.#items = slice,

@@ -3,7 +3,7 @@
 // TestSelectStress) and test/chan/{doubleselect,nonblock,select*,select3,select6}.go.
 import { describe, expect, test } from "bun:test";
 import { after, Chan, ChannelError, go, select, WaitGroup } from "../../src/index.ts";
-import { flush, guarded, track } from "./_util.ts";
+import { flush, guarded, settlement } from "../_support/index.ts";
 
 describe("select: readiness", () => {
   test("with default never waits and returns index -1 when nothing is ready (Go nonblock.go)", async () => {
@@ -12,7 +12,7 @@ describe("select: readiness", () => {
       for (let i = 0; i < cap; i++) c.trySend(i); // full: a send case is not ready
       const empty = new Chan<number>(cap); // empty: a recv case is not ready
       const p = select([{ recv: empty }, { send: c, value: 99 }], { default: true });
-      const s = track(p);
+      const s = settlement(p);
       await Promise.resolve();
       await Promise.resolve();
       expect(s.settled).toBe(true); // resolved without any macrotask hop
@@ -28,7 +28,7 @@ describe("select: readiness", () => {
     expect(await select([{ recv: new Chan() }, { recv: c }], { default: true })).toEqual({ index: 1, value: 5, ok: true });
     // A parked receiver makes an unbuffered send case ready.
     const u = new Chan<number>();
-    const r = track(u.recv());
+    const r = settlement(u.recv());
     await flush();
     expect(await select([{ send: u, value: 3 }], { default: true })).toEqual({ index: 0, value: undefined, ok: true });
     await flush();
@@ -57,8 +57,8 @@ describe("select: readiness", () => {
   });
 
   test("a select with only null cases and no default blocks forever (Go's select {} / nil channels)", async () => {
-    const s = track(select([{ recv: null }, { send: null, value: 0 }]));
-    const z = track(select([]));
+    const s = settlement(select([{ recv: null }, { send: null, value: 0 }]));
+    const z = settlement(select([]));
     await flush();
     expect(s.settled).toBe(false);
     expect(z.settled).toBe(false);
@@ -87,7 +87,7 @@ describe("select: readiness", () => {
     const a = new Chan<number>();
     const b = new Chan<number>();
     const c = new Chan<number>();
-    const p = track(select([{ recv: a }, { recv: b }, { recv: c }]));
+    const p = settlement(select([{ recv: a }, { recv: b }, { recv: c }]));
     await flush();
     expect(p.settled).toBe(false);
     // b fires first; later sends on a and c must find no receiver (the select's waiters are dead).
@@ -104,7 +104,7 @@ describe("select: send cases", () => {
   test("a parked select with send cases delivers on exactly one channel", async () => {
     const a = new Chan<string>();
     const b = new Chan<string>();
-    const p = track(select([{ send: a, value: "to-a" }, { send: b, value: "to-b" }]));
+    const p = settlement(select([{ send: a, value: "to-a" }, { send: b, value: "to-b" }]));
     await flush();
     expect(p.settled).toBe(false);
     expect(await b.recv()).toEqual({ value: "to-b", ok: true });
@@ -123,7 +123,7 @@ describe("select: send cases", () => {
     );
     expect(err).toBeInstanceOf(ChannelError);
     const d = new Chan<number>();
-    const p = track(select([{ send: d, value: 1 }, { recv: new Chan() }]));
+    const p = settlement(select([{ send: d, value: 1 }, { recv: new Chan() }]));
     await flush();
     d.close();
     await flush();
@@ -244,7 +244,7 @@ describe("select: timeouts and signals", () => {
   test("a signal case fires on abort with the reason as value", async () => {
     const c = new Chan<number>();
     const ac = new AbortController();
-    const p = track(select([{ recv: c }, { signal: ac.signal }]));
+    const p = settlement(select([{ recv: c }, { signal: ac.signal }]));
     await flush();
     expect(p.settled).toBe(false);
     const reason = new Error("cancelled");

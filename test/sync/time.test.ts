@@ -1,7 +1,7 @@
 // sleep, after and Ticker.
 import { describe, expect, test } from "bun:test";
 import { after, Chan, select, sleep, Ticker } from "../../src/index.ts";
-import { delay, flush, track } from "./_util.ts";
+import { flush, settlement as track, sleep as delay } from "../_support/index.ts";
 
 describe("sleep", () => {
   test("resolves after the delay", async () => {

@@ -21,8 +21,7 @@ import {
   listen,
   upgradeTls,
 } from "../../src/index.ts";
-import { expectClean, sleep } from "../helpers.ts";
-import { rejection } from "../net/_pair.ts";
+import { expectClean, rejection, sleep } from "../_support/index.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -7,7 +7,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { type Conn, connect, listen, runtimeStats, type UnixAddr } from "../../src/index.ts";
 import { peekLoop } from "../../src/runtime/loop.ts";
-import { expectClean, sleep } from "../helpers.ts";
+import { expectClean, sleep } from "../_support/index.ts";
 import * as fs from "node:fs";
 import * as os from "node:os";
 

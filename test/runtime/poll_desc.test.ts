@@ -2,18 +2,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { hooks } from "../../src/runtime/hooks.ts";
 import { CLOSED, NIL, PollDesc, READY, TIMEOUT, WAITING } from "../../src/runtime/poll_desc.ts";
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Tracks a promise's outcome without awaiting it. */
-function track<T>(p: Promise<T>) {
-  const t = { settled: false, ok: false, value: undefined as unknown, error: undefined as unknown, at: 0, p };
-  p.then(
-    (v) => Object.assign(t, { settled: true, ok: true, value: v, at: performance.now() }),
-    (e) => Object.assign(t, { settled: true, ok: false, error: e, at: performance.now() }),
-  );
-  return t;
-}
+import { settlement as track, sleep } from "../_support/index.ts";
 
 const pds: PollDesc[] = [];
 function newPd(): PollDesc {

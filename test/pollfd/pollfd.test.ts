@@ -1,50 +1,18 @@
 // pollFd: the public API for caller-owned descriptors.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
-import { ClosedError, DeadlineExceededError, NetError, type PollFd, pollFd, runtimeStats } from "../../src/index.ts";
+import { ClosedError, DeadlineExceededError, NetError, pollFd, runtimeStats } from "../../src/index.ts";
 import { backendName } from "../../src/poll/index.ts";
-import { closeFd, expectClean, pipe, readFd, sleep, tick, writeFd } from "../helpers.ts";
+import { expectClean, pipesAfterEach, readFd, settlement as track, sleep, tick, writeFd } from "../_support/index.ts";
 
 const dec = new TextDecoder();
 
 // Every raw fd and PollFd a test opens, closed in afterEach if the test failed midway.
-const rawFds: number[] = [];
-const polls: PollFd[] = [];
-function mkpipe(): [number, number] {
-  const p = pipe();
-  rawFds.push(...p);
-  return p;
-}
-function poll(fd: number): PollFd {
-  const p = pollFd(fd);
-  polls.push(p);
-  return p;
-}
-/** Closes a raw fd opened by this test (once). */
-function done(fd: number): void {
-  const i = rawFds.indexOf(fd);
-  if (i >= 0) rawFds.splice(i, 1);
-  closeFd(fd);
-}
-afterEach(async () => {
-  for (const p of polls.splice(0)) if (!p.closed) p.close();
-  await tick();
-  for (const fd of rawFds.splice(0)) closeFd(fd);
-});
-
-/** Tracks a promise's outcome without awaiting it. */
-function track<T>(p: Promise<T>) {
-  const t = { settled: false, ok: false, error: undefined as unknown, at: 0, p };
-  p.then(
-    () => Object.assign(t, { settled: true, ok: true, at: performance.now() }),
-    (e) => Object.assign(t, { settled: true, ok: false, error: e, at: performance.now() }),
-  );
-  return t;
-}
+const { mkpipe, poll, done, rawFds, polls } = pipesAfterEach();
 
 /** Fills a non-blocking fd until EAGAIN; returns bytes written. */
 function fill(fd: number): number {

@@ -1,12 +1,12 @@
 // The netpoller lives inside Bun's event loop: it must not freeze timers or
 // Bun's own I/O while a task is parked, must keep the process alive exactly
 // while something is parked, and must cost no CPU when idle.
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { type PollFd, pollFd, runtimeStats } from "../../src/index.ts";
-import { closeFd, expectClean, pipe, readFd, sleep, tick, writeFd } from "../helpers.ts";
+import { runtimeStats } from "../../src/index.ts";
+import { expectClean, pipesAfterEach, readFd, sleep, writeFd } from "../_support/index.ts";
 
 const ROOT = path.resolve(import.meta.dir, "../..");
 const INDEX = path.join(ROOT, "src/index.ts");
@@ -48,29 +48,7 @@ async function readRest(reader: { read(): Promise<{ done: boolean; value?: Uint8
 
 // In-process tests: every raw fd and PollFd opened, released in afterEach if a
 // test failed midway (so one failure does not leak into the next test's leak check).
-const rawFds: number[] = [];
-const polls: PollFd[] = [];
-function mkpipe(): [number, number] {
-  const p = pipe();
-  rawFds.push(...p);
-  return p;
-}
-function poll(fd: number): PollFd {
-  const p = pollFd(fd);
-  polls.push(p);
-  return p;
-}
-/** Closes a raw fd opened by this test (once). */
-function done(fd: number): void {
-  const i = rawFds.indexOf(fd);
-  if (i >= 0) rawFds.splice(i, 1);
-  closeFd(fd);
-}
-afterEach(async () => {
-  for (const p of polls.splice(0)) if (!p.closed) p.close();
-  await tick();
-  for (const fd of rawFds.splice(0)) closeFd(fd);
-});
+const { mkpipe, poll, done } = pipesAfterEach();
 
 describe("in-process coexistence while a task is parked", () => {
   test("a setTimeout(10) fires within 50 ms", async () => {

@@ -1,8 +1,8 @@
-// Test helpers: raw pipes and eventfds through the FFI layer, and leak checks.
-import { expect } from "bun:test";
-import { errno, sys } from "../ffi/libc.ts";
-import { C, E } from "../ffi/platform.ts";
-import { runtimeStats } from "../src/index.ts";
+// Raw descriptors through the FFI layer: non-blocking pipes and plain
+// read/write on them. No bun:test import, so child scripts spawned by the
+// tests can import this file too.
+import { errno, sys } from "../../ffi/libc.ts";
+import { C, E } from "../../ffi/platform.ts";
 
 /** A non-blocking pipe: [readEnd, writeEnd]. Close both with closeFd. */
 export function pipe(): [number, number] {
@@ -11,6 +11,7 @@ export function pipe(): [number, number] {
   return [fds[0]!, fds[1]!];
 }
 
+/** Closes a raw fd (close(2), result ignored). */
 export function closeFd(fd: number): void {
   sys.close(fd);
 }
@@ -34,26 +35,4 @@ export function readFd(fd: number, max = 65536): Uint8Array | null {
     throw new Error(`read failed: errno ${errno()}`);
   }
   return buf.slice(0, n);
-}
-
-/** Asserts the runtime holds no fd, pollDesc, timer or parked task. */
-export function expectClean(): void {
-  const s = runtimeStats();
-  expect({ fds: s.fds, pollDescs: s.pollDescs, timers: s.timers, parked: s.parked, holds: s.holds }).toEqual({
-    fds: 0,
-    pollDescs: 0,
-    timers: 0,
-    parked: 0,
-    holds: 0,
-  });
-}
-
-/** Resolves after ms (a ref'd timer). */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Lets pending promise continuations and one macrotask run. */
-export function tick(): Promise<void> {
-  return new Promise((r) => setImmediate(r));
 }

@@ -3,8 +3,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { hooks } from "../../src/runtime/hooks.ts";
 import { CLOSED, type Half, NIL, PollDesc, type PollOwner, type Reason, TIMEOUT, WAITING } from "../../src/runtime/poll_desc.ts";
+import { sleep } from "../_support/index.ts";
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** An owner that records every callback; `finish` says whether resume() ends the wait. */
 class Owner implements PollOwner {

@@ -7,11 +7,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { pollFd, runtimeStats } from "../../src/index.ts";
-import { closeFd, expectClean, pipe, readFd, sleep, writeFd } from "../helpers.ts";
+import { closeFd, expectClean, pipe, readFd, sleep, writeFd } from "../_support/index.ts";
 
 const ROOT = path.resolve(import.meta.dir, "../..");
 const INDEX = path.join(ROOT, "src/index.ts");
-const HELPERS = path.join(ROOT, "test/helpers.ts");
+const HELPERS = path.join(ROOT, "test/_support/fd.ts");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "netpoll-bridge-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 

@@ -2,7 +2,7 @@
 // touch whatever now has that number (the kernel reuses numbers at once).
 import { expect, test } from "bun:test";
 import { type Conn, connect, type IpAddr, listen, pollFd } from "../../src/index.ts";
-import { closeFd, expectClean, pipe } from "../helpers.ts";
+import { closeFd, expectClean, pipe } from "../_support/index.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

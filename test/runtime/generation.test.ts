@@ -12,7 +12,7 @@ import { getLoop } from "../../src/runtime/loop.ts";
 import { PollDesc } from "../../src/runtime/poll_desc.ts";
 import { runtimeStats } from "../../src/index.ts";
 import { backendName } from "../../src/poll/index.ts";
-import { closeFd, expectClean, pipe, readFd, sleep, writeFd } from "../helpers.ts";
+import { closeFd, expectClean, pipe, readFd, sleep, writeFd } from "../_support/index.ts";
 
 // The stale event is built from an epoll quirk: a registration lives on the
 // open file description, so a dup keeps it alive after close(2). kqueue drops

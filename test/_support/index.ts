@@ -1,0 +1,10 @@
+// The test-support module: every helper the tests share, by topic.
+export * from "./clean.ts";
+export * from "./conns.ts";
+export * from "./fd.ts";
+export * from "./primes.ts";
+export * from "./process.ts";
+export * from "./promises.ts";
+export * from "./random.ts";
+export * from "./resources.ts";
+export * from "./time.ts";
