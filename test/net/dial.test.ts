@@ -569,7 +569,7 @@ describe("B11 host names: the lookup option", () => {
       const t0 = performance.now();
       const t = track(connect({ port, hostname: "slow.test", lookup: r.lookup, ...limit() }));
       await sleep(20);
-      expect(t.settled).toBe(0);
+      expect(t.settled).toBe(false);
       expect(runtimeStats().timers).toBe(1);
       await t.p.catch(() => {});
       const dt = t.at - t0;
@@ -591,7 +591,7 @@ describe("B11 host names: the lookup option", () => {
       expect(runtimeStats().fds).toBe(1); // only the listener
       await sleep(300);
       expect(r.answered()).toBe(1);
-      expect(t.settled).toBe(1);
+      expect(t.settled).toBe(true);
       expect(runtimeStats().fds).toBe(1);
     }
     // The late answers opened no connection.
@@ -609,11 +609,11 @@ describe("B11 host names: the lookup option", () => {
     const reason = new Error("custom cancel");
     const t = track(connect({ port, hostname: "slow.test", lookup: r.lookup, signal: ac.signal, timeout: 5000 }));
     await sleep(20);
-    expect(t.settled).toBe(0);
+    expect(t.settled).toBe(false);
     expect(runtimeStats().timers).toBe(1);
     ac.abort(reason);
     await tick();
-    expect(t.settled).toBe(1);
+    expect(t.settled).toBe(true);
     expect(t.error).toBe(reason);
     expect(r.answered()).toBe(0);
     expect(r.calls[0]!.signal.aborted).toBe(true);
@@ -621,7 +621,7 @@ describe("B11 host names: the lookup option", () => {
     expect(runtimeStats().timers).toBe(0);
     await sleep(200);
     expect(r.answered()).toBe(1);
-    expect(t.settled).toBe(1);
+    expect(t.settled).toBe(true);
     expect(runtimeStats().fds).toBe(1);
     // A signal aborted before the dial rejects before any lookup.
     const e = await rejection(connect({ port, hostname: "slow.test", lookup: r.lookup, signal: ac.signal }));
@@ -641,7 +641,7 @@ describe("B11 host names: the lookup option", () => {
     expect(t.error).toBeInstanceOf(DeadlineExceededError);
     fail(new Error("late failure"));
     await sleep(20);
-    expect(t.settled).toBe(1);
+    expect(t.settled).toBe(true);
     expect(t.error).toBeInstanceOf(DeadlineExceededError);
     expectClean();
   });
@@ -789,12 +789,12 @@ describe("B12 a name with IPv4 and IPv6 addresses: Go's dialParallel", () => {
     const ac = new AbortController();
     const t = track(connect({ port: v4.port, hostname: "dual.test", lookup: r.lookup, signal: ac.signal, timeout: 5000 }));
     await sleep(400);
-    expect(t.settled).toBe(0);
+    expect(t.settled).toBe(false);
     expect(runtimeStats().fds).toBe(base + 2);
     expect(runtimeStats().parked).toBe(2);
     ac.abort();
     await tick();
-    expect(t.settled).toBe(1);
+    expect(t.settled).toBe(true);
     expect(t.error).toBe(ac.signal.reason);
     await tick();
     expect(runtimeStats().fds).toBe(base);

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { interfaceIndex } from "../../ffi/libc.ts";
 import { ipLiteral, toAddr } from "../../src/net/addr.ts";
 import { AddrError, connect, connectDatagram, type DatagramConn, formatAddr, listen, listenDatagram } from "../../src/index.ts";
-import { expectClean, tick } from "../helpers.ts";
+import { expectClean, tick } from "../_support/index.ts";
 
 const LO = "lo";
 const loIndex = interfaceIndex(LO);

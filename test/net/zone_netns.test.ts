@@ -6,7 +6,7 @@
 // from and reaches a link-local sender. unshare (util-linux) and ip
 // (iproute2) are required: without them the test fails, naming the package.
 import { afterEach, expect, test } from "bun:test";
-import { expectClean } from "../helpers.ts";
+import { expectClean } from "../_support/index.ts";
 
 const FIXTURE = new URL("../fixtures/zone_netns.ts", import.meta.url).pathname;
 const CHILD_BOUND_MS = 20_000;
