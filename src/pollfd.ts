@@ -1,6 +1,7 @@
 // pollFd: any descriptor the caller owns (pipe, eventfd, inotify, timerfd,
 // signalfd, a C library's socket) joins the loop.
 import type { ErrorContext } from "./errors.ts";
+import { optionKeys, optionsError } from "./options.ts";
 import type { Deadline } from "./runtime/deadline.ts";
 import { type Dir, FD } from "./runtime/fd.ts";
 
@@ -13,6 +14,8 @@ export interface WaitOptions {
    */
   readonly deadline?: Deadline;
 }
+
+const WAIT_KEYS = optionKeys<WaitOptions>({ signal: true, deadline: true });
 
 /**
  * A caller-owned descriptor registered with the netpoller.
@@ -74,6 +77,8 @@ export class PollFd {
   }
 
   async #wait(d: Dir, op: string, opts?: WaitOptions): Promise<void> {
+    const bad = optionsError(op, opts, WAIT_KEYS);
+    if (bad !== null) throw bad;
     if (opts?.deadline !== undefined) this.#fd.setDeadline(d, opts.deadline, op);
     await this.#fd.waitOnce(d, op, opts?.signal);
   }

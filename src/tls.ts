@@ -17,6 +17,7 @@ import { type Addr, formatAddr } from "./net/addr.ts";
 import type { Conn, IoOptions } from "./net/conn.ts";
 import { connect, type ConnectTcpOptions } from "./net/dial.ts";
 import { type AcceptOptions, listen, type Listener, type ListenTcpOptions } from "./net/listener.ts";
+import { checkOptions, IO_HINTS, optionKeys, optionsError, type OptionHints, rejectOptions, SIGNAL_ONLY } from "./options.ts";
 import { type Deadline, toMono } from "./runtime/deadline.ts";
 
 /** Client options, as node:tls takes them (`ca`, `servername`, `ALPNProtocols`, `cert`/`key` for client auth, …). */
@@ -39,6 +40,26 @@ export type ConnectTlsOptions = ConnectTcpOptions & { readonly tls?: TlsClientOp
 
 /** listenTls: where to listen (as listen()), and the TLS server options (`key` and `cert` at least). */
 export type ListenTlsOptions = ListenTcpOptions & { readonly tls: TlsServerOptions };
+
+const CONNECT_TLS_KEYS = optionKeys<ConnectTlsOptions>({ port: true, hostname: true, network: true, signal: true, timeout: true, deadline: true, tls: true });
+const LISTEN_TLS_KEYS = optionKeys<ListenTlsOptions>({ port: true, hostname: true, network: true, backlog: true, reusePort: true, tls: true });
+// node:tls options that TlsClientOptions / TlsServerOptions leave out, because
+// the connection is made (and timed) by this library: passing one is a mistake.
+const ALREADY_CONNECTED = "the TLS session runs over a connection that is already open";
+const CLIENT_BANNED: OptionHints = {
+  socket: ALREADY_CONNECTED,
+  host: `${ALREADY_CONNECTED}: give connectTls a hostname, and servername for SNI`,
+  port: `${ALREADY_CONNECTED}: give connectTls a port`,
+  path: ALREADY_CONNECTED,
+  lookup: ALREADY_CONNECTED,
+  timeout: "give connectTls a timeout, or set deadlines on the TlsConn",
+  allowHalfOpen: "a TlsConn is always half-open, as a Conn",
+};
+const SERVER_BANNED: OptionHints = {
+  handshakeTimeout: "set a read deadline on the TlsConn before handshake()",
+  allowHalfOpen: "a TlsConn is always half-open, as a Conn",
+  pauseOnConnect: "a TlsConn reads only when asked",
+};
 
 /** Bytes read from the Conn per call by the bridge (a TLS record is at most 16 KiB + overhead). */
 const BRIDGE_READ = 64 * 1024;
@@ -263,6 +284,7 @@ export class TlsConn implements AsyncDisposable {
    * ClosedError, or `signal.reason`.
    */
   async handshake(opts?: HandshakeOptions): Promise<void> {
+    checkOptions("handshake", opts, SIGNAL_ONLY);
     while (!this.#secure) {
       this.#check("handshake", this.#readDeadline);
       if (this.#error !== null) throw this.#error;
@@ -275,6 +297,10 @@ export class TlsConn implements AsyncDisposable {
    * at once for an empty buf. Reads are served one at a time in order.
    */
   read(buf: Uint8Array, opts?: IoOptions): Promise<number | null> {
+    if (opts !== undefined) {
+      const bad = optionsError("read", opts, SIGNAL_ONLY, IO_HINTS);
+      if (bad !== null) return Promise.reject(bad);
+    }
     const p = this.#readQueue.then(() => this.#read(buf, opts?.signal));
     this.#readQueue = p.catch(() => {});
     return p;
@@ -308,6 +334,10 @@ export class TlsConn implements AsyncDisposable {
    * write rejects with the same error. Writes are served in order.
    */
   write(buf: Uint8Array, opts?: IoOptions): Promise<number> {
+    if (opts !== undefined) {
+      const bad = optionsError("write", opts, SIGNAL_ONLY, IO_HINTS);
+      if (bad !== null) return Promise.reject(bad);
+    }
     const p = this.#writeQueue.then(() => this.#write(buf, opts?.signal));
     this.#writeQueue = p.catch(() => {});
     return p;
@@ -472,8 +502,13 @@ export class TlsConn implements AsyncDisposable {
  * error, and closing the conn, when it fails); a server upgrade resolves at
  * once and handshakes on the first read or write (or `handshake()`). The
  * TlsConn owns the Conn from here on: close the TlsConn, not the Conn.
+ * Rejects with TypeError, leaving the Conn as it was, for a node:tls option
+ * that makes no sense over an open Conn (`socket`, `host`, `port`, `timeout`,
+ * `allowHalfOpen`; `handshakeTimeout`, `pauseOnConnect` for a server).
  */
 export async function upgradeTls(conn: Conn, opts: UpgradeTlsOptions = {}, hs?: HandshakeOptions): Promise<TlsConn> {
+  rejectOptions("upgradeTls", opts, opts?.isServer === true ? SERVER_BANNED : CLIENT_BANNED);
+  checkOptions("upgradeTls", hs, SIGNAL_ONLY);
   const t = new TlsConn(conn, opts);
   if (opts.isServer === true) return t;
   try {
@@ -490,11 +525,16 @@ export async function upgradeTls(conn: Conn, opts: UpgradeTlsOptions = {}, hs?: 
  * `deadline`, `signal`) and completes a TLS client handshake; `servername`
  * defaults to the hostname when it is a name. The connect timeout and
  * deadline cover the handshake too. Rejects as connect() does, or with the
- * TLS error.
+ * TLS error; TypeError for an unknown option, or a node:tls option in `tls`
+ * that the connect options cover (`host`, `port`, `timeout`, …).
  */
 export async function connectTls(opts: ConnectTlsOptions): Promise<TlsConn> {
+  if (opts === null || typeof opts !== "object") throw new TypeError("connectTls: options object required");
+  checkOptions("connectTls", opts, CONNECT_TLS_KEYS);
+  rejectOptions("connectTls: tls", opts.tls, CLIENT_BANNED);
   const started = Date.now();
-  const conn = await connect(opts);
+  const { tls: _tls, ...where } = opts;
+  const conn = await connect(where);
   const host = opts.hostname ?? "localhost";
   const isIp = /^[\d.]+$|:/.test(host);
   const tlsOpts: TlsClientOptions = { ...(isIp ? {} : { servername: host }), ...opts.tls };
@@ -565,9 +605,13 @@ export class TlsListener implements AsyncDisposable, AsyncIterable<TlsConn> {
 /**
  * Listens on TCP (as listen()) and serves TLS with `opts.tls` (`key` and
  * `cert` at least). Synchronous, like listen(): EADDRINUSE and friends
- * throw NetError; bad keys or certificates throw node:tls's error.
+ * throw NetError; bad keys or certificates throw node:tls's error; an
+ * unknown option (or `tls.handshakeTimeout`, …) throws TypeError.
  */
 export function listenTls(opts: ListenTlsOptions): TlsListener {
+  if (opts === null || typeof opts !== "object") throw new TypeError("listenTls: options object required");
+  checkOptions("listenTls", opts, LISTEN_TLS_KEYS);
+  rejectOptions("listenTls: tls", opts.tls, SERVER_BANNED);
   const { tls: tlsOpts, ...where } = opts;
   const context = tlsOpts.secureContext ?? tls.createSecureContext(tlsOpts);
   const ln = listen(where);

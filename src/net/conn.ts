@@ -2,12 +2,18 @@
 import { errno, sys } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { ClosedError, sysError } from "../errors.ts";
+import { IO_HINTS, optionsError, SIGNAL_ONLY } from "../options.ts";
 import { type BufferPool, chunkPool } from "../runtime/buffer_pool.ts";
 import type { Deadline } from "../runtime/deadline.ts";
 import type { ChunkSink, FD } from "../runtime/fd.ts";
 import { type Addr, toAddr } from "./addr.ts";
 import { localName, setIntOpt } from "./sys.ts";
 
+/**
+ * Options of one read or write. Any other key rejects with TypeError; a
+ * time limit is set per direction beforehand (setReadTimeout(ms),
+ * setReadDeadline(t), …), as in Go.
+ */
 export interface IoOptions {
   /** Cancels the operation; it rejects with `signal.reason`. */
   readonly signal?: AbortSignal;
@@ -74,6 +80,10 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * rejects with code `ECONNRESET`, never EOF.
    */
   read(buf: ArrayBufferView, opts?: IoOptions): Promise<number | null> {
+    if (opts !== undefined) {
+      const bad = optionsError("read", opts, SIGNAL_ONLY, IO_HINTS);
+      if (bad !== null) return Promise.reject(bad);
+    }
     return this.#fd.read(buf, opts?.signal);
   }
 
@@ -85,11 +95,19 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * accepted. A closed peer is `EPIPE` (no SIGPIPE).
    */
   write(buf: ArrayBufferView, opts?: IoOptions): Promise<number> {
+    if (opts !== undefined) {
+      const bad = optionsError("write", opts, SIGNAL_ONLY, IO_HINTS);
+      if (bad !== null) return Promise.reject(bad);
+    }
     return this.#fd.write(buf, opts?.signal);
   }
 
   /** Writes several buffers in order with vectored writes; resolves the total. */
   writev(bufs: readonly ArrayBufferView[], opts?: IoOptions): Promise<number> {
+    if (opts !== undefined) {
+      const bad = optionsError("writev", opts, SIGNAL_ONLY, IO_HINTS);
+      if (bad !== null) return Promise.reject(bad);
+    }
     return this.#fd.writev(bufs, opts?.signal);
   }
 

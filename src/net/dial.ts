@@ -3,6 +3,7 @@ import { errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
 import type { SockAddr } from "../../ffi/sockaddr.ts";
 import { DeadlineExceededError, type ErrorContext, NetError, sysError } from "../errors.ts";
+import { checkOptions, optionKeys } from "../options.ts";
 import { type Deadline, toMono } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
 import {
@@ -44,6 +45,9 @@ export interface ConnectUnixOptions {
 
 export type ConnectOptions = ConnectTcpOptions | ConnectUnixOptions;
 
+const CONNECT_TCP_KEYS = optionKeys<ConnectTcpOptions>({ port: true, hostname: true, network: true, signal: true, timeout: true, deadline: true });
+const CONNECT_UNIX_KEYS = optionKeys<ConnectUnixOptions>({ path: true, signal: true, timeout: true, deadline: true });
+
 const EINPROGRESS = E.EINPROGRESS!;
 const EINTR = E.EINTR!;
 const EAGAIN = E.EAGAIN!;
@@ -56,10 +60,12 @@ const EALREADY = E.EALREADY!;
  * connection is established (confirmed with SO_ERROR and getpeername).
  * Rejects with NetError (`ECONNREFUSED`, `ENOENT`, …), DeadlineExceededError
  * on timeout, `signal.reason` on abort, or AddrError for bad input (checked
- * before any system call). A failed connect leaves no descriptor behind.
+ * before any system call); TypeError for an unknown option (`host` for
+ * `hostname`, …). A failed connect leaves no descriptor behind.
  */
 export async function connect(opts: ConnectOptions): Promise<Conn> {
   if (opts === null || typeof opts !== "object") throw new TypeError("connect: options object required");
+  checkOptions("connect", opts, "path" in opts ? CONNECT_UNIX_KEYS : CONNECT_TCP_KEYS);
   checkSignal("connect", opts.signal);
   if (!("path" in opts)) checkHostname("connect", opts.hostname);
   const deadline = connectDeadline(opts);

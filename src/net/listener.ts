@@ -5,6 +5,7 @@ import { decodeSockaddr, type SockAddr } from "../../ffi/sockaddr.ts";
 import { ClosedError, type ErrorContext, NetError, sysError } from "../errors.ts";
 import type { Deadline } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
+import { checkOptions, optionKeys, SIGNAL_ONLY } from "../options.ts";
 import { hooks } from "../runtime/hooks.ts";
 import { type Addr, bindTarget, checkUnixPath, formatAddr, netName, PeerContext, toAddr } from "./addr.ts";
 import { Conn } from "./conn.ts";
@@ -34,6 +35,9 @@ export type ListenOptions = ListenTcpOptions | ListenUnixOptions;
 export interface AcceptOptions {
   readonly signal?: AbortSignal;
 }
+
+const LISTEN_TCP_KEYS = optionKeys<ListenTcpOptions>({ port: true, hostname: true, network: true, backlog: true, reusePort: true });
+const LISTEN_UNIX_KEYS = optionKeys<ListenUnixOptions>({ path: true, backlog: true });
 
 const EINTR = E.EINTR!;
 
@@ -122,9 +126,11 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
    * pending network errors (ECONNABORTED, EPROTO, EPERM, ENETDOWN, …) are
    * retried at once; resource exhaustion (EMFILE, ENFILE, ENOBUFS, ENOMEM,
    * and ENOSPC when the poller is at fs.epoll.max_user_watches) backs off
-   * (5 ms doubling to 1 s) instead of spinning or failing.
+   * (5 ms doubling to 1 s) instead of spinning or failing. An unknown
+   * option rejects with TypeError.
    */
   async accept(opts?: AcceptOptions): Promise<Conn> {
+    checkOptions("accept", opts, SIGNAL_ONLY);
     const fd = this.#fd;
     const signal = opts?.signal;
     let backoff = EXHAUSTED_MIN_MS;
@@ -271,10 +277,12 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
 /**
  * Listens on a TCP port or a unix socket path. Synchronous: bind and listen
  * errors (EADDRINUSE, EACCES, …) throw NetError; bad input throws AddrError
- * before any system call.
+ * before any system call, and an unknown option (`host` for `hostname`, …)
+ * throws TypeError naming it.
  */
 export function listen(opts: ListenOptions): Listener {
   if (opts === null || typeof opts !== "object") throw new TypeError("listen: options object required");
+  checkOptions("listen", opts, "path" in opts ? LISTEN_UNIX_KEYS : LISTEN_TCP_KEYS);
   if ("path" in opts) return listenUnix(opts);
   return listenTcp(opts);
 }

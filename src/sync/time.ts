@@ -6,6 +6,7 @@
 // delay beyond setTimeout's 2^31-1 ms ceiling is chained (runtime/timer.ts)
 // rather than clamped to 1 ms. A non-number is a TypeError; NaN and
 // ±Infinity are RangeError (to wait for ever, wait on a signal or a channel).
+import { checkOptions, SIGNAL_ONLY } from "../options.ts";
 import { durationArg, LongTimer } from "../runtime/timer.ts";
 import { Chan } from "./chan.ts";
 
@@ -18,6 +19,7 @@ import { Chan } from "./chan.ts";
 export function sleep(ms: number, opts?: { signal?: AbortSignal }): Promise<void> {
   try {
     durationArg("sleep", ms);
+    checkOptions("sleep", opts, SIGNAL_ONLY);
   } catch (err) {
     return Promise.reject(err);
   }
@@ -45,6 +47,7 @@ export function sleep(ms: number, opts?: { signal?: AbortSignal }): Promise<void
  */
 export function after(ms: number, opts?: { signal?: AbortSignal }): Chan<Date> {
   durationArg("after", ms);
+  checkOptions("after", opts, SIGNAL_ONLY);
   const signal = opts?.signal;
   const ch = new Chan<Date>(1);
   if (signal?.aborted) return ch;
