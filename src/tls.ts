@@ -18,7 +18,7 @@ import type { Conn, IoOptions } from "./net/conn.ts";
 import { connect, type ConnectTcpOptions } from "./net/dial.ts";
 import { type AcceptOptions, listen, type Listener, type ListenTcpOptions } from "./net/listener.ts";
 import { checkOptions, IO_HINTS, optionKeys, optionsError, type OptionHints, rejectOptions, SIGNAL_ONLY } from "./options.ts";
-import { type Deadline, toMono } from "./runtime/deadline.ts";
+import { checkDeadline, type Deadline, type Timeout, timeoutToMono, toMono } from "./runtime/deadline.ts";
 
 /** Client options, as node:tls takes them (`ca`, `servername`, `ALPNProtocols`, `cert`/`key` for client auth, …). */
 export type TlsClientOptions = Omit<tls.ConnectionOptions, "socket" | "host" | "port" | "path" | "timeout" | "lookup" | "allowHalfOpen">;
@@ -397,23 +397,52 @@ export class TlsConn implements AsyncDisposable {
     });
   }
 
-  /** Sets the read and write deadlines (epoch ms, a Date, or null for none). */
+  /** Sets the read and write deadlines (absolute: epoch ms, a Date, or null for none). */
   setDeadline(t: Deadline): void {
+    checkDeadline("setDeadline", t);
     this.setReadDeadline(t);
     this.setWriteDeadline(t);
   }
 
-  /** Read deadline: a read (or handshake) waiting when it passes rejects with DeadlineExceededError; the session stays usable. */
+  /**
+   * Read deadline, an absolute time (epoch ms or a Date; null clears it): a
+   * read (or handshake) waiting when it passes rejects with
+   * DeadlineExceededError; the session stays usable. A number before 1971
+   * throws RangeError: for a duration use setReadTimeout(ms).
+   */
   setReadDeadline(t: Deadline): void {
     if (this.#closing) throw new ClosedError("setReadDeadline", this.#ctx);
-    this.#readDeadline = toMono(t);
+    this.#readDeadline = toMono(t, "setReadDeadline");
     this.#wake();
   }
 
-  /** Write deadline: a write waiting when it passes rejects with DeadlineExceededError, and so does every later write. */
+  /** Write deadline (absolute): a write waiting when it passes rejects with DeadlineExceededError, and so does every later write. */
   setWriteDeadline(t: Deadline): void {
     if (this.#closing) throw new ClosedError("setWriteDeadline", this.#ctx);
-    this.#writeDeadline = toMono(t);
+    this.#writeDeadline = toMono(t, "setWriteDeadline");
+    this.#wake();
+  }
+
+  /** Sets the read deadline to ms from now (null or 0 clears it; negative: expired); see Conn.setReadTimeout. */
+  setReadTimeout(ms: Timeout): void {
+    if (this.#closing) throw new ClosedError("setReadTimeout", this.#ctx);
+    this.#readDeadline = timeoutToMono("setReadTimeout", ms);
+    this.#wake();
+  }
+
+  /** Sets the write deadline to ms from now (null or 0 clears it). */
+  setWriteTimeout(ms: Timeout): void {
+    if (this.#closing) throw new ClosedError("setWriteTimeout", this.#ctx);
+    this.#writeDeadline = timeoutToMono("setWriteTimeout", ms);
+    this.#wake();
+  }
+
+  /** Sets both deadlines to ms from now (null or 0 clears them). */
+  setTimeout(ms: Timeout): void {
+    if (this.#closing) throw new ClosedError("setTimeout", this.#ctx);
+    const mono = timeoutToMono("setTimeout", ms);
+    this.#readDeadline = mono;
+    this.#writeDeadline = mono;
     this.#wake();
   }
 
@@ -531,6 +560,7 @@ export async function upgradeTls(conn: Conn, opts: UpgradeTlsOptions = {}, hs?: 
 export async function connectTls(opts: ConnectTlsOptions): Promise<TlsConn> {
   if (opts === null || typeof opts !== "object") throw new TypeError("connectTls: options object required");
   checkOptions("connectTls", opts, CONNECT_TLS_KEYS);
+  checkDeadline("connectTls", opts.deadline);
   rejectOptions("connectTls: tls", opts.tls, CLIENT_BANNED);
   const started = Date.now();
   const { tls: _tls, ...where } = opts;

@@ -5,7 +5,7 @@ import { decodeSockaddr, ipFamily, type SockAddr } from "../../ffi/sockaddr.ts";
 import { AddrError, ClosedError, contextFields, type ErrorContext, NetError, sysError } from "../errors.ts";
 import { checkOptions, IO_HINTS, optionKeys, SIGNAL_ONLY } from "../options.ts";
 import { bytesArg, signalArg } from "../runtime/bytes.ts";
-import type { Deadline } from "../runtime/deadline.ts";
+import type { Deadline, Timeout } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
 import {
   type Addr,
@@ -230,16 +230,38 @@ export class DatagramConn implements AsyncDisposable {
     return { family: this.#family, address: host, port };
   }
 
+  /** Sets the read and write deadlines (absolute: epoch ms, a Date, or null for none); see Conn.setReadDeadline. */
   setDeadline(t: Deadline): void {
     this.#fd.setDeadline("rw", t, "setDeadline");
   }
 
+  /**
+   * Sets the deadline of receive and read (absolute, as Conn.setReadDeadline:
+   * a number before 1971 throws RangeError; use setReadTimeout(ms) for a
+   * duration).
+   */
   setReadDeadline(t: Deadline): void {
     this.#fd.setDeadline("r", t, "setReadDeadline");
   }
 
+  /** Sets the deadline of send and write (absolute); see setReadDeadline. */
   setWriteDeadline(t: Deadline): void {
     this.#fd.setDeadline("w", t, "setWriteDeadline");
+  }
+
+  /** Sets the read deadline to ms from now (null or 0 clears it); see Conn.setReadTimeout. */
+  setReadTimeout(ms: Timeout): void {
+    this.#fd.setTimeout("r", ms, "setReadTimeout");
+  }
+
+  /** Sets the write deadline to ms from now (null or 0 clears it). */
+  setWriteTimeout(ms: Timeout): void {
+    this.#fd.setTimeout("w", ms, "setWriteTimeout");
+  }
+
+  /** Sets both deadlines to ms from now (null or 0 clears them). */
+  setTimeout(ms: Timeout): void {
+    this.#fd.setTimeout("rw", ms, "setTimeout");
   }
 
   get closed(): boolean {

@@ -4,7 +4,7 @@ import { C, E } from "../../ffi/platform.ts";
 import type { SockAddr } from "../../ffi/sockaddr.ts";
 import { DeadlineExceededError, type ErrorContext, NetError, sysError } from "../errors.ts";
 import { checkOptions, optionKeys } from "../options.ts";
-import { type Deadline, toMono } from "../runtime/deadline.ts";
+import { checkDeadline, type Deadline, toMono } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
 import {
   checkHostname,
@@ -32,7 +32,11 @@ export interface ConnectTcpOptions {
   readonly signal?: AbortSignal;
   /** Gives up after this many ms (DeadlineExceededError). 0 or Infinity: no limit. */
   readonly timeout?: number;
-  /** Gives up at this absolute time (epoch ms or Date), like Go's Dialer.Deadline. */
+  /**
+   * Gives up at this absolute time (epoch ms or Date), like Go's
+   * Dialer.Deadline. A number before 1971 is a RangeError (a duration
+   * belongs in `timeout`).
+   */
   readonly deadline?: Deadline;
 }
 
@@ -66,6 +70,7 @@ const EALREADY = E.EALREADY!;
 export async function connect(opts: ConnectOptions): Promise<Conn> {
   if (opts === null || typeof opts !== "object") throw new TypeError("connect: options object required");
   checkOptions("connect", opts, "path" in opts ? CONNECT_UNIX_KEYS : CONNECT_TCP_KEYS);
+  checkDeadline("connect", opts.deadline);
   checkSignal("connect", opts.signal);
   if (!("path" in opts)) checkHostname("connect", opts.hostname);
   const deadline = connectDeadline(opts);

@@ -3,7 +3,7 @@ import { cString, errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
 import { decodeSockaddr, type SockAddr } from "../../ffi/sockaddr.ts";
 import { ClosedError, type ErrorContext, NetError, sysError } from "../errors.ts";
-import type { Deadline } from "../runtime/deadline.ts";
+import type { Deadline, Timeout } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
 import { checkOptions, optionKeys, SIGNAL_ONLY } from "../options.ts";
 import { hooks } from "../runtime/hooks.ts";
@@ -198,9 +198,19 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
     return new Conn(fd, this.#transport, remoteAddr, local);
   }
 
-  /** Sets the accept deadline (epoch ms, a Date, or null for none). */
+  /**
+   * Sets the accept deadline, an absolute time (epoch ms, a Date, or null
+   * for none): accepts parked or started after it reject with
+   * DeadlineExceededError. A number before 1971 throws RangeError (for a
+   * duration use setTimeout(ms)).
+   */
   setDeadline(t: Deadline): void {
     this.#fd.setDeadline("r", t, "setDeadline");
+  }
+
+  /** Sets the accept deadline to ms from now (null or 0 clears it; negative: expired). Throws TypeError for a non-number. */
+  setTimeout(ms: Timeout): void {
+    this.#fd.setTimeout("r", ms, "setTimeout");
   }
 
   /**
