@@ -136,7 +136,8 @@ describe("every options object", () => {
     const [r, w] = pipe();
     const p = pollFd(r);
     try {
-      await expectUnknown(() => p.waitReadable({ timeout: 5 } as never), 'waitReadable: unknown option "timeout"');
+      await expectUnknown(() => p.waitReadable({ timeoutMs: 5 } as never), 'waitReadable: unknown option "timeoutMs" (did you mean "timeout"?)');
+      await expectUnknown(() => p.waitReadable({ dedline: 5 } as never), 'waitReadable: unknown option "dedline" (did you mean "deadline"?)');
       await expectUnknown(() => p.waitWritable({ signl: undefined } as never), 'waitWritable: unknown option "signl" (did you mean "signal"?)');
     } finally {
       p.close();
