@@ -19,6 +19,7 @@ import { connect, type ConnectTcpOptions } from "./net/dial.ts";
 import { type AcceptOptions, listen, type Listener, type ListenTcpOptions } from "./net/listener.ts";
 import { checkOptions, IO_HINTS, optionKeys, optionsError, type OptionHints, rejectOptions, SIGNAL_ONLY } from "./options.ts";
 import { checkDeadline, type Deadline, type Timeout, timeoutToMono, toMono } from "./runtime/deadline.ts";
+import { MAX_TIMER_MS } from "./runtime/timer.ts";
 
 /** Client options, as node:tls takes them (`ca`, `servername`, `ALPNProtocols`, `cert`/`key` for client auth, …). */
 export type TlsClientOptions = Omit<tls.ConnectionOptions, "socket" | "host" | "port" | "path" | "timeout" | "lookup" | "allowHalfOpen">;
@@ -514,7 +515,9 @@ export class TlsConn implements AsyncDisposable {
         return;
       }
       this.#wakers.add(done);
-      if (deadline !== 0) timer = setTimeout(done, Math.max(0, Math.ceil(deadline - performance.now())));
+      // A deadline beyond one timer's reach wakes the caller at the ceiling:
+      // it re-checks the deadline and parks again.
+      if (deadline !== 0) timer = setTimeout(done, Math.min(Math.max(0, Math.ceil(deadline - performance.now())), MAX_TIMER_MS));
       signal?.addEventListener("abort", abort, { once: true });
     });
   }

@@ -187,3 +187,31 @@ describe("relative timeouts", () => {
     await a.close();
   });
 });
+
+describe("far deadlines", () => {
+  test("a TlsConn waiting under a deadline 30 days away arms no timer beyond setTimeout's 2^31-1 ms ceiling", async () => {
+    const overflows: string[] = [];
+    const onWarning = (w: Error) => {
+      if (w.name === "TimeoutOverflowWarning") overflows.push(w.message);
+    };
+    process.on("warning", onWarning);
+    try {
+      const [a, b] = await pairs.pair("tcp");
+      const t = await upgradeTls(b, { isServer: true });
+      t.setReadDeadline(Date.now() + 30 * 86_400_000);
+      const h = track(t.handshake());
+      await sleep(50);
+      expect(h.settled).toBe(false);
+      t.setReadTimeout(30 * 86_400_000);
+      await sleep(20);
+      expect(h.settled).toBe(false);
+      await t.close();
+      await sleep(0);
+      expect(h.error).toHaveProperty("name", "ClosedError");
+      await a.close();
+      expect(overflows).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+});
