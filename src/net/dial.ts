@@ -32,11 +32,7 @@ export interface ConnectTcpOptions {
   readonly signal?: AbortSignal;
   /** Gives up after this many ms (DeadlineExceededError). 0 or Infinity: no limit. */
   readonly timeout?: number;
-  /**
-   * Gives up at this absolute time (epoch ms or Date), like Go's
-   * Dialer.Deadline. A number before 1971 is a RangeError (a duration
-   * belongs in `timeout`).
-   */
+  /** Gives up at this absolute time (epoch ms or Date), like Go's Dialer.Deadline. */
   readonly deadline?: Deadline;
 }
 
@@ -65,7 +61,8 @@ const EALREADY = E.EALREADY!;
  * Rejects with NetError (`ECONNREFUSED`, `ENOENT`, …), DeadlineExceededError
  * on timeout, `signal.reason` on abort, or AddrError for bad input (checked
  * before any system call); TypeError for an unknown option (`host` for
- * `hostname`, …). A failed connect leaves no descriptor behind.
+ * `hostname`, …), RangeError for a `deadline` number before 1971 (a
+ * duration belongs in `timeout`). A failed connect leaves no descriptor behind.
  */
 export async function connect(opts: ConnectOptions): Promise<Conn> {
   if (opts === null || typeof opts !== "object") throw new TypeError("connect: options object required");
