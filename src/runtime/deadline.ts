@@ -15,6 +15,9 @@ export type Deadline = number | Date | null | undefined;
 /** A relative deadline: ms from now, or null / 0 for none (Infinity: none too; negative: expired). */
 export type Timeout = number | null | undefined;
 
+/** The earliest and latest times a Date holds are ± this many ms from the epoch. */
+const MAX_DATE_MS = 8.64e15;
+
 /** Numbers below this (ms after the epoch: 1971-01-01) are durations, not deadlines. */
 export const MIN_DEADLINE_MS = 365 * 86_400_000;
 
@@ -40,8 +43,9 @@ export function checkDeadline(op: string, t: unknown): void {
   if (Number.isNaN(t)) throw new TypeError(`${op}: deadline must be a number of epoch ms, a Date, or null, got NaN`);
   if (t === 0 || !Number.isFinite(t) || t >= MIN_DEADLINE_MS) return;
   const rel = RELATIVE_FORM[op];
+  const when = t >= -MAX_DATE_MS ? new Date(t).toISOString() : "before any date";
   throw new RangeError(
-    `${op}: deadline ${t} is ${new Date(t).toISOString()}, which looks like a duration: pass an absolute time (Date.now() + ${t}, or a Date)${rel ? ` or use ${rel(t)}` : ""}`,
+    `${op}: deadline ${t} is ${when}, which looks like a duration: pass an absolute time (Date.now() + ${t >= 0 ? t : "ms"}, or a Date)${rel ? ` or use ${rel(t)}` : ""}`,
   );
 }
 
