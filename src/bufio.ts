@@ -11,7 +11,10 @@
 //
 // Errors from the source (DeadlineExceededError, ClosedError, NetError, an
 // abort reason) pass through unchanged, and the bytes already buffered stay
-// buffered, so a read that timed out can be retried.
+// buffered, so a read that timed out can be retried. An unknown key in any
+// options object is a TypeError (thrown by the constructors, a rejection of
+// the methods).
+import { checkOptions, optionKeys } from "./options.ts";
 
 /** What a BufferedReader reads from: a Conn, a TlsConn, or anything with the same read(). */
 export interface ByteReader {
@@ -49,6 +52,12 @@ export interface BufferedWriterOptions {
   /** Buffer size in bytes (default 64 KiB): a write that would overflow it flushes first. */
   readonly size?: number;
 }
+
+// Unknown keys in any of these are a TypeError (see options.ts).
+const READ_KEYS = optionKeys<BufioReadOptions>({ signal: true });
+const UNTIL_KEYS = optionKeys<ReadUntilOptions>({ signal: true, max: true });
+const READER_KEYS = optionKeys<BufferedReaderOptions>({ size: true, maxSize: true });
+const WRITER_KEYS = optionKeys<BufferedWriterOptions>({ size: true });
 
 /**
  * The stream ended in the middle of something: a frame of known length, a
@@ -146,6 +155,7 @@ export class BufferedReader {
   #eof = false;
 
   constructor(src: ByteReader, opts: BufferedReaderOptions = {}) {
+    checkOptions("BufferedReader", opts, READER_KEYS);
     const size = opts.size ?? DEFAULT_SIZE;
     const max = opts.maxSize ?? Math.max(DEFAULT_MAX, size);
     checkLength(size, "size");
@@ -172,6 +182,7 @@ export class BufferedReader {
    * least as large as the buffer. Resolves the byte count, or null at EOF.
    */
   async read(buf: Uint8Array, opts?: BufioReadOptions): Promise<number | null> {
+    checkOptions("read", opts, READ_KEYS);
     if (buf.length === 0) return 0;
     if (this.#r === this.#w) {
       if (this.#eof) return null;
@@ -195,6 +206,7 @@ export class BufferedReader {
    * far in `partial`) when EOF came in the middle.
    */
   async readFull(dst: Uint8Array, opts?: BufioReadOptions): Promise<number | null> {
+    checkOptions("readFull", opts, READ_KEYS);
     let got = this.#take(dst, 0);
     while (got < dst.length) {
       if (this.#eof) return this.#eofIn(dst, got);
@@ -226,6 +238,7 @@ export class BufferedReader {
    * UnexpectedEofError when it came after some.
    */
   async readExactly(n: number, opts?: BufioReadOptions): Promise<Uint8Array | null> {
+    checkOptions("readExactly", opts, READ_KEYS);
     checkLength(n, "length");
     const out = new Uint8Array(new ArrayBuffer(n));
     if (n === 0) return out;
@@ -239,6 +252,7 @@ export class BufferedReader {
    * rejects with UnexpectedEofError when EOF leaves fewer than n.
    */
   async peek(n: number, opts?: BufioReadOptions): Promise<Uint8Array | null> {
+    checkOptions("peek", opts, READ_KEYS);
     checkLength(n, "length");
     if (n > this.#max) throw new TooLongError("peek", this.#max);
     while (this.#w - this.#r < n) {
@@ -255,6 +269,7 @@ export class BufferedReader {
    * less than n only at EOF.
    */
   async discard(n: number, opts?: BufioReadOptions): Promise<number> {
+    checkOptions("discard", opts, READ_KEYS);
     checkLength(n, "length");
     let left = n;
     while (left > 0) {
@@ -275,8 +290,12 @@ export class BufferedReader {
    * the stream ends before one; resolves null at EOF with nothing buffered.
    */
   async readSlice(delim: number | string | Uint8Array, opts?: ReadUntilOptions): Promise<Uint8Array | null> {
+    checkOptions("readSlice", opts, UNTIL_KEYS);
     const d = toDelim(delim);
     const max = opts?.max ?? this.#max;
+    // The source takes the signal only (`max` is this reader's).
+    const signal = opts?.signal;
+    const fillOpts: BufioReadOptions | undefined = signal === undefined ? undefined : { signal };
     checkLength(max, "max");
     if (max > this.#max) throw new RangeError(`max ${max} exceeds the reader's maxSize ${this.#max}`);
     if (max < d.length) throw new RangeError(`max ${max} is shorter than the delimiter`);
@@ -293,7 +312,7 @@ export class BufferedReader {
       if (have >= max) throw new TooLongError("no delimiter: line", max);
       // The last d.length - 1 bytes could start a delimiter split by the fill.
       scanned = Math.max(0, have - d.length + 1);
-      if (this.#eof || !(await this.#fill(opts, Math.min(max, have + 1)))) {
+      if (this.#eof || !(await this.#fill(fillOpts, Math.min(max, have + 1)))) {
         if (this.#r === this.#w) return null;
         throw new UnexpectedEofError(this.#drain(), null);
       }
@@ -305,6 +324,7 @@ export class BufferedReader {
    * caller (Go's ReadBytes).
    */
   async readUntil(delim: number | string | Uint8Array, opts?: ReadUntilOptions): Promise<Uint8Array | null> {
+    checkOptions("readUntil", opts, UNTIL_KEYS);
     const view = await this.readSlice(delim, opts);
     return view === null ? null : view.slice();
   }
@@ -315,6 +335,7 @@ export class BufferedReader {
    * LF rejects with UnexpectedEofError. `max` counts the line terminator.
    */
   async readLine(opts?: ReadUntilOptions): Promise<string | null> {
+    checkOptions("readLine", opts, UNTIL_KEYS);
     const view = await this.readSlice(LF, opts);
     if (view === null) return null;
     const len = view.length >= 2 && view[view.length - 2] === CR ? view.length - 2 : view.length - 1;
@@ -447,6 +468,7 @@ export class BufferedWriter {
   #failed = false;
 
   constructor(dst: ByteWriter, opts: BufferedWriterOptions = {}) {
+    checkOptions("BufferedWriter", opts, WRITER_KEYS);
     const size = opts.size ?? DEFAULT_SIZE;
     checkLength(size, "size");
     if (size < 1) throw new RangeError(`invalid buffer size: ${size}`);

@@ -17,7 +17,7 @@ export { pollFd, PollFd, type WaitOptions } from "./pollfd.ts";
 export { AddrError, ClosedError, DeadlineExceededError, NetError, type ErrorContext } from "./errors.ts";
 export { runtimeStats, type RuntimeStats } from "./runtime/stats.ts";
 export { netpollReady } from "./runtime/loop.ts";
-export type { Deadline } from "./runtime/deadline.ts";
+export type { Deadline, Timeout } from "./runtime/deadline.ts";
 export {
   after,
   Chan,

@@ -1,7 +1,8 @@
 // pollFd: any descriptor the caller owns (pipe, eventfd, inotify, timerfd,
 // signalfd, a C library's socket) joins the loop.
 import type { ErrorContext } from "./errors.ts";
-import type { Deadline } from "./runtime/deadline.ts";
+import { optionKeys, optionsError } from "./options.ts";
+import type { Deadline, Timeout } from "./runtime/deadline.ts";
 import { type Dir, FD } from "./runtime/fd.ts";
 
 export interface WaitOptions {
@@ -9,10 +10,18 @@ export interface WaitOptions {
   readonly signal?: AbortSignal;
   /**
    * Sets this direction's deadline before waiting, exactly as
-   * setReadDeadline / setWriteDeadline would (it stays set afterwards).
+   * setReadDeadline / setWriteDeadline would (it stays set afterwards): an
+   * absolute time (epoch ms or a Date).
    */
   readonly deadline?: Deadline;
+  /**
+   * The same, as ms from now (setReadTimeout / setWriteTimeout). Give
+   * deadline or timeout, not both.
+   */
+  readonly timeout?: Timeout;
 }
+
+const WAIT_KEYS = optionKeys<WaitOptions>({ signal: true, deadline: true, timeout: true });
 
 /**
  * A caller-owned descriptor registered with the netpoller.
@@ -74,21 +83,46 @@ export class PollFd {
   }
 
   async #wait(d: Dir, op: string, opts?: WaitOptions): Promise<void> {
+    const bad = optionsError(op, opts, WAIT_KEYS);
+    if (bad !== null) throw bad;
+    if (opts?.deadline !== undefined && opts.timeout !== undefined) throw new TypeError(`${op}: give deadline or timeout, not both`);
     if (opts?.deadline !== undefined) this.#fd.setDeadline(d, opts.deadline, op);
+    if (opts?.timeout !== undefined) this.#fd.setTimeout(d, opts.timeout, op);
     await this.#fd.waitOnce(d, op, opts?.signal);
   }
 
-  /** Sets both deadlines (epoch ms, a Date, or null for none). */
+  /** Sets both deadlines (absolute: epoch ms, a Date, or null for none). */
   setDeadline(t: Deadline): void {
     this.#fd.setDeadline("rw", t, "setDeadline");
   }
 
+  /**
+   * Sets the deadline of waitReadable, an absolute time (epoch ms or a
+   * Date; null clears it). A number before 1971 throws RangeError: for a
+   * duration use setReadTimeout(ms).
+   */
   setReadDeadline(t: Deadline): void {
     this.#fd.setDeadline("r", t, "setReadDeadline");
   }
 
+  /** Sets the deadline of waitWritable (absolute); see setReadDeadline. */
   setWriteDeadline(t: Deadline): void {
     this.#fd.setDeadline("w", t, "setWriteDeadline");
+  }
+
+  /** Sets the deadline of waitReadable to ms from now (null or 0 clears it). */
+  setReadTimeout(ms: Timeout): void {
+    this.#fd.setTimeout("r", ms, "setReadTimeout");
+  }
+
+  /** Sets the deadline of waitWritable to ms from now (null or 0 clears it). */
+  setWriteTimeout(ms: Timeout): void {
+    this.#fd.setTimeout("w", ms, "setWriteTimeout");
+  }
+
+  /** Sets both deadlines to ms from now (null or 0 clears them). */
+  setTimeout(ms: Timeout): void {
+    this.#fd.setTimeout("rw", ms, "setTimeout");
   }
 
   get closed(): boolean {

@@ -17,7 +17,9 @@ import { type Addr, formatAddr } from "./net/addr.ts";
 import type { Conn, IoOptions } from "./net/conn.ts";
 import { connect, type ConnectTcpOptions } from "./net/dial.ts";
 import { type AcceptOptions, listen, type Listener, type ListenTcpOptions } from "./net/listener.ts";
-import { type Deadline, toMono } from "./runtime/deadline.ts";
+import { checkOptions, IO_HINTS, optionKeys, optionsError, type OptionHints, rejectOptions, SIGNAL_ONLY } from "./options.ts";
+import { checkDeadline, type Deadline, type Timeout, timeoutToMono, toMono } from "./runtime/deadline.ts";
+import { MAX_TIMER_MS } from "./runtime/timer.ts";
 
 /** Client options, as node:tls takes them (`ca`, `servername`, `ALPNProtocols`, `cert`/`key` for client auth, …). */
 export type TlsClientOptions = Omit<tls.ConnectionOptions, "socket" | "host" | "port" | "path" | "timeout" | "lookup" | "allowHalfOpen">;
@@ -39,6 +41,26 @@ export type ConnectTlsOptions = ConnectTcpOptions & { readonly tls?: TlsClientOp
 
 /** listenTls: where to listen (as listen()), and the TLS server options (`key` and `cert` at least). */
 export type ListenTlsOptions = ListenTcpOptions & { readonly tls: TlsServerOptions };
+
+const CONNECT_TLS_KEYS = optionKeys<ConnectTlsOptions>({ port: true, hostname: true, network: true, signal: true, timeout: true, deadline: true, lookup: true, tls: true });
+const LISTEN_TLS_KEYS = optionKeys<ListenTlsOptions>({ port: true, hostname: true, network: true, backlog: true, reusePort: true, tls: true });
+// node:tls options that TlsClientOptions / TlsServerOptions leave out, because
+// the connection is made (and timed) by this library: passing one is a mistake.
+const ALREADY_CONNECTED = "the TLS session runs over a connection that is already open";
+const CLIENT_BANNED: OptionHints = {
+  socket: ALREADY_CONNECTED,
+  host: `${ALREADY_CONNECTED}: give connectTls a hostname, and servername for SNI`,
+  port: `${ALREADY_CONNECTED}: give connectTls a port`,
+  path: ALREADY_CONNECTED,
+  lookup: ALREADY_CONNECTED,
+  timeout: "give connectTls a timeout, or set deadlines on the TlsConn",
+  allowHalfOpen: "a TlsConn is always half-open, as a Conn",
+};
+const SERVER_BANNED: OptionHints = {
+  handshakeTimeout: "set a read deadline on the TlsConn before handshake()",
+  allowHalfOpen: "a TlsConn is always half-open, as a Conn",
+  pauseOnConnect: "a TlsConn reads only when asked",
+};
 
 /** Bytes read from the Conn per call by the bridge (a TLS record is at most 16 KiB + overhead). */
 const BRIDGE_READ = 64 * 1024;
@@ -263,6 +285,7 @@ export class TlsConn implements AsyncDisposable {
    * ClosedError, or `signal.reason`.
    */
   async handshake(opts?: HandshakeOptions): Promise<void> {
+    checkOptions("handshake", opts, SIGNAL_ONLY);
     while (!this.#secure) {
       this.#check("handshake", this.#readDeadline);
       if (this.#error !== null) throw this.#error;
@@ -275,6 +298,10 @@ export class TlsConn implements AsyncDisposable {
    * at once for an empty buf. Reads are served one at a time in order.
    */
   read(buf: Uint8Array, opts?: IoOptions): Promise<number | null> {
+    if (opts !== undefined) {
+      const bad = optionsError("read", opts, SIGNAL_ONLY, IO_HINTS);
+      if (bad !== null) return Promise.reject(bad);
+    }
     const p = this.#readQueue.then(() => this.#read(buf, opts?.signal));
     this.#readQueue = p.catch(() => {});
     return p;
@@ -308,6 +335,10 @@ export class TlsConn implements AsyncDisposable {
    * write rejects with the same error. Writes are served in order.
    */
   write(buf: Uint8Array, opts?: IoOptions): Promise<number> {
+    if (opts !== undefined) {
+      const bad = optionsError("write", opts, SIGNAL_ONLY, IO_HINTS);
+      if (bad !== null) return Promise.reject(bad);
+    }
     const p = this.#writeQueue.then(() => this.#write(buf, opts?.signal));
     this.#writeQueue = p.catch(() => {});
     return p;
@@ -367,23 +398,52 @@ export class TlsConn implements AsyncDisposable {
     });
   }
 
-  /** Sets the read and write deadlines (epoch ms, a Date, or null for none). */
+  /** Sets the read and write deadlines (absolute: epoch ms, a Date, or null for none). */
   setDeadline(t: Deadline): void {
+    checkDeadline("setDeadline", t);
     this.setReadDeadline(t);
     this.setWriteDeadline(t);
   }
 
-  /** Read deadline: a read (or handshake) waiting when it passes rejects with DeadlineExceededError; the session stays usable. */
+  /**
+   * Read deadline, an absolute time (epoch ms or a Date; null clears it): a
+   * read (or handshake) waiting when it passes rejects with
+   * DeadlineExceededError; the session stays usable. A number before 1971
+   * throws RangeError: for a duration use setReadTimeout(ms).
+   */
   setReadDeadline(t: Deadline): void {
     if (this.#closing) throw new ClosedError("setReadDeadline", this.#ctx);
-    this.#readDeadline = toMono(t);
+    this.#readDeadline = toMono(t, "setReadDeadline");
     this.#wake();
   }
 
-  /** Write deadline: a write waiting when it passes rejects with DeadlineExceededError, and so does every later write. */
+  /** Write deadline (absolute): a write waiting when it passes rejects with DeadlineExceededError, and so does every later write. */
   setWriteDeadline(t: Deadline): void {
     if (this.#closing) throw new ClosedError("setWriteDeadline", this.#ctx);
-    this.#writeDeadline = toMono(t);
+    this.#writeDeadline = toMono(t, "setWriteDeadline");
+    this.#wake();
+  }
+
+  /** Sets the read deadline to ms from now (null or 0 clears it; negative: expired); see Conn.setReadTimeout. */
+  setReadTimeout(ms: Timeout): void {
+    if (this.#closing) throw new ClosedError("setReadTimeout", this.#ctx);
+    this.#readDeadline = timeoutToMono("setReadTimeout", ms);
+    this.#wake();
+  }
+
+  /** Sets the write deadline to ms from now (null or 0 clears it). */
+  setWriteTimeout(ms: Timeout): void {
+    if (this.#closing) throw new ClosedError("setWriteTimeout", this.#ctx);
+    this.#writeDeadline = timeoutToMono("setWriteTimeout", ms);
+    this.#wake();
+  }
+
+  /** Sets both deadlines to ms from now (null or 0 clears them). */
+  setTimeout(ms: Timeout): void {
+    if (this.#closing) throw new ClosedError("setTimeout", this.#ctx);
+    const mono = timeoutToMono("setTimeout", ms);
+    this.#readDeadline = mono;
+    this.#writeDeadline = mono;
     this.#wake();
   }
 
@@ -455,7 +515,9 @@ export class TlsConn implements AsyncDisposable {
         return;
       }
       this.#wakers.add(done);
-      if (deadline !== 0) timer = setTimeout(done, Math.max(0, Math.ceil(deadline - performance.now())));
+      // A deadline beyond one timer's reach wakes the caller at the ceiling:
+      // it re-checks the deadline and parks again.
+      if (deadline !== 0) timer = setTimeout(done, Math.min(Math.max(0, Math.ceil(deadline - performance.now())), MAX_TIMER_MS));
       signal?.addEventListener("abort", abort, { once: true });
     });
   }
@@ -472,8 +534,13 @@ export class TlsConn implements AsyncDisposable {
  * error, and closing the conn, when it fails); a server upgrade resolves at
  * once and handshakes on the first read or write (or `handshake()`). The
  * TlsConn owns the Conn from here on: close the TlsConn, not the Conn.
+ * Rejects with TypeError, leaving the Conn as it was, for a node:tls option
+ * that makes no sense over an open Conn (`socket`, `host`, `port`, `timeout`,
+ * `allowHalfOpen`; `handshakeTimeout`, `pauseOnConnect` for a server).
  */
 export async function upgradeTls(conn: Conn, opts: UpgradeTlsOptions = {}, hs?: HandshakeOptions): Promise<TlsConn> {
+  rejectOptions("upgradeTls", opts, opts?.isServer === true ? SERVER_BANNED : CLIENT_BANNED);
+  checkOptions("upgradeTls", hs, SIGNAL_ONLY);
   const t = new TlsConn(conn, opts);
   if (opts.isServer === true) return t;
   try {
@@ -490,11 +557,17 @@ export async function upgradeTls(conn: Conn, opts: UpgradeTlsOptions = {}, hs?: 
  * `deadline`, `signal`) and completes a TLS client handshake; `servername`
  * defaults to the hostname when it is a name. The connect timeout and
  * deadline cover the handshake too. Rejects as connect() does, or with the
- * TLS error.
+ * TLS error; TypeError for an unknown option, or a node:tls option in `tls`
+ * that the connect options cover (`host`, `port`, `timeout`, …).
  */
 export async function connectTls(opts: ConnectTlsOptions): Promise<TlsConn> {
+  if (opts === null || typeof opts !== "object") throw new TypeError("connectTls: options object required");
+  checkOptions("connectTls", opts, CONNECT_TLS_KEYS);
+  checkDeadline("connectTls", opts.deadline);
+  rejectOptions("connectTls: tls", opts.tls, CLIENT_BANNED);
   const started = Date.now();
-  const conn = await connect(opts);
+  const { tls: _tls, ...where } = opts;
+  const conn = await connect(where);
   const host = opts.hostname ?? "localhost";
   const isIp = /^[\d.]+$|:/.test(host);
   const tlsOpts: TlsClientOptions = { ...(isIp ? {} : { servername: host }), ...opts.tls };
@@ -565,9 +638,13 @@ export class TlsListener implements AsyncDisposable, AsyncIterable<TlsConn> {
 /**
  * Listens on TCP (as listen()) and serves TLS with `opts.tls` (`key` and
  * `cert` at least). Synchronous, like listen(): EADDRINUSE and friends
- * throw NetError; bad keys or certificates throw node:tls's error.
+ * throw NetError; bad keys or certificates throw node:tls's error; an
+ * unknown option (or `tls.handshakeTimeout`, …) throws TypeError.
  */
 export function listenTls(opts: ListenTlsOptions): TlsListener {
+  if (opts === null || typeof opts !== "object") throw new TypeError("listenTls: options object required");
+  checkOptions("listenTls", opts, LISTEN_TLS_KEYS);
+  rejectOptions("listenTls: tls", opts.tls, SERVER_BANNED);
   const { tls: tlsOpts, ...where } = opts;
   const context = tlsOpts.secureContext ?? tls.createSecureContext(tlsOpts);
   const ln = listen(where);

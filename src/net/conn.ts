@@ -3,12 +3,18 @@ import { errno, sys } from "../../ffi/libc.ts";
 import { LINGER } from "../../ffi/layout.ts";
 import { C } from "../../ffi/platform.ts";
 import { ClosedError, sysError } from "../errors.ts";
+import { IO_HINTS, optionsError, SIGNAL_ONLY } from "../options.ts";
 import { type BufferPool, chunkPool } from "../runtime/buffer_pool.ts";
-import type { Deadline } from "../runtime/deadline.ts";
+import type { Deadline, Timeout } from "../runtime/deadline.ts";
 import type { ChunkSink, FD } from "../runtime/fd.ts";
 import { type Addr, toAddr } from "./addr.ts";
 import { localName, setIntOpt } from "./sys.ts";
 
+/**
+ * Options of one read or write. Any other key rejects with TypeError; a
+ * time limit is set per direction beforehand (setReadTimeout(ms),
+ * setReadDeadline(t), …), as in Go.
+ */
 export interface IoOptions {
   /** Cancels the operation; it rejects with `signal.reason`. */
   readonly signal?: AbortSignal;
@@ -75,6 +81,10 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * rejects with code `ECONNRESET`, never EOF.
    */
   read(buf: ArrayBufferView, opts?: IoOptions): Promise<number | null> {
+    if (opts !== undefined) {
+      const bad = optionsError("read", opts, SIGNAL_ONLY, IO_HINTS);
+      if (bad !== null) return Promise.reject(bad);
+    }
     return this.#fd.read(buf, opts?.signal);
   }
 
@@ -86,11 +96,19 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * accepted. A closed peer is `EPIPE` (no SIGPIPE).
    */
   write(buf: ArrayBufferView, opts?: IoOptions): Promise<number> {
+    if (opts !== undefined) {
+      const bad = optionsError("write", opts, SIGNAL_ONLY, IO_HINTS);
+      if (bad !== null) return Promise.reject(bad);
+    }
     return this.#fd.write(buf, opts?.signal);
   }
 
   /** Writes several buffers in order with vectored writes; resolves the total. */
   writev(bufs: readonly ArrayBufferView[], opts?: IoOptions): Promise<number> {
+    if (opts !== undefined) {
+      const bad = optionsError("writev", opts, SIGNAL_ONLY, IO_HINTS);
+      if (bad !== null) return Promise.reject(bad);
+    }
     return this.#fd.writev(bufs, opts?.signal);
   }
 
@@ -123,24 +141,49 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
     }
   }
 
-  /** Sets the read and write deadlines (epoch ms, a Date, or null for none). */
+  /** Sets the read and write deadlines (absolute: epoch ms, a Date, or null for none); see setReadDeadline. */
   setDeadline(t: Deadline): void {
     this.#fd.setDeadline("rw", t, "setDeadline");
   }
 
   /**
-   * Sets the read deadline: a read parked or started after it passes rejects
-   * with DeadlineExceededError. A past time fails reads at once (even with
-   * data buffered); null clears it. Moving it while a read is parked
-   * re-times that read.
+   * Sets the read deadline, an absolute time as in Go (epoch ms, e.g.
+   * `Date.now() + 5000`, or a Date): a read parked or started after it
+   * passes rejects with DeadlineExceededError. A past time fails reads at
+   * once (even with data buffered); null, 0 or Infinity clears it. Moving
+   * it while a read is parked re-times that read. For "5 s from now" use
+   * setReadTimeout(5000). A number before 1971 (e.g. 1000) is taken for a
+   * misplaced duration and throws RangeError; a Date is never second-guessed.
+   * Throws ClosedError after close().
    */
   setReadDeadline(t: Deadline): void {
     this.#fd.setDeadline("r", t, "setReadDeadline");
   }
 
-  /** Sets the write deadline; see setReadDeadline. */
+  /** Sets the write deadline (absolute); see setReadDeadline. */
   setWriteDeadline(t: Deadline): void {
     this.#fd.setDeadline("w", t, "setWriteDeadline");
+  }
+
+  /**
+   * Sets the read deadline to ms from now: `setReadTimeout(5000)` is
+   * `setReadDeadline(Date.now() + 5000)` on the monotonic clock. It is one
+   * deadline, not a per-read idle timer: call it again before each read to
+   * bound each one. null or 0 clears it; a negative ms fails reads at once.
+   * Throws TypeError for a non-number or NaN, ClosedError after close().
+   */
+  setReadTimeout(ms: Timeout): void {
+    this.#fd.setTimeout("r", ms, "setReadTimeout");
+  }
+
+  /** Sets the write deadline to ms from now; see setReadTimeout. */
+  setWriteTimeout(ms: Timeout): void {
+    this.#fd.setTimeout("w", ms, "setWriteTimeout");
+  }
+
+  /** Sets the read and write deadlines to ms from now; see setReadTimeout. */
+  setTimeout(ms: Timeout): void {
+    this.#fd.setTimeout("rw", ms, "setTimeout");
   }
 
   /** TCP_NODELAY (on by default for TCP, as in Go). */

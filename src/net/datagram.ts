@@ -3,8 +3,9 @@ import { cString, errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
 import { decodeSockaddr, type SockAddr } from "../../ffi/sockaddr.ts";
 import { AddrError, ClosedError, contextFields, type ErrorContext, NetError, sysError } from "../errors.ts";
+import { checkOptions, IO_HINTS, optionKeys, SIGNAL_ONLY } from "../options.ts";
 import { bytesArg, signalArg } from "../runtime/bytes.ts";
-import type { Deadline } from "../runtime/deadline.ts";
+import type { Deadline, Timeout } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
 import {
   type Addr,
@@ -59,6 +60,13 @@ export type DatagramTarget =
   | { readonly hostname: string; readonly port: number; readonly zone?: string; readonly scopeId?: number }
   | { readonly path: string }
   | Addr;
+
+const LISTEN_UDP_KEYS = optionKeys<ListenDatagramOptions>({ port: true, hostname: true, network: true, reusePort: true });
+const LISTEN_UNIXGRAM_KEYS = optionKeys<ListenUnixgramOptions>({ path: true });
+const CONNECT_UDP_KEYS = optionKeys<ConnectDatagramOptions>({ port: true, hostname: true, network: true });
+// A target may be an Addr this library returned (receive's sender), so its fields are allowed too.
+const IP_TARGET_KEYS: ReadonlySet<string> = new Set(["hostname", "port", "transport", "family"]);
+const PATH_TARGET_KEYS: ReadonlySet<string> = new Set(["path", "transport"]);
 
 export interface Datagram {
   /** Bytes received (the datagram is truncated to the buffer's length). */
@@ -122,6 +130,9 @@ export class DatagramConn implements AsyncDisposable {
    */
   async send(data: ArrayBufferView, addr: DatagramTarget, opts?: { signal?: AbortSignal }): Promise<number> {
     const bytes = bytesArg("send", "data", data);
+    if (addr === null || typeof addr !== "object") throw new TypeError("send: addr must be an address object ({ hostname, port } or { path })");
+    checkOptions("send: addr", addr, "path" in addr ? PATH_TARGET_KEYS : IP_TARGET_KEYS);
+    checkOptions("send", opts, SIGNAL_ONLY, IO_HINTS);
     signalArg("send", opts?.signal);
     if (this.#remote !== null) {
       throw new NetError({ ...contextFields(this.#fd.ctx), op: "send", code: "EISCONN", errno: E.EISCONN!, syscall: "" }, "use of WriteTo with pre-connected connection");
@@ -150,6 +161,7 @@ export class DatagramConn implements AsyncDisposable {
     let bytes: Uint8Array;
     try {
       bytes = bytesArg("receive", "buf", buf);
+      checkOptions("receive", opts, SIGNAL_ONLY, IO_HINTS);
       signalArg("receive", opts?.signal);
     } catch (err) {
       return Promise.reject(err);
@@ -175,6 +187,7 @@ export class DatagramConn implements AsyncDisposable {
   /** Connected sockets only: sends data as one datagram to the peer. */
   async write(data: ArrayBufferView, opts?: { signal?: AbortSignal }): Promise<number> {
     const bytes = bytesArg("write", "data", data);
+    checkOptions("write", opts, SIGNAL_ONLY, IO_HINTS);
     signalArg("write", opts?.signal);
     if (this.#remote === null) {
       throw new NetError({ ...contextFields(this.#fd.ctx), op: "write", code: "EDESTADDRREQ", errno: E.EDESTADDRREQ!, syscall: "" }, "missing address: the socket is not connected; use send(data, addr)");
@@ -195,6 +208,7 @@ export class DatagramConn implements AsyncDisposable {
   /** Connected sockets only: receives one datagram from the peer; resolves its length. */
   async read(buf: ArrayBufferView, opts?: { signal?: AbortSignal }): Promise<number> {
     const bytes = bytesArg("read", "buf", buf);
+    checkOptions("read", opts, SIGNAL_ONLY, IO_HINTS);
     signalArg("read", opts?.signal);
     const fd = this.#fd;
     return fd.io(
@@ -229,16 +243,38 @@ export class DatagramConn implements AsyncDisposable {
     return ipSockAddr({ family: this.#family, address: host, scopeId: t.scopeId }, port);
   }
 
+  /** Sets the read and write deadlines (absolute: epoch ms, a Date, or null for none); see Conn.setReadDeadline. */
   setDeadline(t: Deadline): void {
     this.#fd.setDeadline("rw", t, "setDeadline");
   }
 
+  /**
+   * Sets the deadline of receive and read (absolute, as Conn.setReadDeadline:
+   * a number before 1971 throws RangeError; use setReadTimeout(ms) for a
+   * duration).
+   */
   setReadDeadline(t: Deadline): void {
     this.#fd.setDeadline("r", t, "setReadDeadline");
   }
 
+  /** Sets the deadline of send and write (absolute); see setReadDeadline. */
   setWriteDeadline(t: Deadline): void {
     this.#fd.setDeadline("w", t, "setWriteDeadline");
+  }
+
+  /** Sets the read deadline to ms from now (null or 0 clears it); see Conn.setReadTimeout. */
+  setReadTimeout(ms: Timeout): void {
+    this.#fd.setTimeout("r", ms, "setReadTimeout");
+  }
+
+  /** Sets the write deadline to ms from now (null or 0 clears it). */
+  setWriteTimeout(ms: Timeout): void {
+    this.#fd.setTimeout("w", ms, "setWriteTimeout");
+  }
+
+  /** Sets both deadlines to ms from now (null or 0 clears them). */
+  setTimeout(ms: Timeout): void {
+    this.#fd.setTimeout("rw", ms, "setTimeout");
   }
 
   get closed(): boolean {
@@ -297,9 +333,14 @@ function boundSocketFile(path: string, ctx: ErrorContext): SocketFile | null {
   }
 }
 
-/** Opens a datagram socket bound to a UDP port or a unixgram path. Throws NetError / AddrError. */
+/**
+ * Opens a datagram socket bound to a UDP port or a unixgram path. Throws
+ * NetError / AddrError, or TypeError for an unknown option (`host` for
+ * `hostname`, …).
+ */
 export function listenDatagram(opts: ListenDatagramOptions | ListenUnixgramOptions): DatagramConn {
   if (opts === null || typeof opts !== "object") throw new TypeError("listenDatagram: options object required");
+  checkOptions("listenDatagram", opts, "path" in opts ? LISTEN_UNIXGRAM_KEYS : LISTEN_UDP_KEYS);
   if ("path" in opts) {
     const path = checkUnixPath("listen", "unixgram", opts.path);
     const ctx: ErrorContext = { net: "unixgram", address: formatAddr({ transport: "unixgram", path }) };
@@ -360,9 +401,14 @@ function bindUdp(target: BindTarget, reusePort: boolean, peer: SockAddr | null):
   }
 }
 
-/** Opens a UDP socket connected to one peer: use write/read; errors from the peer (ECONNREFUSED) surface on read. */
+/**
+ * Opens a UDP socket connected to one peer: use write/read; errors from the
+ * peer (ECONNREFUSED) surface on read. Rejects with NetError / AddrError, or
+ * TypeError for an unknown option (`host` for `hostname`, …).
+ */
 export async function connectDatagram(opts: ConnectDatagramOptions): Promise<DatagramConn> {
   if (opts === null || typeof opts !== "object") throw new TypeError("connectDatagram: options object required");
+  checkOptions("connectDatagram", opts, CONNECT_UDP_KEYS);
   checkHostname("connectDatagram", opts.hostname);
   checkNetwork("dial", opts.network, ["udp", "udp4", "udp6"]);
   const net0 = opts.network ?? "udp";

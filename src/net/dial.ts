@@ -3,7 +3,8 @@ import { errno, sys } from "../../ffi/libc.ts";
 import { C, E, platform } from "../../ffi/platform.ts";
 import type { SockAddr } from "../../ffi/sockaddr.ts";
 import { contextFields, DeadlineExceededError, type ErrorContext, NetError, sysError } from "../errors.ts";
-import { atMono, type Deadline, toMono } from "../runtime/deadline.ts";
+import { checkOptions, optionKeys } from "../options.ts";
+import { atMono, checkDeadline, type Deadline, toMono } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
 import {
   checkHostname,
@@ -55,6 +56,9 @@ export interface ConnectUnixOptions {
 
 export type ConnectOptions = ConnectTcpOptions | ConnectUnixOptions;
 
+const CONNECT_TCP_KEYS = optionKeys<ConnectTcpOptions>({ port: true, hostname: true, network: true, signal: true, timeout: true, deadline: true, lookup: true });
+const CONNECT_UNIX_KEYS = optionKeys<ConnectUnixOptions>({ path: true, signal: true, timeout: true, deadline: true });
+
 const EINPROGRESS = E.EINPROGRESS!;
 const EINTR = E.EINTR!;
 const EAGAIN = E.EAGAIN!;
@@ -75,11 +79,15 @@ const ECONNREFUSED = E.ECONNREFUSED!;
  * Rejects with NetError (`ECONNREFUSED`, `ENOENT`, …), DeadlineExceededError
  * on timeout, `signal.reason` on abort, AddrError for bad input (checked
  * before any system call) or a name that does not resolve (`ENOTFOUND`),
- * TypeError for an option of the wrong type. A failed connect leaves no
- * descriptor or timer behind.
+ * TypeError for an option of the wrong type or an unknown option (`host`
+ * for `hostname`, …), RangeError for a `deadline` number before 1971 (a
+ * duration belongs in `timeout`). A failed connect leaves no descriptor or
+ * timer behind.
  */
 export async function connect(opts: ConnectOptions): Promise<Conn> {
   if (opts === null || typeof opts !== "object") throw new TypeError("connect: options object required");
+  checkOptions("connect", opts, "path" in opts ? CONNECT_UNIX_KEYS : CONNECT_TCP_KEYS);
+  checkDeadline("connect", opts.deadline);
   checkSignal("connect", opts.signal);
   if (!("path" in opts)) {
     checkHostname("connect", opts.hostname);

@@ -3,8 +3,9 @@ import { cString, errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
 import { decodeSockaddr, type SockAddr } from "../../ffi/sockaddr.ts";
 import { ClosedError, type ErrorContext, NetError, sysError } from "../errors.ts";
-import type { Deadline } from "../runtime/deadline.ts";
+import type { Deadline, Timeout } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
+import { checkOptions, optionKeys, SIGNAL_ONLY } from "../options.ts";
 import { hooks } from "../runtime/hooks.ts";
 import { type Addr, type BindTarget, bindSockAddr, bindTarget, bindText, checkUnixPath, formatAddr, netName, PeerContext, toAddr } from "./addr.ts";
 import { Conn } from "./conn.ts";
@@ -37,6 +38,9 @@ export type ListenOptions = ListenTcpOptions | ListenUnixOptions;
 export interface AcceptOptions {
   readonly signal?: AbortSignal;
 }
+
+const LISTEN_TCP_KEYS = optionKeys<ListenTcpOptions>({ port: true, hostname: true, network: true, backlog: true, reusePort: true });
+const LISTEN_UNIX_KEYS = optionKeys<ListenUnixOptions>({ path: true, backlog: true });
 
 const EINTR = E.EINTR!;
 
@@ -125,9 +129,11 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
    * pending network errors (ECONNABORTED, EPROTO, EPERM, ENETDOWN, …) are
    * retried at once; resource exhaustion (EMFILE, ENFILE, ENOBUFS, ENOMEM,
    * and ENOSPC when the poller is at fs.epoll.max_user_watches) backs off
-   * (5 ms doubling to 1 s) instead of spinning or failing.
+   * (5 ms doubling to 1 s) instead of spinning or failing. An unknown
+   * option rejects with TypeError.
    */
   async accept(opts?: AcceptOptions): Promise<Conn> {
+    checkOptions("accept", opts, SIGNAL_ONLY);
     const fd = this.#fd;
     const signal = opts?.signal;
     let backoff = EXHAUSTED_MIN_MS;
@@ -195,9 +201,19 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
     return new Conn(fd, this.#transport, remoteAddr, local);
   }
 
-  /** Sets the accept deadline (epoch ms, a Date, or null for none). */
+  /**
+   * Sets the accept deadline, an absolute time (epoch ms, a Date, or null
+   * for none): accepts parked or started after it reject with
+   * DeadlineExceededError. A number before 1971 throws RangeError (for a
+   * duration use setTimeout(ms)).
+   */
   setDeadline(t: Deadline): void {
     this.#fd.setDeadline("r", t, "setDeadline");
+  }
+
+  /** Sets the accept deadline to ms from now (null or 0 clears it; negative: expired). Throws TypeError for a non-number. */
+  setTimeout(ms: Timeout): void {
+    this.#fd.setTimeout("r", ms, "setTimeout");
   }
 
   /**
@@ -274,10 +290,12 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
 /**
  * Listens on a TCP port or a unix socket path. Synchronous: bind and listen
  * errors (EADDRINUSE, EACCES, …) throw NetError; bad input throws AddrError
- * before any system call.
+ * before any system call, and an unknown option (`host` for `hostname`, …)
+ * throws TypeError naming it.
  */
 export function listen(opts: ListenOptions): Listener {
   if (opts === null || typeof opts !== "object") throw new TypeError("listen: options object required");
+  checkOptions("listen", opts, "path" in opts ? LISTEN_UNIX_KEYS : LISTEN_TCP_KEYS);
   if ("path" in opts) return listenUnix(opts);
   return listenTcp(opts);
 }

@@ -16,7 +16,7 @@ import { sys } from "../../ffi/libc.ts";
 import { ClosedError, DeadlineExceededError, type ErrorContext, sysError } from "../errors.ts";
 import type { BufferPool } from "./buffer_pool.ts";
 import { bytesArg, bytesListArg, signalArg } from "./bytes.ts";
-import { type Deadline, toMono } from "./deadline.ts";
+import { type Deadline, type Timeout, timeoutToMono, toMono } from "./deadline.ts";
 import { Direction, type DirectionHost } from "./direction.ts";
 import type { Attempt, ChunkSink } from "./io_op.ts";
 import { getLoop } from "./loop.ts";
@@ -127,7 +127,16 @@ export class FD implements PollOwner, DirectionHost {
    * none. Throws ClosedError (naming op) once the FD is closing.
    */
   setDeadline(which: Dir | "rw", t: Deadline, op: string): void {
-    this.setMonoDeadline(which, toMono(t), op);
+    this.setMonoDeadline(which, toMono(t, op), op);
+  }
+
+  /**
+   * Sets the deadline of `which` direction(s) to ms from now (null or 0:
+   * none; negative: expired). Throws TypeError for a bad ms, ClosedError
+   * once the FD is closing.
+   */
+  setTimeout(which: Dir | "rw", ms: Timeout, op: string): void {
+    this.setMonoDeadline(which, timeoutToMono(op, ms), op);
   }
 
   /** setDeadline with a monotonic time (performance.now() ms; 0 = none). */

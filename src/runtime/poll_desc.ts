@@ -38,6 +38,8 @@
 
 import { hooks } from "./hooks.ts";
 import { FifoLock } from "./lock.ts";
+// setTimeout's ceiling: a longer deadline re-arms when its timer fires.
+import { MAX_TIMER_MS } from "./timer.ts";
 
 export const NIL = 0;
 export const READY = 1;
@@ -55,8 +57,6 @@ export type Reason = typeof CLOSED | typeof TIMEOUT;
 
 const NO_DEADLINE = 0;
 const EXPIRED = -1;
-/** setTimeout's ceiling (2^31-1 ms); longer deadlines re-arm when it fires. */
-const MAX_TIMER_MS = 0x7fffffff;
 
 /**
  * One direction of a pollDesc. It is also the direction's FIFO lock (the FD

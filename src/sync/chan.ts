@@ -6,6 +6,7 @@
 // - the buffer is non-empty  ⇒ no receiver is parked;
 // - a receiver is parked     ⇒ the buffer is empty and no sender is parked;
 // - a sender is parked       ⇒ the buffer is full (for unbuffered: always).
+import { optionKeys, optionsError, SIGNAL_ONLY } from "../options.ts";
 import { type Waiter, WaiterQueue } from "./_queue.ts";
 
 /** What a receive yields: `ok` is false once the channel is closed and drained. */
@@ -84,6 +85,10 @@ export class Chan<T> implements AsyncIterable<T> {
    * (buffered). Throws ChannelError if the channel is closed, now or while waiting.
    */
   send(v: T, opts?: ChanOptions): Promise<void> {
+    if (opts !== undefined) {
+      const bad = optionsError("send", opts, SIGNAL_ONLY);
+      if (bad !== null) return Promise.reject(bad);
+    }
     try {
       if (this.trySend(v)) return Promise.resolve();
     } catch (err) {
@@ -137,6 +142,10 @@ export class Chan<T> implements AsyncIterable<T> {
    * or `{ value: undefined, ok: false }` once the channel is closed and drained.
    */
   recv(opts?: ChanOptions): Promise<Received<T>> {
+    if (opts !== undefined) {
+      const bad = optionsError("recv", opts, SIGNAL_ONLY);
+      if (bad !== null) return Promise.reject(bad);
+    }
     const got = this.tryRecv();
     if (got !== null) return Promise.resolve(got);
     const signal = opts?.signal;

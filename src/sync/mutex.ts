@@ -1,6 +1,7 @@
 // Mutex and RWMutex for tasks (Go's sync.Mutex / sync.RWMutex). Waiters are
 // served in FIFO order; an RWMutex lets a waiting writer go before readers
 // that arrive after it, so writers are not starved.
+import { optionsError, SIGNAL_ONLY } from "../options.ts";
 import { type Waiter, WaiterQueue } from "./_queue.ts";
 
 interface LockWaiter extends Waiter {
@@ -43,6 +44,10 @@ export class Mutex {
 
   /** Resolves once the lock is held by the caller. */
   lock(opts?: { signal?: AbortSignal }): Promise<void> {
+    if (opts !== undefined) {
+      const bad = optionsError("lock", opts, SIGNAL_ONLY);
+      if (bad !== null) return Promise.reject(bad);
+    }
     if (this.tryLock()) return Promise.resolve();
     return park(this.#q, () => {}, opts?.signal);
   }
@@ -77,6 +82,10 @@ export class RWMutex {
 
   /** Resolves once a read lock is held. Waits while a writer holds or waits. */
   rlock(opts?: { signal?: AbortSignal }): Promise<void> {
+    if (opts !== undefined) {
+      const bad = optionsError("rlock", opts, SIGNAL_ONLY);
+      if (bad !== null) return Promise.reject(bad);
+    }
     if (!this.#writer && this.#writersWaiting === 0) {
       this.#readers++;
       return Promise.resolve();
@@ -93,6 +102,10 @@ export class RWMutex {
 
   /** Resolves once the write lock is held. */
   lock(opts?: { signal?: AbortSignal }): Promise<void> {
+    if (opts !== undefined) {
+      const bad = optionsError("lock", opts, SIGNAL_ONLY);
+      if (bad !== null) return Promise.reject(bad);
+    }
     if (!this.#writer && this.#readers === 0) {
       this.#writer = true;
       return Promise.resolve();

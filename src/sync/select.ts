@@ -3,6 +3,7 @@
 // `done` flag. The first case to fire sets it and settles the select; the
 // waiters left on the other channels are dead and skipped lazily by their
 // queues (_queue.ts).
+import { optionKeys, optionsError } from "../options.ts";
 import { type Chan, ChannelError, type RecvWaiter, type SendWaiter } from "./chan.ts";
 
 /** A select case: receive from ch (null never fires, like a nil channel). */
@@ -35,6 +36,7 @@ export interface SelectOptions {
   readonly default?: boolean;
 }
 
+const SELECT_KEYS = optionKeys<SelectOptions>({ default: true });
 const DEFAULT_SELECTED: Selected = Object.freeze({ index: -1, value: undefined, ok: false });
 
 /**
@@ -43,6 +45,7 @@ const DEFAULT_SELECTED: Selected = Object.freeze({ index: -1, value: undefined, 
  * With `{ default: true }` it never waits.
  *
  * @throws {ChannelError} (as a rejection) a send case on a closed channel, as in Go.
+ * @throws {TypeError} (as a rejection) an unknown option.
  *
  * ```ts
  * const r = await select([{ recv: jobs }, { recv: after(1000) }, { signal }]);
@@ -50,6 +53,10 @@ const DEFAULT_SELECTED: Selected = Object.freeze({ index: -1, value: undefined, 
  * ```
  */
 export function select(cases: readonly SelectCase[], opts?: SelectOptions): Promise<Selected> {
+  if (opts !== undefined) {
+    const bad = optionsError("select", opts, SELECT_KEYS);
+    if (bad !== null) return Promise.reject(bad);
+  }
   const order = shuffled(cases.length);
   let ready: Selected | null;
   try {

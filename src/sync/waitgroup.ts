@@ -1,4 +1,5 @@
 // WaitGroup: wait for a collection of tasks to finish (Go's sync.WaitGroup).
+import { optionsError, SIGNAL_ONLY } from "../options.ts";
 
 /**
  * ```ts
@@ -36,6 +37,10 @@ export class WaitGroup {
 
   /** Resolves when the counter is zero (at once if it already is). */
   wait(opts?: { signal?: AbortSignal }): Promise<void> {
+    if (opts !== undefined) {
+      const bad = optionsError("wait", opts, SIGNAL_ONLY);
+      if (bad !== null) return Promise.reject(bad);
+    }
     if (this.#count === 0) return Promise.resolve();
     const signal = opts?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);

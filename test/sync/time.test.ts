@@ -1,6 +1,6 @@
 // sleep, after and Ticker.
 import { describe, expect, test } from "bun:test";
-import { after, Chan, select, sleep, Ticker } from "../../src/index.ts";
+import { after, Chan, runtimeStats, select, sleep, Ticker } from "../../src/index.ts";
 import { flush, settlement as track, sleep as delay } from "../_support/index.ts";
 
 describe("sleep", () => {
@@ -113,5 +113,77 @@ describe("Ticker", () => {
       t.stop();
     }
     await flush();
+  });
+});
+
+// setTimeout clamps a delay above 2^31-1 ms to 1 ms: long durations must be
+// chained, not handed to it as they are.
+describe("durations beyond setTimeout's 2^31-1 ms", () => {
+  const DAY = 86_400_000;
+
+  test("sleep(30 days) stays pending; an abort releases its timer", async () => {
+    const base = runtimeStats().syncTimers;
+    const ac = new AbortController();
+    const s = track(sleep(30 * DAY, { signal: ac.signal }));
+    await delay(50);
+    expect(s.settled).toBe(false);
+    expect(runtimeStats().syncTimers).toBe(base + 1);
+    ac.abort(new Error("stop"));
+    await flush();
+    expect(s.rejected).toBe(true);
+    expect((s.error as Error).message).toBe("stop");
+    expect(runtimeStats().syncTimers).toBe(base);
+  });
+
+  test("after(2^31) does not fire after 50 ms; its signal cancels it", async () => {
+    const base = runtimeStats().syncTimers;
+    const ac = new AbortController();
+    const c = after(2 ** 31, { signal: ac.signal });
+    await delay(50);
+    expect(c.len).toBe(0);
+    expect(runtimeStats().syncTimers).toBe(base + 1);
+    ac.abort();
+    expect(runtimeStats().syncTimers).toBe(base);
+    expect(c.tryRecv()).toBeNull();
+    expect(c.closed).toBe(false);
+  });
+
+  test("new Ticker(2^31) does not tick after 50 ms; stop() releases it", async () => {
+    const base = runtimeStats().syncTimers;
+    const t = new Ticker(2 ** 31);
+    try {
+      await delay(50);
+      expect(t.c.len).toBe(0);
+      expect(runtimeStats().syncTimers).toBe(base + 1);
+      t.reset(3 * 2 ** 31);
+      await delay(20);
+      expect(t.c.len).toBe(0);
+      expect(runtimeStats().syncTimers).toBe(base + 1);
+    } finally {
+      t.stop();
+    }
+    expect(runtimeStats().syncTimers).toBe(base);
+    t.stop();
+    expect(runtimeStats().syncTimers).toBe(base);
+  });
+
+  test("sleep rejects and after / Ticker throw: non-numbers TypeError, NaN and Infinity RangeError; a negative sleep or after is 0", async () => {
+    const base = runtimeStats().syncTimers;
+    await expect(sleep("10" as never)).rejects.toThrow(TypeError);
+    await expect(sleep(Number.NaN)).rejects.toThrow(RangeError);
+    await expect(sleep(Infinity)).rejects.toThrow("sleep: duration must be a finite number of ms, got Infinity");
+    expect(() => after(undefined as never)).toThrow(TypeError);
+    expect(() => after(Number.NaN)).toThrow(RangeError);
+    expect(() => after(-Infinity)).toThrow(RangeError);
+    expect(() => new Ticker("5" as never)).toThrow(TypeError);
+    expect(() => new Ticker(Infinity)).toThrow(RangeError);
+    const t = new Ticker(1000);
+    expect(() => t.reset(Infinity)).toThrow(RangeError);
+    t.stop();
+    await sleep(-1);
+    const r = await after(-1).recv();
+    expect(r.ok).toBe(true);
+    // Only timers of earlier tests' after() calls may have fired meanwhile.
+    expect(runtimeStats().syncTimers).toBeLessThanOrEqual(base);
   });
 });
