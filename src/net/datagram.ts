@@ -65,7 +65,7 @@ const LISTEN_UDP_KEYS = optionKeys<ListenDatagramOptions>({ port: true, hostname
 const LISTEN_UNIXGRAM_KEYS = optionKeys<ListenUnixgramOptions>({ path: true });
 const CONNECT_UDP_KEYS = optionKeys<ConnectDatagramOptions>({ port: true, hostname: true, network: true });
 // A target may be an Addr this library returned (receive's sender), so its fields are allowed too.
-const IP_TARGET_KEYS: ReadonlySet<string> = new Set(["hostname", "port", "transport", "family"]);
+const IP_TARGET_KEYS: ReadonlySet<string> = new Set(["hostname", "port", "transport", "family", "zone", "scopeId"]);
 const PATH_TARGET_KEYS: ReadonlySet<string> = new Set(["path", "transport"]);
 
 export interface Datagram {
