@@ -8,6 +8,7 @@ import type { Deadline } from "../runtime/deadline.ts";
 import type { ChunkSink, FD } from "../runtime/fd.ts";
 import { type Addr, toAddr } from "./addr.ts";
 import { localName, setIntOpt } from "./sys.ts";
+import { connFromFd } from "./adopt.ts";
 
 export interface IoOptions {
   /** Cancels the operation; it rejects with `signal.reason`. */
@@ -44,6 +45,19 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
     this.#transport = transport;
     this.#remote = remote;
     this.#local = local;
+  }
+
+  /**
+   * Wraps a connected stream socket (TCP or unix) this process did not open
+   * through connect() or accept(): inherited from a parent, or received
+   * with readWithFds(). Makes it non-blocking and close-on-exec. On success
+   * the Conn owns the descriptor; on failure it stays the caller's, open.
+   * Throws TypeError for a non-integer, NetError EBADF (not open), ENOTSOCK,
+   * EPROTOTYPE (not a stream socket), EINVAL (a listening socket: use
+   * listen({ fd })) or ENOTCONN (not connected).
+   */
+  static fromFd(fd: number): Conn {
+    return connFromFd(fd);
   }
 
   /** The descriptor number (owned by this Conn). */

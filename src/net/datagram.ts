@@ -20,6 +20,7 @@ import {
   resolveHost,
   toAddr,
 } from "./addr.ts";
+import { datagramFromFd, type ListenDatagramFdOptions } from "./adopt.ts";
 import { bindTo, encode, familyNumber, localName, openSocket, saBuf, saLen, setIntOpt, type SocketFile, socketFile, unlinkSocketFile } from "./sys.ts";
 
 export interface ListenDatagramOptions {
@@ -270,9 +271,14 @@ function boundSocketFile(path: string, ctx: ErrorContext): SocketFile | null {
   }
 }
 
-/** Opens a datagram socket bound to a UDP port or a unixgram path. Throws NetError / AddrError. */
-export function listenDatagram(opts: ListenDatagramOptions | ListenUnixgramOptions): DatagramConn {
+/**
+ * Opens a datagram socket bound to a UDP port or a unixgram path. Throws
+ * NetError / AddrError. `listenDatagram({ fd })` adopts an inherited or
+ * received SOCK_DGRAM socket instead (owned on success; see ListenDatagramFdOptions).
+ */
+export function listenDatagram(opts: ListenDatagramOptions | ListenUnixgramOptions | ListenDatagramFdOptions): DatagramConn {
   if (opts === null || typeof opts !== "object") throw new TypeError("listenDatagram: options object required");
+  if ("fd" in opts) return datagramFromFd(opts);
   if ("path" in opts) {
     const path = checkUnixPath("listen", "unixgram", opts.path);
     const ctx: ErrorContext = { net: "unixgram", address: formatAddr({ transport: "unixgram", path }) };

@@ -8,6 +8,7 @@ import { FD } from "../runtime/fd.ts";
 import { hooks } from "../runtime/hooks.ts";
 import { type Addr, bindTarget, checkUnixPath, formatAddr, netName, PeerContext, toAddr } from "./addr.ts";
 import { Conn } from "./conn.ts";
+import { type ListenFdOptions, listenFd } from "./adopt.ts";
 import { acceptedSocket, bindTo, familyNumber, localName, openSocket, saBuf, saLen, setIntOpt, type SocketFile, socketFile, unlinkSocketFile } from "./sys.ts";
 
 export interface ListenTcpOptions {
@@ -29,7 +30,7 @@ export interface ListenUnixOptions {
   readonly backlog?: number;
 }
 
-export type ListenOptions = ListenTcpOptions | ListenUnixOptions;
+export type ListenOptions = ListenTcpOptions | ListenUnixOptions | ListenFdOptions;
 
 export interface AcceptOptions {
   readonly signal?: AbortSignal;
@@ -272,9 +273,16 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
  * Listens on a TCP port or a unix socket path. Synchronous: bind and listen
  * errors (EADDRINUSE, EACCES, …) throw NetError; bad input throws AddrError
  * before any system call.
+ *
+ * `listen({ fd })` adopts a bound stream socket instead (inherited at exec,
+ * from systemd, or received with readWithFds): it must be a SOCK_STREAM
+ * socket (else NetError ENOTSOCK / EPROTOTYPE / EBADF for a closed number);
+ * one not listening yet gets listen(2) with `backlog`. On success the
+ * Listener owns the descriptor; on failure it stays the caller's.
  */
 export function listen(opts: ListenOptions): Listener {
   if (opts === null || typeof opts !== "object") throw new TypeError("listen: options object required");
+  if ("fd" in opts) return listenFd(opts);
   if ("path" in opts) return listenUnix(opts);
   return listenTcp(opts);
 }
