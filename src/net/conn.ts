@@ -9,6 +9,7 @@ import type { ChunkSink, FD } from "../runtime/fd.ts";
 import { type Addr, toAddr } from "./addr.ts";
 import { localName, setIntOpt } from "./sys.ts";
 import { connFromFd } from "./adopt.ts";
+import { type FdMessage, notUnix, peerCredentials, type PeerCredentials, type ReadFdsOptions, readWithFds, sendWithFds } from "./fdpass.ts";
 
 export interface IoOptions {
   /** Cancels the operation; it rejects with `signal.reason`. */
@@ -198,6 +199,46 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
     } finally {
       fd.decref();
     }
+  }
+
+  /**
+   * Unix connections only: writes all of data (at least one byte) with the
+   * descriptors in fds attached (SCM_RIGHTS); resolves data's byte length.
+   * The descriptors stay the caller's: close them whenever convenient, the
+   * kernel holds its own reference while the message is in flight. Queued
+   * with the other writes, in order. Rejects TypeError for bad arguments,
+   * NetError EOPNOTSUPP on TCP, EBADF for a descriptor that is not open, and
+   * the errors of write().
+   */
+  writeWithFds(data: ArrayBufferView, fds: readonly number[], opts?: IoOptions): Promise<number> {
+    if (this.#transport !== "unix") return Promise.reject(notUnix("writeWithFds", this.#fd.ctx));
+    return sendWithFds(this.#fd, "writeWithFds", data, fds, null, true, opts?.signal);
+  }
+
+  /**
+   * Unix connections only: reads into buf (not empty) like read(), and
+   * resolves `{ n, fds }`: the bytes read (null at EOF) and the descriptors
+   * that came with them, in order. Received descriptors belong to the
+   * caller, close-on-exec; wrap them with Conn.fromFd(), listen({ fd }),
+   * listenDatagram({ fd }) or pollFd(), or close them. A read ends where a
+   * message with descriptors begins or ends (the bytes behind are read by
+   * the next call). A message with more than `maxFds` descriptors rejects
+   * with ControlTruncatedError after closing those that arrived.
+   */
+  readWithFds(buf: ArrayBufferView, opts?: ReadFdsOptions): Promise<FdMessage> {
+    if (this.#transport !== "unix") return Promise.reject(notUnix("readWithFds", this.#fd.ctx));
+    return readWithFds(this.#fd, "readWithFds", buf, opts);
+  }
+
+  /**
+   * Unix connections only: the peer process's pid, uid and gid as the kernel
+   * recorded them at connect time (SO_PEERCRED; LOCAL_PEERCRED and
+   * LOCAL_PEERPID on macOS and FreeBSD). Throws NetError (EOPNOTSUPP on TCP)
+   * or ClosedError.
+   */
+  peerCredentials(): PeerCredentials {
+    if (this.#transport !== "unix") throw notUnix("peerCredentials", this.#fd.ctx);
+    return peerCredentials(this.#fd, "peerCredentials");
   }
 
   /** A dup(2) of the descriptor, owned by the caller (Go's File()). */
