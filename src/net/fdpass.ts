@@ -23,7 +23,7 @@ import { contextFields, type ErrorContext, NetError, sysError } from "../errors.
 import { bytesArg, signalArg } from "../runtime/bytes.ts";
 import type { FD } from "../runtime/fd.ts";
 import { type Addr, toAddr } from "./addr.ts";
-import { encode, saBuf, saLen } from "./sys.ts";
+import { encode, saBuf } from "./sys.ts";
 
 /** Options of readWithFds / receiveWithFds. */
 export interface ReadFdsOptions {
@@ -176,7 +176,6 @@ interface Received {
  */
 function recvOnce(fd: FD, op: string, bytes: Uint8Array, control: Uint8Array, wantFrom: boolean): Received | number {
   vecs.set(0, bytes, 0, bytes.length);
-  if (wantFrom) saLen[0] = SA_SIZE;
   const hdr = vecs.message(bytes.length > 0 ? 1 : 0, wantFrom ? saBuf : null, wantFrom ? SA_SIZE : 0, control, control.length);
   const n = sys.recvmsg(fd.sysfd, hdr, MSG_CMSG_CLOEXEC);
   if (n < 0) return -errno();
