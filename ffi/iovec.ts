@@ -3,7 +3,7 @@
 // each pointer is taken and written into the struct right before the call
 // that uses it, in the same synchronous block, and never kept.
 import { ptr } from "bun:ffi";
-import { type CmsghdrLayout, cmsghdrLayout, IOVEC, type MsghdrLayout, msghdrLayout, setU64 } from "./layout.ts";
+import { type CmsghdrLayout, cmsghdrLayout, getU64, IOVEC, type MsghdrLayout, msghdrLayout, setU64 } from "./layout.ts";
 import { platform } from "./platform.ts";
 
 
@@ -66,6 +66,71 @@ export class IoVecs {
     }
     return this.#hdr;
   }
+
+  /**
+   * A msghdr over the first count entries with an address buffer (msg_name,
+   * null for none) and a control buffer of controlLen bytes (null for none):
+   * recvmsg's argument, or sendmsg's with a destination. The kernel writes
+   * back msg_namelen, msg_controllen and msg_flags; read them with
+   * nameLen(), controlLen() and flags() right after the call.
+   */
+  message(count: number, name: Uint8Array | null, nameLen: number, control: Uint8Array | null, controlLen: number): Uint8Array {
+    const hdr = this.header(count, control, controlLen);
+    if (name !== null && nameLen > 0) {
+      setU64(this.#hdrView, MSGHDR.name, addressOf(name, 0));
+      this.#hdrView.setUint32(MSGHDR.namelen, nameLen, true);
+    }
+    return hdr;
+  }
+
+  /** msg_namelen as the last recvmsg left it. */
+  nameLen(): number {
+    return this.#hdrView.getUint32(MSGHDR.namelen, true);
+  }
+
+  /** msg_controllen as the last recvmsg left it. */
+  controlLen(): number {
+    return getWord(this.#hdrView, MSGHDR.controllen, MSGHDR.controllenSize);
+  }
+
+  /** msg_flags as the last recvmsg left it (MSG_CTRUNC, MSG_TRUNC, …). */
+  flags(): number {
+    return this.#hdrView.getInt32(MSGHDR.flags, true);
+  }
+}
+
+function getWord(v: DataView, at: number, size: 4 | 8): number {
+  return size === 8 ? getU64(v, at) : v.getUint32(at, true);
+}
+
+/** One control message found in a received control buffer: its level, type, and data bytes. */
+export interface Cmsg {
+  readonly level: number;
+  readonly type: number;
+  /** Byte offset of CMSG_DATA in the buffer. */
+  readonly data: number;
+  /** Data bytes (cmsg_len minus the header, clipped to the buffer). */
+  readonly len: number;
+}
+
+/**
+ * The control messages in the first `len` bytes of a control buffer
+ * (CMSG_FIRSTHDR / CMSG_NXTHDR), for a cmsghdr layout (this OS's by
+ * default). Stops at a header that does not fit or claims less than itself.
+ */
+export function readCmsgs(control: Uint8Array, len: number, L: CmsghdrLayout = CMSGHDR): Cmsg[] {
+  const v = new DataView(control.buffer, control.byteOffset, control.byteLength);
+  const end = Math.min(len, control.byteLength);
+  const out: Cmsg[] = [];
+  let at = 0;
+  while (at + L.data <= end) {
+    const clen = getWord(v, at + L.len, L.lenSize);
+    if (clen < L.data) break;
+    const dataLen = Math.min(clen, end - at) - L.data;
+    out.push({ level: v.getInt32(at + L.level, true), type: v.getInt32(at + L.type, true), data: at + L.data, len: dataLen });
+    at += Math.ceil(clen / L.align) * L.align;
+  }
+  return out;
 }
 
 /** CMSG_SPACE(n): bytes a control message with n data bytes takes. */

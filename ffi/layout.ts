@@ -160,3 +160,34 @@ export function writeKevent(
   v.setUint32(at + L.udata, lo >>> 0, true);
   v.setUint32(at + L.udata + 4, hi >>> 0, true);
 }
+
+/**
+ * Where a peer's pid, uid and gid sit in the credentials structure
+ * getsockopt returns for a connected AF_UNIX socket. `pid` is -1 when the
+ * structure has none (macOS: a separate LOCAL_PEERPID query); `gid` is the
+ * primary group (cr_groups[0] in a struct xucred).
+ */
+export interface PeerCredLayout {
+  readonly size: number;
+  readonly pid: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** Offset of xucred's cr_version (checked against XUCRED_VERSION), or -1. */
+  readonly version: number;
+}
+
+/** Linux `struct ucred { pid_t pid; uid_t uid; gid_t gid; }` (SO_PEERCRED). */
+export const UCRED_LINUX: PeerCredLayout = { size: 12, pid: 0, uid: 4, gid: 8, version: -1 };
+/**
+ * macOS `struct xucred { u_int cr_version; uid_t cr_uid; short cr_ngroups;
+ * gid_t cr_groups[16]; }` (LOCAL_PEERCRED): 76 bytes, groups at 12.
+ */
+export const XUCRED_DARWIN: PeerCredLayout = { size: 76, pid: -1, uid: 4, gid: 12, version: 0 };
+/** FreeBSD's xucred adds `union { void *; pid_t cr_pid; }` at 80: 88 bytes. */
+export const XUCRED_FREEBSD: PeerCredLayout = { size: 88, pid: 80, uid: 4, gid: 12, version: 0 };
+/** XUCRED_VERSION on macOS and FreeBSD. */
+export const XUCRED_VERSION = 0;
+
+export function peerCredLayout(os: "linux" | "darwin" | "freebsd"): PeerCredLayout {
+  return os === "linux" ? UCRED_LINUX : os === "freebsd" ? XUCRED_FREEBSD : XUCRED_DARWIN;
+}

@@ -26,6 +26,7 @@ const posix = {
   sendto: { args: [i32, ptr, u64, i32, ptr, u32], returns: i64_fast },
   recvfrom: { args: [i32, ptr, u64, i32, ptr, ptr], returns: i64_fast },
   sendmsg: { args: [i32, ptr, i32], returns: i64_fast },
+  recvmsg: { args: [i32, ptr, i32], returns: i64_fast },
   close: { args: [i32], returns: i32 },
   shutdown: { args: [i32, i32], returns: i32 },
   socket: { args: [i32, i32, i32], returns: i32 },

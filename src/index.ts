@@ -1,5 +1,8 @@
 // bun-netpoll: the public API. Explicit named exports only.
 export { listen, Listener, type AcceptOptions, type ListenOptions, type ListenTcpOptions, type ListenUnixOptions } from "./net/listener.ts";
+export { type ListenDatagramFdOptions, type ListenFdOptions } from "./net/adopt.ts";
+export { LISTEN_FDS_START, listenSystemd, type ActivatedSocket, type ListenSystemdOptions } from "./net/systemd.ts";
+export { ControlTruncatedError, type FdMessage, type PeerCredentials, type ReadFdsOptions } from "./net/fdpass.ts";
 export { connect, type ConnectOptions, type ConnectTcpOptions, type ConnectUnixOptions } from "./net/dial.ts";
 export { Conn, type IoOptions } from "./net/conn.ts";
 export {

@@ -57,6 +57,18 @@ export const darwinConstants: OsConstants = {
   MSG_DONTWAIT: 0x80,
   MSG_NOSIGNAL: -1,
 
+  // descriptor passing and peer credentials (AF_UNIX). No MSG_CMSG_CLOEXEC:
+  // received descriptors get FD_CLOEXEC with fcntl right after recvmsg.
+  MSG_CTRUNC: 0x20,
+  MSG_CMSG_CLOEXEC: -1,
+  SCM_RIGHTS: 0x1,
+  SO_ACCEPTCONN: 0x2,
+  SO_PEERCRED: -1,
+  // getsockopt(SOL_LOCAL, LOCAL_PEERCRED): struct xucred; LOCAL_PEERPID: pid_t
+  SOL_LOCAL: 0,
+  LOCAL_PEERCRED: 0x1,
+  LOCAL_PEERPID: 0x2,
+
   // limits and struct sizes
   IOV_MAX: 1024,
   SUN_PATH_MAX: 104,

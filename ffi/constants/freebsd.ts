@@ -54,6 +54,17 @@ export const freebsdConstants: OsConstants = {
   MSG_DONTWAIT: 0x80,
   MSG_NOSIGNAL: 0x20000,
 
+  // descriptor passing and peer credentials (AF_UNIX)
+  MSG_CTRUNC: 0x20,
+  MSG_CMSG_CLOEXEC: 0x40000,
+  SCM_RIGHTS: 0x1,
+  SO_ACCEPTCONN: 0x2,
+  SO_PEERCRED: -1,
+  // getsockopt(SOL_LOCAL, LOCAL_PEERCRED): struct xucred (cr_pid since FreeBSD 13)
+  SOL_LOCAL: 0,
+  LOCAL_PEERCRED: 0x1,
+  LOCAL_PEERPID: -1,
+
   // limits and struct sizes
   IOV_MAX: 1024,
   SUN_PATH_MAX: 104,

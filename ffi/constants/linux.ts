@@ -55,6 +55,17 @@ export const linuxConstants: OsConstants = {
   MSG_DONTWAIT: 0x40,
   MSG_NOSIGNAL: 0x4000,
 
+  // descriptor passing and peer credentials (AF_UNIX)
+  MSG_CTRUNC: 0x8,
+  MSG_CMSG_CLOEXEC: 0x40000000,
+  SCM_RIGHTS: 0x1,
+  SO_ACCEPTCONN: 30,
+  // getsockopt(SOL_SOCKET, SO_PEERCRED): struct ucred
+  SO_PEERCRED: 17,
+  SOL_LOCAL: -1,
+  LOCAL_PEERCRED: -1,
+  LOCAL_PEERPID: -1,
+
   // limits and struct sizes
   IOV_MAX: 1024,
   SUN_PATH_MAX: 108,

@@ -9,6 +9,8 @@ import type { Deadline, Timeout } from "../runtime/deadline.ts";
 import type { ChunkSink, FD } from "../runtime/fd.ts";
 import { type Addr, toAddr } from "./addr.ts";
 import { localName, setIntOpt } from "./sys.ts";
+import { connFromFd } from "./adopt.ts";
+import { type FdMessage, notUnix, peerCredentials, type PeerCredentials, type ReadFdsOptions, readWithFds, sendWithFds } from "./fdpass.ts";
 
 /**
  * Options of one read or write. Any other key rejects with TypeError; a
@@ -50,6 +52,19 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
     this.#transport = transport;
     this.#remote = remote;
     this.#local = local;
+  }
+
+  /**
+   * Wraps a connected stream socket (TCP or unix) this process did not open
+   * through connect() or accept(): inherited from a parent, or received
+   * with readWithFds(). Makes it non-blocking and close-on-exec. On success
+   * the Conn owns the descriptor; on failure it stays the caller's, open.
+   * Throws TypeError for a non-integer, NetError EBADF (not open), ENOTSOCK,
+   * EPROTOTYPE (not a stream socket), EINVAL (a listening socket: use
+   * listen({ fd })) or ENOTCONN (not connected).
+   */
+  static fromFd(fd: number): Conn {
+    return connFromFd(fd);
   }
 
   /** The descriptor number (owned by this Conn). */
@@ -227,6 +242,46 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
     } finally {
       fd.decref();
     }
+  }
+
+  /**
+   * Unix connections only: writes all of data (at least one byte) with the
+   * descriptors in fds attached (SCM_RIGHTS); resolves data's byte length.
+   * The descriptors stay the caller's: close them whenever convenient, the
+   * kernel holds its own reference while the message is in flight. Queued
+   * with the other writes, in order. Rejects TypeError for bad arguments,
+   * NetError EOPNOTSUPP on TCP, EBADF for a descriptor that is not open, and
+   * the errors of write().
+   */
+  writeWithFds(data: ArrayBufferView, fds: readonly number[], opts?: IoOptions): Promise<number> {
+    if (this.#transport !== "unix") return Promise.reject(notUnix("writeWithFds", this.#fd.ctx));
+    return sendWithFds(this.#fd, "writeWithFds", data, fds, null, true, opts?.signal);
+  }
+
+  /**
+   * Unix connections only: reads into buf (not empty) like read(), and
+   * resolves `{ n, fds }`: the bytes read (null at EOF) and the descriptors
+   * that came with them, in order. Received descriptors belong to the
+   * caller, close-on-exec; wrap them with Conn.fromFd(), listen({ fd }),
+   * listenDatagram({ fd }) or pollFd(), or close them. A read ends where a
+   * message with descriptors begins or ends (the bytes behind are read by
+   * the next call). A message with more than `maxFds` descriptors rejects
+   * with ControlTruncatedError after closing those that arrived.
+   */
+  readWithFds(buf: ArrayBufferView, opts?: ReadFdsOptions): Promise<FdMessage> {
+    if (this.#transport !== "unix") return Promise.reject(notUnix("readWithFds", this.#fd.ctx));
+    return readWithFds(this.#fd, "readWithFds", buf, opts);
+  }
+
+  /**
+   * Unix connections only: the peer process's pid, uid and gid as the kernel
+   * recorded them at connect time (SO_PEERCRED; LOCAL_PEERCRED and
+   * LOCAL_PEERPID on macOS and FreeBSD). Throws NetError (EOPNOTSUPP on TCP)
+   * or ClosedError.
+   */
+  peerCredentials(): PeerCredentials {
+    if (this.#transport !== "unix") throw notUnix("peerCredentials", this.#fd.ctx);
+    return peerCredentials(this.#fd, "peerCredentials");
   }
 
   /** A dup(2) of the descriptor, owned by the caller (Go's File()). */

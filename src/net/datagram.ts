@@ -28,6 +28,8 @@ import {
   toAddr,
   zoneScopeId,
 } from "./addr.ts";
+import { datagramFromFd, type ListenDatagramFdOptions } from "./adopt.ts";
+import { notUnix, peerCredentials, type PeerCredentials, type ReadFdsOptions, receiveWithFds, sendWithFds } from "./fdpass.ts";
 import { bindTo, encode, familyNumber, localName, openSocket, saBuf, saLen, setIntOpt, type SocketFile, socketFile, unlinkSocketFile } from "./sys.ts";
 
 export interface ListenDatagramOptions {
@@ -63,6 +65,7 @@ export type DatagramTarget =
 
 const LISTEN_UDP_KEYS = optionKeys<ListenDatagramOptions>({ port: true, hostname: true, network: true, reusePort: true });
 const LISTEN_UNIXGRAM_KEYS = optionKeys<ListenUnixgramOptions>({ path: true });
+const LISTEN_DATAGRAM_FD_KEYS = optionKeys<ListenDatagramFdOptions>({ fd: true });
 const CONNECT_UDP_KEYS = optionKeys<ConnectDatagramOptions>({ port: true, hostname: true, network: true });
 // A target may be an Addr this library returned (receive's sender), so its fields are allowed too.
 const IP_TARGET_KEYS: ReadonlySet<string> = new Set(["hostname", "port", "transport", "family", "zone", "scopeId"]);
@@ -223,6 +226,53 @@ export class DatagramConn implements AsyncDisposable {
     );
   }
 
+  /**
+   * Unixgram only: sends data as one datagram (it may be empty) with the
+   * descriptors in fds attached (SCM_RIGHTS), to `opts.to` (a `{ path }`) or
+   * to the peer of a connected socket; resolves the bytes sent. The
+   * descriptors stay the caller's. Rejects TypeError for bad arguments,
+   * NetError EOPNOTSUPP on UDP, EISCONN (a target on a connected socket),
+   * EDESTADDRREQ (no target on an unconnected one), and the errors of send().
+   */
+  async sendWithFds(data: ArrayBufferView, fds: readonly number[], opts?: { to?: DatagramTarget; signal?: AbortSignal }): Promise<number> {
+    const ctx = this.#fd.ctx;
+    if (this.#family !== "unix") throw notUnix("sendWithFds", ctx);
+    const to = opts?.to;
+    if (to !== undefined && this.#remote !== null) {
+      throw new NetError({ ...contextFields(ctx), op: "sendWithFds", code: "EISCONN", errno: E.EISCONN!, syscall: "" }, "the socket is connected: send without a target");
+    }
+    if (to === undefined && this.#remote === null) {
+      throw new NetError({ ...contextFields(ctx), op: "sendWithFds", code: "EDESTADDRREQ", errno: E.EDESTADDRREQ!, syscall: "" }, "missing address: the socket is not connected; pass opts.to");
+    }
+    let sa: SockAddr | null = null;
+    if (to !== undefined) {
+      if (to === null || typeof to !== "object" || !("path" in to)) throw new AddrError("sendWithFds", ctx, "the target of a unixgram socket is a { path }");
+      sa = { family: "unix", path: checkUnixPath("sendWithFds", "unixgram", to.path) };
+    }
+    return sendWithFds(this.#fd, "sendWithFds", data, fds, sa, false, opts?.signal);
+  }
+
+  /**
+   * Unixgram only: waits for one datagram, copies it into buf (truncating as
+   * receive() does) and resolves `{ n, addr, fds }` with the descriptors that
+   * came with it, owned by the caller and close-on-exec. More than `maxFds`
+   * descriptors reject with ControlTruncatedError after closing those that
+   * arrived.
+   */
+  receiveWithFds(buf: ArrayBufferView, opts?: ReadFdsOptions): Promise<{ n: number; addr: Addr; fds: number[] }> {
+    if (this.#family !== "unix") return Promise.reject(notUnix("receiveWithFds", this.#fd.ctx));
+    return receiveWithFds(this.#fd, "receiveWithFds", buf, opts);
+  }
+
+  /**
+   * Connected unixgram sockets (a socketpair end): the peer's pid, uid and
+   * gid. Throws NetError (EOPNOTSUPP on UDP, ENOTCONN when not connected).
+   */
+  peerCredentials(): PeerCredentials {
+    if (this.#family !== "unix") throw notUnix("peerCredentials", this.#fd.ctx);
+    return peerCredentials(this.#fd, "peerCredentials");
+  }
+
   async #target(addr: DatagramTarget): Promise<SockAddr> {
     const ctx = this.#fd.ctx;
     if ("path" in addr) {
@@ -336,11 +386,13 @@ function boundSocketFile(path: string, ctx: ErrorContext): SocketFile | null {
 /**
  * Opens a datagram socket bound to a UDP port or a unixgram path. Throws
  * NetError / AddrError, or TypeError for an unknown option (`host` for
- * `hostname`, …).
+ * `hostname`, …). `listenDatagram({ fd })` adopts an inherited or received
+ * SOCK_DGRAM socket instead (owned on success; see ListenDatagramFdOptions).
  */
-export function listenDatagram(opts: ListenDatagramOptions | ListenUnixgramOptions): DatagramConn {
+export function listenDatagram(opts: ListenDatagramOptions | ListenUnixgramOptions | ListenDatagramFdOptions): DatagramConn {
   if (opts === null || typeof opts !== "object") throw new TypeError("listenDatagram: options object required");
-  checkOptions("listenDatagram", opts, "path" in opts ? LISTEN_UNIXGRAM_KEYS : LISTEN_UDP_KEYS);
+  checkOptions("listenDatagram", opts, "fd" in opts ? LISTEN_DATAGRAM_FD_KEYS : "path" in opts ? LISTEN_UNIXGRAM_KEYS : LISTEN_UDP_KEYS);
+  if ("fd" in opts) return datagramFromFd(opts);
   if ("path" in opts) {
     const path = checkUnixPath("listen", "unixgram", opts.path);
     const ctx: ErrorContext = { net: "unixgram", address: formatAddr({ transport: "unixgram", path }) };

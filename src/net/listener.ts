@@ -9,6 +9,7 @@ import { checkOptions, optionKeys, SIGNAL_ONLY } from "../options.ts";
 import { hooks } from "../runtime/hooks.ts";
 import { type Addr, type BindTarget, bindSockAddr, bindTarget, bindText, checkUnixPath, formatAddr, netName, PeerContext, toAddr } from "./addr.ts";
 import { Conn } from "./conn.ts";
+import { type ListenFdOptions, listenFd } from "./adopt.ts";
 import { acceptedSocket, bindTo, familyNumber, localName, openSocket, saBuf, saLen, setIntOpt, type SocketFile, socketFile, unlinkSocketFile } from "./sys.ts";
 
 export interface ListenTcpOptions {
@@ -33,7 +34,7 @@ export interface ListenUnixOptions {
   readonly backlog?: number;
 }
 
-export type ListenOptions = ListenTcpOptions | ListenUnixOptions;
+export type ListenOptions = ListenTcpOptions | ListenUnixOptions | ListenFdOptions;
 
 export interface AcceptOptions {
   readonly signal?: AbortSignal;
@@ -41,6 +42,7 @@ export interface AcceptOptions {
 
 const LISTEN_TCP_KEYS = optionKeys<ListenTcpOptions>({ port: true, hostname: true, network: true, backlog: true, reusePort: true });
 const LISTEN_UNIX_KEYS = optionKeys<ListenUnixOptions>({ path: true, backlog: true });
+const LISTEN_FD_KEYS = optionKeys<ListenFdOptions>({ fd: true, backlog: true });
 
 const EINTR = E.EINTR!;
 
@@ -292,10 +294,17 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
  * errors (EADDRINUSE, EACCES, …) throw NetError; bad input throws AddrError
  * before any system call, and an unknown option (`host` for `hostname`, …)
  * throws TypeError naming it.
+ *
+ * `listen({ fd })` adopts a bound stream socket instead (inherited at exec,
+ * from systemd, or received with readWithFds): it must be a SOCK_STREAM
+ * socket (else NetError ENOTSOCK / EPROTOTYPE / EBADF for a closed number);
+ * one not listening yet gets listen(2) with `backlog`. On success the
+ * Listener owns the descriptor; on failure it stays the caller's.
  */
 export function listen(opts: ListenOptions): Listener {
   if (opts === null || typeof opts !== "object") throw new TypeError("listen: options object required");
-  checkOptions("listen", opts, "path" in opts ? LISTEN_UNIX_KEYS : LISTEN_TCP_KEYS);
+  checkOptions("listen", opts, "fd" in opts ? LISTEN_FD_KEYS : "path" in opts ? LISTEN_UNIX_KEYS : LISTEN_TCP_KEYS);
+  if ("fd" in opts) return listenFd(opts);
   if ("path" in opts) return listenUnix(opts);
   return listenTcp(opts);
 }

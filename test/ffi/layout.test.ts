@@ -156,3 +156,22 @@ describe("msghdr", () => {
     expect(MSGHDR_BSD).toEqual({ size: 48, name: 0, namelen: 8, iov: 16, iovlen: 24, iovlenSize: 4, control: 32, controllen: 40, controllenSize: 4, flags: 44 });
   });
 });
+
+describe("descriptor passing and peer credentials", () => {
+  test("struct ucred (Linux) and struct xucred (macOS, FreeBSD): size and the pid / uid / gid offsets", async () => {
+    const { UCRED_LINUX, XUCRED_DARWIN, XUCRED_FREEBSD, peerCredLayout } = await import("../../ffi/layout.ts");
+    expect(UCRED_LINUX).toEqual({ size: 12, pid: 0, uid: 4, gid: 8, version: -1 });
+    // u_int cr_version; uid_t cr_uid; short cr_ngroups; gid_t cr_groups[16] (at 12, 4-aligned) = 76 bytes.
+    expect(XUCRED_DARWIN).toEqual({ size: 12 + 16 * 4, pid: -1, uid: 4, gid: 12, version: 0 });
+    // FreeBSD adds a pointer-sized union with cr_pid, 8-aligned after the groups: 80, 88 bytes in all.
+    expect(XUCRED_FREEBSD).toEqual({ size: 88, pid: 80, uid: 4, gid: 12, version: 0 });
+    expect([peerCredLayout("linux"), peerCredLayout("darwin"), peerCredLayout("freebsd")]).toEqual([UCRED_LINUX, XUCRED_DARWIN, XUCRED_FREEBSD]);
+  });
+
+  test("SCM_RIGHTS, MSG_CTRUNC, MSG_CMSG_CLOEXEC, SO_ACCEPTCONN and the credential options per OS", () => {
+    const pick = (c: OsConstants) => [c.SCM_RIGHTS, c.MSG_CTRUNC, c.MSG_CMSG_CLOEXEC, c.SO_ACCEPTCONN, c.SO_PEERCRED, c.SOL_LOCAL, c.LOCAL_PEERCRED, c.LOCAL_PEERPID];
+    expect(pick(linuxConstants)).toEqual([1, 0x8, 0x40000000, 30, 17, -1, -1, -1]);
+    expect(pick(darwinConstants)).toEqual([1, 0x20, -1, 0x2, -1, 0, 0x1, 0x2]);
+    expect(pick(freebsdConstants)).toEqual([1, 0x20, 0x40000, 0x2, -1, 0, 0x1, -1]);
+  });
+});

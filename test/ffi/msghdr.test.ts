@@ -1,6 +1,6 @@
 // struct msghdr / cmsghdr layouts per OS, and iovec packing through a real sendmsg.
 import { expect, test } from "bun:test";
-import { CMSGHDR, cmsgSpace, IoVecs, MSGHDR } from "../../ffi/iovec.ts";
+import { CMSGHDR, cmsgSpace, IoVecs, MSGHDR, readCmsgs } from "../../ffi/iovec.ts";
 import { CMSGHDR_DARWIN, CMSGHDR_FREEBSD, CMSGHDR_LINUX, IOVEC, MSGHDR_BSD, MSGHDR_LINUX, msghdrLayout } from "../../ffi/layout.ts";
 import { errno, sys } from "../../ffi/libc.ts";
 import { C, platform } from "../../ffi/platform.ts";
@@ -51,5 +51,32 @@ test("IoVecs: entries are (base, len) pairs, and sendmsg over them delivers the 
   } finally {
     sys.close(fds[0]!);
     sys.close(fds[1]!);
+  }
+});
+
+test("readCmsgs: walks control messages by each OS's cmsghdr layout and alignment, and stops at a header that does not fit", () => {
+  for (const L of [CMSGHDR_LINUX, CMSGHDR_FREEBSD, CMSGHDR_DARWIN]) {
+    const buf = new Uint8Array(new ArrayBuffer(96));
+    const v = new DataView(buf.buffer);
+    const put = (at: number, level: number, type: number, n: number): number => {
+      if (L.lenSize === 8) v.setBigUint64(at + L.len, BigInt(L.data + n), true);
+      else v.setUint32(at + L.len, L.data + n, true);
+      v.setInt32(at + L.level, level, true);
+      v.setInt32(at + L.type, type, true);
+      return at + Math.ceil((L.data + n) / L.align) * L.align;
+    };
+    // Two descriptors (8 data bytes), then one int of another type (4 bytes).
+    const second = put(0, 1, 1, 8);
+    const end = put(second, 0xffff, 2, 4);
+    const got = readCmsgs(buf, end, L);
+    expect(got).toEqual([
+      { level: 1, type: 1, data: L.data, len: 8 },
+      { level: 0xffff, type: 2, data: second + L.data, len: 4 },
+    ]);
+    // A length shorter than a header ends the walk; so does the buffer's end.
+    expect(readCmsgs(buf, L.data - 1, L)).toEqual([]);
+    v.setUint32(second + L.len, 0, true);
+    if (L.lenSize === 8) v.setUint32(second + L.len + 4, 0, true);
+    expect(readCmsgs(buf, end, L).length).toBe(1);
   }
 });

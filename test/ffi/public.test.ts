@@ -129,7 +129,7 @@ test("the public entries export exactly their documented names (removing one is 
     "writeKevent",
   ]);
   const main = await import("bun-netpoll");
-  for (const name of ["BufferedReader", "BufferedWriter", "UnexpectedEofError", "TooLongError", "connectTls", "upgradeTls", "listenTls", "TlsConn", "TlsListener"]) {
+  for (const name of ["BufferedReader", "BufferedWriter", "UnexpectedEofError", "TooLongError", "connectTls", "upgradeTls", "listenTls", "TlsConn", "TlsListener", "listenSystemd", "LISTEN_FDS_START", "ControlTruncatedError"]) {
     expect({ name, exported: name in main }).toEqual({ name, exported: true });
   }
 });
