@@ -254,6 +254,8 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * the errors of write().
    */
   writeWithFds(data: ArrayBufferView, fds: readonly number[], opts?: IoOptions): Promise<number> {
+    const bad = optionsError("writeWithFds", opts, SIGNAL_ONLY, IO_HINTS);
+    if (bad !== null) return Promise.reject(bad);
     if (this.#transport !== "unix") return Promise.reject(notUnix("writeWithFds", this.#fd.ctx));
     return sendWithFds(this.#fd, "writeWithFds", data, fds, null, true, opts?.signal);
   }

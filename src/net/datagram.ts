@@ -65,6 +65,7 @@ export type DatagramTarget =
 
 const LISTEN_UDP_KEYS = optionKeys<ListenDatagramOptions>({ port: true, hostname: true, network: true, reusePort: true });
 const LISTEN_UNIXGRAM_KEYS = optionKeys<ListenUnixgramOptions>({ path: true });
+const SEND_FDS_KEYS: ReadonlySet<string> = new Set(["to", "signal"]);
 const LISTEN_DATAGRAM_FD_KEYS = optionKeys<ListenDatagramFdOptions>({ fd: true });
 const CONNECT_UDP_KEYS = optionKeys<ConnectDatagramOptions>({ port: true, hostname: true, network: true });
 // A target may be an Addr this library returned (receive's sender), so its fields are allowed too.
@@ -235,6 +236,7 @@ export class DatagramConn implements AsyncDisposable {
    * EDESTADDRREQ (no target on an unconnected one), and the errors of send().
    */
   async sendWithFds(data: ArrayBufferView, fds: readonly number[], opts?: { to?: DatagramTarget; signal?: AbortSignal }): Promise<number> {
+    checkOptions("sendWithFds", opts, SEND_FDS_KEYS);
     const ctx = this.#fd.ctx;
     if (this.#family !== "unix") throw notUnix("sendWithFds", ctx);
     const to = opts?.to;

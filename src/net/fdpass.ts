@@ -20,6 +20,7 @@ import { peerCredLayout, XUCRED_VERSION } from "../../ffi/layout.ts";
 import { C, E, platform } from "../../ffi/platform.ts";
 import { decodeSockaddr, type SockAddr } from "../../ffi/sockaddr.ts";
 import { contextFields, type ErrorContext, NetError, sysError } from "../errors.ts";
+import { optionKeys, optionsError } from "../options.ts";
 import { bytesArg, signalArg } from "../runtime/bytes.ts";
 import type { FD } from "../runtime/fd.ts";
 import { type Addr, toAddr } from "./addr.ts";
@@ -206,11 +207,15 @@ function recvOnce(fd: FD, op: string, bytes: Uint8Array, control: Uint8Array, wa
   return { n, fds, from };
 }
 
+const READ_FDS_KEYS = optionKeys<ReadFdsOptions>({ maxFds: true, signal: true });
+
 /** Stream read with descriptors: resolves { n, fds }, n null at EOF. */
 export function readWithFds(fd: FD, op: string, buf: unknown, opts: ReadFdsOptions | undefined): Promise<FdMessage> {
   let bytes: Uint8Array;
   let maxFds: number;
   try {
+    const bad = optionsError(op, opts, READ_FDS_KEYS);
+    if (bad !== null) throw bad;
     bytes = bytesArg(op, "buf", buf);
     signalArg(op, opts?.signal);
     maxFds = maxFdsArg(op, opts?.maxFds);
@@ -237,6 +242,8 @@ export function receiveWithFds(fd: FD, op: string, buf: unknown, opts: ReadFdsOp
   let bytes: Uint8Array;
   let maxFds: number;
   try {
+    const bad = optionsError(op, opts, READ_FDS_KEYS);
+    if (bad !== null) throw bad;
     bytes = bytesArg(op, "buf", buf);
     signalArg(op, opts?.signal);
     maxFds = maxFdsArg(op, opts?.maxFds);

@@ -11,6 +11,7 @@ import type { Conn } from "./conn.ts";
 import type { DatagramConn } from "./datagram.ts";
 import type { Listener } from "./listener.ts";
 import { getIntOpt } from "./sys.ts";
+import { checkOptions, optionKeys } from "../options.ts";
 
 /** sd-daemon's SD_LISTEN_FDS_START: the first passed descriptor. */
 export const LISTEN_FDS_START = 3;
@@ -53,6 +54,8 @@ function parseCount(name: string, v: string): number {
   return n;
 }
 
+const SYSTEMD_KEYS = optionKeys<ListenSystemdOptions>({ unsetEnvironment: true });
+
 /**
  * The sockets passed by socket activation, in order (fd 3, 4, …). Returns
  * [] when there are none for this process: LISTEN_PID unset or naming
@@ -73,6 +76,7 @@ function parseCount(name: string, v: string): number {
  */
 export function listenSystemd(opts?: ListenSystemdOptions): ActivatedSocket[] {
   if (opts !== undefined && (opts === null || typeof opts !== "object")) throw new TypeError("listenSystemd: options must be an object");
+  checkOptions("listenSystemd", opts, SYSTEMD_KEYS);
   const env = process.env;
   const pidVar = env["LISTEN_PID"];
   const fdsVar = env["LISTEN_FDS"];

@@ -217,3 +217,11 @@ test("known keys set to undefined are the same as absent", async () => {
   await sleep(0, { signal: undefined });
   expect(await rejection(connect({ port: 1, hostname: "127.0.0.1", timeout: undefined }))).toHaveProperty("code", "ECONNREFUSED");
 });
+
+test("descriptor passing and socket activation check their options too", async () => {
+  const { listenSystemd } = await import("../../src/index.ts");
+  expect(() => listenSystemd({ unset: false } as never)).toThrow('listenSystemd: unknown option "unset"');
+  const [a, b] = await pairs.pair("unix");
+  await expect(a.writeWithFds(new Uint8Array([1]), [], { sig: 1 } as never)).rejects.toThrow('writeWithFds: unknown option "sig"');
+  await expect(b.readWithFds(new Uint8Array(4), { maxfds: 1 } as never)).rejects.toThrow('readWithFds: unknown option "maxfds" (did you mean "maxFds"?)');
+});
