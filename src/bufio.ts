@@ -14,26 +14,23 @@
 // buffered, so a read that timed out can be retried. An unknown key in any
 // options object is a TypeError (thrown by the constructors, a rejection of
 // the methods).
-import { checkOptions, optionKeys } from "./options.ts";
+import { checkOptions, optionKeys, type SignalOptions } from "./options.ts";
 
 /** What a BufferedReader reads from: a Conn, a TlsConn, or anything with the same read(). */
 export interface ByteReader {
   /** Reads into buf: bytes read (> 0 for a non-empty buf), or null at EOF. */
-  read(buf: Uint8Array, opts?: { readonly signal?: AbortSignal }): Promise<number | null>;
+  read(buf: Uint8Array, opts?: SignalOptions): Promise<number | null>;
 }
 
 /** What a BufferedWriter writes to. `writev`, when present, is used to write buffered and large data in one call. */
 export interface ByteWriter {
   /** Writes all of buf (or rejects). */
-  write(buf: Uint8Array, opts?: { readonly signal?: AbortSignal }): Promise<number>;
-  writev?(bufs: readonly Uint8Array[], opts?: { readonly signal?: AbortSignal }): Promise<number>;
+  write(buf: Uint8Array, opts?: SignalOptions): Promise<number>;
+  writev?(bufs: readonly Uint8Array[], opts?: SignalOptions): Promise<number>;
 }
 
-/** Options of the reading operations that can wait. */
-export interface BufioReadOptions {
-  /** Cancels the wait; the operation rejects with `signal.reason` and buffered bytes stay buffered. */
-  readonly signal?: AbortSignal;
-}
+/** Options of the reading operations that can wait: on abort they reject with `signal.reason` and buffered bytes stay buffered. */
+export type BufioReadOptions = SignalOptions;
 
 /** Options of readUntil, readSlice and readLine. */
 export interface ReadUntilOptions extends BufioReadOptions {

@@ -5,6 +5,7 @@ export { LISTEN_FDS_START, listenSystemd, type ActivatedSocket, type ListenSyste
 export { ControlTruncatedError, type FdMessage, type PeerCredentials, type ReadFdsOptions } from "./net/fdpass.ts";
 export { connect, type ConnectOptions, type ConnectTcpOptions, type ConnectUnixOptions } from "./net/dial.ts";
 export { Conn, type IoOptions } from "./net/conn.ts";
+export type { SignalOptions } from "./options.ts";
 export {
   connectDatagram,
   DatagramConn,

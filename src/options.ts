@@ -4,6 +4,15 @@
 // `hostname` is meant would otherwise listen on every interface or connect
 // to localhost. A known key whose value is undefined is the same as absent.
 
+/**
+ * The options of every operation whose only option is cancellation (and the
+ * base of those that take more): `signal` aborts the wait, which rejects
+ * with `signal.reason`.
+ */
+export interface SignalOptions {
+  readonly signal?: AbortSignal;
+}
+
 /** The keys an options object takes, built from its interface so the two cannot drift apart. */
 export function optionKeys<T extends object>(keys: { readonly [K in keyof Required<T>]: true }): ReadonlySet<string> {
   return new Set(Object.keys(keys));

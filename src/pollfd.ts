@@ -1,13 +1,11 @@
 // pollFd: any descriptor the caller owns (pipe, eventfd, inotify, timerfd,
 // signalfd, a C library's socket) joins the loop.
 import type { ErrorContext } from "./errors.ts";
-import { optionKeys, optionsError } from "./options.ts";
+import { optionKeys, optionsError, type SignalOptions } from "./options.ts";
 import type { Deadline, Timeout } from "./runtime/deadline.ts";
 import { type Dir, FD } from "./runtime/fd.ts";
 
-export interface WaitOptions {
-  /** Cancels the wait; it rejects with `signal.reason`. */
-  readonly signal?: AbortSignal;
+export interface WaitOptions extends SignalOptions {
   /**
    * Sets this direction's deadline before waiting, exactly as
    * setReadDeadline / setWriteDeadline would (it stays set afterwards): an

@@ -17,7 +17,7 @@ import { type Addr, formatAddr } from "./net/addr.ts";
 import type { Conn, IoOptions } from "./net/conn.ts";
 import { connect, type ConnectTcpOptions } from "./net/dial.ts";
 import { type AcceptOptions, listen, type Listener, type ListenTcpOptions } from "./net/listener.ts";
-import { checkOptions, IO_HINTS, optionKeys, optionsError, type OptionHints, rejectOptions, SIGNAL_ONLY } from "./options.ts";
+import { checkOptions, IO_HINTS, optionKeys, optionsError, type OptionHints, rejectOptions, SIGNAL_ONLY, type SignalOptions } from "./options.ts";
 import { checkDeadline, type Deadline, type Timeout, timeoutToMono, toMono } from "./runtime/deadline.ts";
 import { MAX_TIMER_MS } from "./runtime/timer.ts";
 
@@ -30,11 +30,8 @@ export type TlsServerOptions = Omit<tls.TlsOptions, "handshakeTimeout" | "allowH
 /** How upgradeTls wraps a Conn: as the client (default), or as the server with `isServer: true`. */
 export type UpgradeTlsOptions = (TlsClientOptions & { readonly isServer?: false }) | (TlsServerOptions & { readonly isServer: true });
 
-/** Options of the operations that wait for the handshake. */
-export interface HandshakeOptions {
-  /** Cancels the wait (the connection is closed); rejects with `signal.reason`. */
-  readonly signal?: AbortSignal;
-}
+/** Options of the operations that wait for the handshake: cancellation (the connection is closed). */
+export type HandshakeOptions = SignalOptions;
 
 /** connectTls: where to connect (as connect()), and the TLS client options. */
 export type ConnectTlsOptions = ConnectTcpOptions & { readonly tls?: TlsClientOptions };

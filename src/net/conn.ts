@@ -3,7 +3,7 @@ import { errno, sys } from "../../ffi/libc.ts";
 import { LINGER } from "../../ffi/layout.ts";
 import { C } from "../../ffi/platform.ts";
 import { ClosedError, sysError } from "../errors.ts";
-import { IO_HINTS, optionsError, SIGNAL_ONLY } from "../options.ts";
+import { IO_HINTS, optionsError, SIGNAL_ONLY, type SignalOptions } from "../options.ts";
 import { type BufferPool, chunkPool } from "../runtime/buffer_pool.ts";
 import type { Deadline, Timeout } from "../runtime/deadline.ts";
 import type { ChunkSink, FD } from "../runtime/fd.ts";
@@ -17,10 +17,8 @@ import { type FdMessage, notUnix, peerCredentials, type PeerCredentials, type Re
  * time limit is set per direction beforehand (setReadTimeout(ms),
  * setReadDeadline(t), …), as in Go.
  */
-export interface IoOptions {
-  /** Cancels the operation; it rejects with `signal.reason`. */
-  readonly signal?: AbortSignal;
-}
+/** Options of read, write and writev: cancellation only. */
+export type IoOptions = SignalOptions;
 
 /**
  * A stream connection. Reads and writes park the calling task on the

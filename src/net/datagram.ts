@@ -3,7 +3,7 @@ import { cString, errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
 import { decodeSockaddr, type SockAddr } from "../../ffi/sockaddr.ts";
 import { AddrError, ClosedError, contextFields, type ErrorContext, NetError, sysError } from "../errors.ts";
-import { checkOptions, IO_HINTS, optionKeys, SIGNAL_ONLY } from "../options.ts";
+import { checkOptions, IO_HINTS, optionKeys, SIGNAL_ONLY, type SignalOptions } from "../options.ts";
 import { bytesArg, signalArg } from "../runtime/bytes.ts";
 import type { Deadline, Timeout } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
@@ -65,7 +65,12 @@ export type DatagramTarget =
 
 const LISTEN_UDP_KEYS = optionKeys<ListenDatagramOptions>({ port: true, hostname: true, network: true, reusePort: true });
 const LISTEN_UNIXGRAM_KEYS = optionKeys<ListenUnixgramOptions>({ path: true });
-const SEND_FDS_KEYS: ReadonlySet<string> = new Set(["to", "signal"]);
+/** Options of sendWithFds: where to (an unconnected unixgram socket), and cancellation. */
+export interface SendFdsOptions extends SignalOptions {
+  readonly to?: DatagramTarget;
+}
+
+const SEND_FDS_KEYS = optionKeys<SendFdsOptions>({ to: true, signal: true });
 const LISTEN_DATAGRAM_FD_KEYS = optionKeys<ListenDatagramFdOptions>({ fd: true });
 const CONNECT_UDP_KEYS = optionKeys<ConnectDatagramOptions>({ port: true, hostname: true, network: true });
 // A target may be an Addr this library returned (receive's sender), so its fields are allowed too.
@@ -132,7 +137,7 @@ export class DatagramConn implements AsyncDisposable {
    * ArrayBufferView, taken by its bytes; a bare ArrayBuffer or anything else
    * rejects with TypeError before anything is sent.
    */
-  async send(data: ArrayBufferView, addr: DatagramTarget, opts?: { signal?: AbortSignal }): Promise<number> {
+  async send(data: ArrayBufferView, addr: DatagramTarget, opts?: SignalOptions): Promise<number> {
     const bytes = bytesArg("send", "data", data);
     if (addr === null || typeof addr !== "object") throw new TypeError("send: addr must be an address object ({ hostname, port } or { path })");
     checkOptions("send: addr", addr, "path" in addr ? PATH_TARGET_KEYS : IP_TARGET_KEYS);
@@ -161,7 +166,7 @@ export class DatagramConn implements AsyncDisposable {
    * resolves n = 0 (never EOF); one longer than buf is truncated and the
    * rest discarded.
    */
-  receive(buf: ArrayBufferView, opts?: { signal?: AbortSignal }): Promise<Datagram> {
+  receive(buf: ArrayBufferView, opts?: SignalOptions): Promise<Datagram> {
     let bytes: Uint8Array;
     try {
       bytes = bytesArg("receive", "buf", buf);
@@ -189,7 +194,7 @@ export class DatagramConn implements AsyncDisposable {
   }
 
   /** Connected sockets only: sends data as one datagram to the peer. */
-  async write(data: ArrayBufferView, opts?: { signal?: AbortSignal }): Promise<number> {
+  async write(data: ArrayBufferView, opts?: SignalOptions): Promise<number> {
     const bytes = bytesArg("write", "data", data);
     checkOptions("write", opts, SIGNAL_ONLY, IO_HINTS);
     signalArg("write", opts?.signal);
@@ -210,7 +215,7 @@ export class DatagramConn implements AsyncDisposable {
   }
 
   /** Connected sockets only: receives one datagram from the peer; resolves its length. */
-  async read(buf: ArrayBufferView, opts?: { signal?: AbortSignal }): Promise<number> {
+  async read(buf: ArrayBufferView, opts?: SignalOptions): Promise<number> {
     const bytes = bytesArg("read", "buf", buf);
     checkOptions("read", opts, SIGNAL_ONLY, IO_HINTS);
     signalArg("read", opts?.signal);
@@ -235,7 +240,7 @@ export class DatagramConn implements AsyncDisposable {
    * NetError EOPNOTSUPP on UDP, EISCONN (a target on a connected socket),
    * EDESTADDRREQ (no target on an unconnected one), and the errors of send().
    */
-  async sendWithFds(data: ArrayBufferView, fds: readonly number[], opts?: { to?: DatagramTarget; signal?: AbortSignal }): Promise<number> {
+  async sendWithFds(data: ArrayBufferView, fds: readonly number[], opts?: SendFdsOptions): Promise<number> {
     checkOptions("sendWithFds", opts, SEND_FDS_KEYS);
     const ctx = this.#fd.ctx;
     if (this.#family !== "unix") throw notUnix("sendWithFds", ctx);

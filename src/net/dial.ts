@@ -29,7 +29,10 @@ import { encode, familyNumber, getIntOpt, localName, openSocket, peerName, saBuf
 export interface ConnectTcpOptions {
   readonly port: number;
   /**
- An IPv6
+   * An IP literal or a host name (resolved with `lookup`); default
+   * "localhost". A name's IPv4 addresses are tried before its IPv6 ones, one
+   * after another, each with a share of the time left; with network "tcp"
+   * the IPv6 ones start 300 ms later beside them (Happy Eyeballs). An IPv6
    * literal may carry a zone: "fe80::1%eth0" (an interface name) or
    * "fe80::1%2" (an index); an unknown interface name is an AddrError
    * (ENODEV).

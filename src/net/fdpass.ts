@@ -20,15 +20,14 @@ import { peerCredLayout, XUCRED_VERSION } from "../../ffi/layout.ts";
 import { C, E, platform } from "../../ffi/platform.ts";
 import { decodeSockaddr, type SockAddr } from "../../ffi/sockaddr.ts";
 import { contextFields, type ErrorContext, NetError, sysError } from "../errors.ts";
-import { optionKeys, optionsError } from "../options.ts";
+import { optionKeys, optionsError, type SignalOptions } from "../options.ts";
 import { bytesArg, signalArg } from "../runtime/bytes.ts";
 import type { FD } from "../runtime/fd.ts";
 import { type Addr, toAddr } from "./addr.ts";
 import { encode, saBuf } from "./sys.ts";
 
 /** Options of readWithFds / receiveWithFds. */
-export interface ReadFdsOptions {
-  readonly signal?: AbortSignal;
+export interface ReadFdsOptions extends SignalOptions {
   /**
    * The most descriptors one message may carry (default 32, at most 1024):
    * the control buffer is sized for this many. A message with more rejects

@@ -5,7 +5,7 @@ import { decodeSockaddr, type SockAddr } from "../../ffi/sockaddr.ts";
 import { ClosedError, type ErrorContext, NetError, sysError } from "../errors.ts";
 import type { Deadline, Timeout } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
-import { checkOptions, optionKeys, SIGNAL_ONLY } from "../options.ts";
+import { checkOptions, optionKeys, SIGNAL_ONLY, type SignalOptions } from "../options.ts";
 import { hooks } from "../runtime/hooks.ts";
 import { type Addr, type BindTarget, bindSockAddr, bindTarget, bindText, checkUnixPath, formatAddr, netName, PeerContext, toAddr } from "./addr.ts";
 import { Conn } from "./conn.ts";
@@ -36,9 +36,8 @@ export interface ListenUnixOptions {
 
 export type ListenOptions = ListenTcpOptions | ListenUnixOptions | ListenFdOptions;
 
-export interface AcceptOptions {
-  readonly signal?: AbortSignal;
-}
+/** Options of accept: cancellation only. */
+export type AcceptOptions = SignalOptions;
 
 const LISTEN_TCP_KEYS = optionKeys<ListenTcpOptions>({ port: true, hostname: true, network: true, backlog: true, reusePort: true });
 const LISTEN_UNIX_KEYS = optionKeys<ListenUnixOptions>({ path: true, backlog: true });

@@ -6,7 +6,7 @@
 // - the buffer is non-empty  ⇒ no receiver is parked;
 // - a receiver is parked     ⇒ the buffer is empty and no sender is parked;
 // - a sender is parked       ⇒ the buffer is full (for unbuffered: always).
-import { optionsError, SIGNAL_ONLY } from "../options.ts";
+import { optionsError, SIGNAL_ONLY, type SignalOptions } from "../options.ts";
 import { type Waiter, WaiterQueue } from "./_queue.ts";
 
 /** What a receive yields: `ok` is false once the channel is closed and drained. */
@@ -35,9 +35,8 @@ export interface SendWaiter<T> extends Waiter {
   closed(): void;
 }
 
-export interface ChanOptions {
-  readonly signal?: AbortSignal;
-}
+/** Options of send and recv: cancellation only. */
+export type ChanOptions = SignalOptions;
 
 const CLOSED_RESULT: Received<never> = Object.freeze({ value: undefined, ok: false });
 

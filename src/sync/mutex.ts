@@ -1,7 +1,7 @@
 // Mutex and RWMutex for tasks (Go's sync.Mutex / sync.RWMutex). Waiters are
 // served in FIFO order; an RWMutex lets a waiting writer go before readers
 // that arrive after it, so writers are not starved.
-import { optionsError, SIGNAL_ONLY } from "../options.ts";
+import { optionsError, SIGNAL_ONLY, type SignalOptions } from "../options.ts";
 import { type Waiter, WaiterQueue } from "./_queue.ts";
 
 interface LockWaiter extends Waiter {
@@ -43,7 +43,7 @@ export class Mutex {
   readonly #q = new WaiterQueue<LockWaiter>();
 
   /** Resolves once the lock is held by the caller. */
-  lock(opts?: { signal?: AbortSignal }): Promise<void> {
+  lock(opts?: SignalOptions): Promise<void> {
     if (opts !== undefined) {
       const bad = optionsError("lock", opts, SIGNAL_ONLY);
       if (bad !== null) return Promise.reject(bad);
@@ -81,7 +81,7 @@ export class RWMutex {
   #writersWaiting = 0;
 
   /** Resolves once a read lock is held. Waits while a writer holds or waits. */
-  rlock(opts?: { signal?: AbortSignal }): Promise<void> {
+  rlock(opts?: SignalOptions): Promise<void> {
     if (opts !== undefined) {
       const bad = optionsError("rlock", opts, SIGNAL_ONLY);
       if (bad !== null) return Promise.reject(bad);
@@ -101,7 +101,7 @@ export class RWMutex {
   }
 
   /** Resolves once the write lock is held. */
-  lock(opts?: { signal?: AbortSignal }): Promise<void> {
+  lock(opts?: SignalOptions): Promise<void> {
     if (opts !== undefined) {
       const bad = optionsError("lock", opts, SIGNAL_ONLY);
       if (bad !== null) return Promise.reject(bad);

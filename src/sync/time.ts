@@ -6,7 +6,7 @@
 // delay beyond setTimeout's 2^31-1 ms ceiling is chained (runtime/timer.ts)
 // rather than clamped to 1 ms. A non-number is a TypeError; NaN and
 // ±Infinity are RangeError (to wait for ever, wait on a signal or a channel).
-import { checkOptions, SIGNAL_ONLY } from "../options.ts";
+import { checkOptions, SIGNAL_ONLY, type SignalOptions } from "../options.ts";
 import { durationArg, LongTimer } from "../runtime/timer.ts";
 import { Chan } from "./chan.ts";
 
@@ -16,7 +16,7 @@ import { Chan } from "./chan.ts";
  * alive. Rejects with TypeError for a non-number ms and RangeError for NaN
  * or ±Infinity.
  */
-export function sleep(ms: number, opts?: { signal?: AbortSignal }): Promise<void> {
+export function sleep(ms: number, opts?: SignalOptions): Promise<void> {
   try {
     durationArg("sleep", ms);
     checkOptions("sleep", opts, SIGNAL_ONLY);
@@ -45,7 +45,7 @@ export function sleep(ms: number, opts?: { signal?: AbortSignal }): Promise<void
  * channel then never receives). Throws TypeError for a non-number ms and
  * RangeError for NaN or ±Infinity.
  */
-export function after(ms: number, opts?: { signal?: AbortSignal }): Chan<Date> {
+export function after(ms: number, opts?: SignalOptions): Chan<Date> {
   durationArg("after", ms);
   checkOptions("after", opts, SIGNAL_ONLY);
   const signal = opts?.signal;

@@ -1,5 +1,5 @@
 // WaitGroup: wait for a collection of tasks to finish (Go's sync.WaitGroup).
-import { optionsError, SIGNAL_ONLY } from "../options.ts";
+import { optionsError, SIGNAL_ONLY, type SignalOptions } from "../options.ts";
 
 /**
  * ```ts
@@ -36,7 +36,7 @@ export class WaitGroup {
   }
 
   /** Resolves when the counter is zero (at once if it already is). */
-  wait(opts?: { signal?: AbortSignal }): Promise<void> {
+  wait(opts?: SignalOptions): Promise<void> {
     if (opts !== undefined) {
       const bad = optionsError("wait", opts, SIGNAL_ONLY);
       if (bad !== null) return Promise.reject(bad);
