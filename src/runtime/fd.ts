@@ -12,7 +12,8 @@
 //
 // Arguments are checked (bytes.ts) before any lock or reference is taken.
 import { fstatSync } from "node:fs";
-import { sys } from "../../ffi/libc.ts";
+import { pollNow, sys } from "../../ffi/libc.ts";
+import { C, E } from "../../ffi/platform.ts";
 import { ClosedError, DeadlineExceededError, type ErrorContext, sysError } from "../errors.ts";
 import type { BufferPool } from "./buffer_pool.ts";
 import { bytesArg, bytesListArg, signalArg } from "./bytes.ts";
@@ -254,7 +255,8 @@ export class FD implements PollOwner, DirectionHost {
 
   /**
    * One readiness wait on direction d, serialised with its other waiters:
-   * resolves at once if readiness is latched, else parks. For pollFd.
+   * resolves at once if readiness is latched, else parks. For pollFd's edge
+   * mode.
    */
   waitOnce(d: Dir, op: string, signal?: AbortSignal): Promise<void> {
     return this.exclusive(
@@ -263,6 +265,39 @@ export class FD implements PollOwner, DirectionHost {
       (h) => {
         this.check(h, op);
         return this.pd.consume(h) ? undefined : this.pd.park(h, signal, op);
+      },
+      signal,
+    );
+  }
+
+  /**
+   * A level-triggered readiness wait on direction d, for pollFd's level
+   * mode: resolves at once while the descriptor is readable (POLLIN) or
+   * writable (POLLOUT), hung up or in error, asking the kernel with a
+   * zero-timeout poll(2) on this one descriptor; otherwise parks on the
+   * edge-triggered registration and asks again after every wakeup. No
+   * readiness is stored between waits, so there is nothing to clear and
+   * nothing stale to report. Rejects like waitOnce, or with NetError
+   * (syscall "poll") if poll fails or reports the number closed (EBADF).
+   */
+  waitLevel(d: Dir, op: string, signal?: AbortSignal): Promise<void> {
+    const want = d === "r" ? C.POLLIN : C.POLLOUT;
+    return this.exclusive(
+      d,
+      op,
+      async (h) => {
+        for (;;) {
+          this.check(h, op);
+            // A latched edge says less than the question asked next: drop it.
+          this.pd.consume(h);
+          const rev = pollNow(this.sysfd, want);
+          if (rev < 0) throw sysError(op, "poll", -rev, this.ctx);
+          if (rev & C.POLLNVAL) throw sysError(op, "poll", E.EBADF, this.ctx);
+          if (rev & (want | C.POLLHUP | C.POLLERR)) return;
+          // Not ready now: any change from here on is an edge the poller
+          // delivers (nothing runs between the poll and the park).
+          await this.pd.park(h, signal, op);
+        }
       },
       signal,
     );
