@@ -73,6 +73,15 @@ export interface PollFdOptions {
  * sees EOF or the error); a caller that waits again without reading spins by
  * its own choice, while the loop itself sees one edge and stays idle.
  *
+ * Replaced descriptors: each wait (both modes) first checks that the number
+ * still names the file it named at registration (device and inode). A C
+ * library that closes its socket and opens a new one, which gets the same
+ * number (libpq trying the next address), silently loses the old
+ * registration; the wait registers the new file in its place and goes on.
+ * A wait already parked when that happens is not woken by it. If the number
+ * was closed, the wait rejects with NetError EBADF; if it now names a
+ * descriptor this runtime watches for someone else, NetError EEXIST.
+ *
  * `close()` takes the descriptor out of the loop and rejects parked waits with
  * ClosedError; closing the descriptor itself stays the caller's job.
  *
@@ -134,8 +143,9 @@ export class PollFd {
    * resolves at once while it is readable, hung up or in error, else as in
    * edge mode. Rejects with ClosedError after close(),
    * DeadlineExceededError when the read deadline passes, `signal.reason` on
-   * abort, or (level mode) NetError when poll(2) fails. Waits on one
-   * PollFd are served in FIFO order.
+   * abort, or NetError when the number was closed (EBADF), taken by
+   * another registered descriptor (EEXIST), or (level mode) poll(2) failed.
+   * Waits on one PollFd are served in FIFO order.
    */
   waitReadable(opts?: WaitOptions): Promise<void> {
     return this.#wait("r", "waitReadable", opts);

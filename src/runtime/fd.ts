@@ -71,7 +71,7 @@ export class FD implements PollOwner, DirectionHost {
   readonly #r: Direction;
   readonly #w: Direction;
   /** For caller-owned descriptors: what sysfd named at registration. */
-  readonly #file: FileId | null;
+  #file: FileId | null;
   #refs = 0;
   #released = false;
   /** close() waiting for the last in-flight operation. */
@@ -256,7 +256,7 @@ export class FD implements PollOwner, DirectionHost {
   /**
    * One readiness wait on direction d, serialised with its other waiters:
    * resolves at once if readiness is latched, else parks. For pollFd's edge
-   * mode.
+   * mode. Follows a replaced descriptor first (followFile).
    */
   waitOnce(d: Dir, op: string, signal?: AbortSignal): Promise<void> {
     return this.exclusive(
@@ -264,6 +264,7 @@ export class FD implements PollOwner, DirectionHost {
       op,
       (h) => {
         this.check(h, op);
+        this.followFile(op);
         return this.pd.consume(h) ? undefined : this.pd.park(h, signal, op);
       },
       signal,
@@ -277,8 +278,9 @@ export class FD implements PollOwner, DirectionHost {
    * zero-timeout poll(2) on this one descriptor; otherwise parks on the
    * edge-triggered registration and asks again after every wakeup. No
    * readiness is stored between waits, so there is nothing to clear and
-   * nothing stale to report. Rejects like waitOnce, or with NetError
-   * (syscall "poll") if poll fails or reports the number closed (EBADF).
+   * nothing stale to report. Follows a replaced descriptor first
+   * (followFile). Rejects like waitOnce, or with NetError (syscall "poll")
+   * if poll fails or reports the number closed (EBADF).
    */
   waitLevel(d: Dir, op: string, signal?: AbortSignal): Promise<void> {
     const want = d === "r" ? C.POLLIN : C.POLLOUT;
@@ -288,7 +290,8 @@ export class FD implements PollOwner, DirectionHost {
       async (h) => {
         for (;;) {
           this.check(h, op);
-            // A latched edge says less than the question asked next: drop it.
+          this.followFile(op);
+          // A latched edge says less than the question asked next: drop it.
           this.pd.consume(h);
           const rev = pollNow(this.sysfd, want);
           if (rev < 0) throw sysError(op, "poll", -rev, this.ctx);
@@ -301,6 +304,31 @@ export class FD implements PollOwner, DirectionHost {
       },
       signal,
     );
+  }
+
+  /**
+   * For a caller-owned descriptor: makes sure its number still names the
+   * file registered. When the owner closed it and a new descriptor took the
+   * number (a C library reconnecting to its next address), the poller's
+   * registration went with the old file; the new file is registered in its
+   * place under a fresh cookie, latched readiness is dropped, and its
+   * identity becomes the one remembered. Throws NetError: EBADF (syscall
+   * "fstat") when the number is closed, EEXIST when another descriptor of
+   * this loop holds the number now, or the poller's registration error.
+   */
+  followFile(op: string): void {
+    const was = this.#file;
+    if (was === null) return;
+    const now = fileId(this.sysfd);
+    if (now === null) throw sysError(op, "fstat", E.EBADF, this.ctx);
+    if (now.dev === was.dev && now.ino === was.ino) return;
+    const loop = getLoop();
+    const err = loop.reregister(this.pd);
+    if (err !== 0) throw sysError(op, err === E.EEXIST ? "" : loop.poller.registerSyscall, err, this.ctx);
+    this.#file = now;
+    this.pd.hup = false;
+    this.pd.socketError = 0;
+    for (const h of [this.pd.r, this.pd.w]) this.pd.consume(h);
   }
 
   /** @internal Readiness for the parked operation on h (PollOwner). */
