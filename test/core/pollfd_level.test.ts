@@ -6,8 +6,6 @@ import { C, E } from "../../ffi/platform.ts";
 import { ClosedError, DeadlineExceededError, NetError, type PollFd, pollFd, runtimeStats } from "../../src/index.ts";
 import { closeFd, expectClean, pipe, readFd, sleep, tick, writeFd } from "../helpers.ts";
 
-const libkqueue = process.platform === "linux" && process.env.BUN_NETPOLL_BACKEND === "kqueue";
-
 const rawFds: number[] = [];
 const polls: PollFd[] = [];
 function mkpipe(): [number, number] {
@@ -315,11 +313,7 @@ describe("a descriptor replaced under the same number", () => {
     expectClean();
   });
 
-  // libkqueue (the kqueue backend on Linux) cannot see a close(2) it was not
-  // told of: the knote of the closed pipe stays and takes over the new
-  // PollFd's registration of the number, so that PollFd never hears its
-  // data (see pollfd_reuse.test.ts). Real kqueue drops a file's knotes on close.
-  test.skipIf(libkqueue)("a number another PollFd registered since: NetError EEXIST, and that PollFd keeps its registration", async () => {
+  test("a number another PollFd registered since: NetError EEXIST, and that PollFd keeps its registration", async () => {
     const [r, w] = mkpipe();
     const p = poll(r, "level");
     const [r2, w2] = replacePipe(r, w);
