@@ -162,7 +162,11 @@ async function connect(info = conninfo(), mode: "level" | "edge" = "level", ms =
 
 describe.skipIf(!have)("examples/ffi/postgres.ts against a real PostgreSQL", () => {
   test("200 queries of pg_sleep(10 ms) on 20 connections run concurrently, every result checked, timers keep ticking", async () => {
-    const conns = await Promise.all(Array.from({ length: 20 }, () => connect()));
+    // allSettled: a failed connect must not leave the others to finish after
+    // the test (connect() hands each one to afterEach only once it is up).
+    const up = await Promise.allSettled(Array.from({ length: 20 }, () => connect()));
+    for (const u of up) if (u.status === "rejected") throw u.reason;
+    const conns = up.map((u) => (u as PromiseFulfilledResult<Pg>).value);
     let ticks = 0;
     let last = performance.now();
     let maxGap = 0;
@@ -175,16 +179,17 @@ describe.skipIf(!have)("examples/ffi/postgres.ts against a real PostgreSQL", () 
     const t0 = performance.now();
     let checked = 0;
     try {
-      await Promise.all(
+      const runs = await Promise.allSettled(
         conns.map(async (c, i) => {
           for (let k = 0; k < 10; k++) {
             const tag = `conn ${i} query ${k} ✓`;
-            const r = await c.query("select pg_sleep(0.01), $1", [tag]);
+            const r = await c.query("select pg_sleep(0.01), $1", [tag], { deadline: Date.now() + 5000 });
             expect(r.rows).toEqual([["", tag]]);
             checked++;
           }
         }),
       );
+      for (const r of runs) if (r.status === "rejected") throw r.reason;
     } finally {
       clearInterval(iv);
     }
