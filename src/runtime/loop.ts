@@ -95,10 +95,8 @@ export class Loop {
       if (o !== pd && o.fd === pd.fd) taken = true;
     });
     if (taken) return E.EEXIST;
-    // A poller that missed the old file's close (a kqueue library) still
-    // holds an entry for the number; epoll dropped it with the file, and the
-    // new file is not registered, so this fails with ENOENT there.
-    this.poller.deregister(pd.fd);
+    // The old file took its registration with it (a kqueue library that
+    // misses close(2) has its leftovers deleted by register itself).
     this.table.remove(pd);
     this.table.add(pd);
     const err = this.poller.register(pd.fd, pd.slot, pd.gen);
