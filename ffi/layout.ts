@@ -130,6 +130,12 @@ export function cmsghdrLayout(os: "linux" | "darwin" | "freebsd"): CmsghdrLayout
   return os === "linux" ? CMSGHDR_LINUX : os === "freebsd" ? CMSGHDR_FREEBSD : CMSGHDR_DARWIN;
 }
 
+/**
+ * `struct pollfd { int fd; short events; short revents; }`: the same 8 bytes
+ * on Linux, macOS and FreeBSD.
+ */
+export const POLLFD = { size: 8, fd: 0, events: 4, revents: 6 } as const;
+
 /** `struct linger { int l_onoff; int l_linger; }` */
 export const LINGER = { size: 8, onoff: 0, linger: 4 } as const;
 

@@ -11,7 +11,8 @@
 // numbers are kept; errno is read with `errno()` in the same synchronous block
 // as the failing call.
 import { dlopen, FFIType, type Pointer, read } from "bun:ffi";
-import { C, platform } from "./platform.ts";
+import { POLLFD } from "./layout.ts";
+import { C, E, platform } from "./platform.ts";
 import { ffiParams, type VariadicAbi, variadicAbi, variadicIntBinding } from "./variadic.ts";
 
 const { i32, u32, u64, ptr, i64_fast } = FFIType;
@@ -56,16 +57,20 @@ const linuxOnly = {
   epoll_create1: { args: [i32], returns: i32 },
   epoll_ctl: { args: [i32, i32, i32, ptr], returns: i32 },
   epoll_wait: { args: [i32, ptr, i32, i32], returns: i32 },
+  // nfds_t is unsigned long on Linux, unsigned int on the BSDs.
+  poll: { args: [ptr, u64, i32], returns: i32 },
 } as const;
 
 const freebsdOnly = {
   __error: { args: [], returns: ptr },
+  poll: { args: [ptr, u32, i32], returns: i32 },
   accept4: { args: [i32, ptr, ptr, i32], returns: i32 },
   pipe2: { args: [ptr, i32], returns: i32 },
 } as const;
 
 const darwinOnly = {
   __error: { args: [], returns: ptr },
+  poll: { args: [ptr, u32, i32], returns: i32 },
 } as const;
 
 /** kqueue(2) and kevent(2): from libc on BSD, or a kqueue library on Linux. */
@@ -222,6 +227,31 @@ const errnoPtr = loaded.errnoPtr;
 /** errno of the last failing call on this thread. Read it before any other FFI call. */
 export function errno(): number {
   return read.i32(errnoPtr, 0);
+}
+
+// One struct pollfd for pollNow: JS runs one call at a time on this thread.
+const pollBuf = new Uint8Array(new ArrayBuffer(POLLFD.size));
+const pollView = new DataView(pollBuf.buffer);
+
+/**
+ * poll(2) on one descriptor with a zero timeout: never sleeps. Returns the
+ * revents that hold now (any of `events`, and POLLHUP / POLLERR / POLLNVAL,
+ * which poll reports whether asked or not), 0 if none, or -errno if poll
+ * failed. EINTR is retried.
+ */
+export function pollNow(fd: number, events: number): number {
+  for (;;) {
+    pollView.setInt32(POLLFD.fd, fd, true);
+    pollView.setInt16(POLLFD.events, events, true);
+    pollView.setInt16(POLLFD.revents, 0, true);
+    const n = sys.poll(pollBuf, 1, 0);
+    if (n < 0) {
+      const e = errno();
+      if (e === E.EINTR) continue;
+      return -e;
+    }
+    return n === 0 ? 0 : pollView.getUint16(POLLFD.revents, true);
+  }
 }
 
 /** NUL-terminated copy of a string for calls that take a path. */

@@ -17,7 +17,7 @@ export {
   type ListenUnixgramOptions,
 } from "./net/datagram.ts";
 export { formatAddr, type Addr, type IpAddr, type LookupAddress, type LookupFunction, type UnixAddr } from "./net/addr.ts";
-export { pollFd, PollFd, type WaitOptions } from "./pollfd.ts";
+export { pollFd, PollFd, type PollFdOptions, type PollMode, type WaitOptions } from "./pollfd.ts";
 export { AddrError, ClosedError, DeadlineExceededError, NetError, type ErrorContext } from "./errors.ts";
 export { runtimeStats, type RuntimeStats } from "./runtime/stats.ts";
 export { netpollReady } from "./runtime/loop.ts";

@@ -1,7 +1,29 @@
 // pollFd: any descriptor the caller owns (pipe, eventfd, inotify, timerfd,
 // signalfd, a C library's socket) joins the loop.
-import type { ErrorContext } from "./errors.ts";
-import { optionKeys, optionsError, type SignalOptions } from "./options.ts";
+//
+// Level mode, and why it is built this way. The registration stays the
+// edge-triggered one every descriptor has (one epoll_ctl at pollFd(), none on
+// the wait path). A level wait asks the kernel, not a stored flag: poll(2)
+// with a zero timeout on this one descriptor; ready → resolve, not ready →
+// park on the edge registration, and ask again after any wakeup. Nothing runs
+// between that poll and the park, so an edge after the poll is queued by the
+// poller and wakes the park. Three known pitfalls of readiness wrappers:
+// - A readiness flag the caller clears races with a new edge that arrives
+//   between its EAGAIN and the clear (tokio's AsyncFd clear_ready, tokio
+//   #6302): here there is no flag to clear; each wait reads the kernel's state.
+// - Hang-up readiness that no clear removes makes "readable" true forever
+//   while reads say EAGAIN, spinning the caller (tokio #4549: a socket
+//   registered before connect reports HUP): here HUP counts only while
+//   poll(2) reports it now, and the loop never re-reports an edge on its own,
+//   so a hung-up descriptor with nobody waiting costs nothing.
+// - A wrapper that forwards only the events it subscribed to can miss EOF, so
+//   the caller never reads the 0 that ends its stream (libuv #2428, uv_poll on
+//   a descriptor at EOF): here POLLHUP and POLLERR always resolve a level wait,
+//   read or write, and the caller's own read or write then shows EOF or the
+//   error. Descriptors the poller cannot watch at all (regular files on epoll)
+//   fail pollFd() with a typed error instead of never waking.
+import { type ErrorContext, NetError } from "./errors.ts";
+import { checkOptions, optionKeys, optionsError, type SignalOptions } from "./options.ts";
 import type { Deadline, Timeout } from "./runtime/deadline.ts";
 import { type Dir, FD } from "./runtime/fd.ts";
 
@@ -20,16 +42,52 @@ export interface WaitOptions extends SignalOptions {
 }
 
 const WAIT_KEYS = optionKeys<WaitOptions>({ signal: true, deadline: true, timeout: true });
+const POLLFD_KEYS = optionKeys<PollFdOptions>({ mode: true });
+/** How a PollFd's waits read readiness. */
+export type PollMode = "edge" | "level";
+
+export interface PollFdOptions {
+  /**
+   * "edge" (the default): a wait resolves when the descriptor *becomes*
+   * ready; read or write until EAGAIN before waiting again. "level": a wait
+   * resolves at once while the descriptor *is* ready (or hung up, or in
+   * error); for C libraries that read once per wakeup (libpq, libcurl,
+   * zeromq). See PollFd.
+   */
+  readonly mode?: PollMode;
+}
 
 /**
  * A caller-owned descriptor registered with the netpoller.
  *
- * The registration is edge-triggered: a wait resolves when the descriptor
- * *becomes* readable (or writable) after it was not. So the contract is:
- * read (or write) until the call fails with EAGAIN, and only then wait again.
+ * Edge mode (the default): a wait resolves when the descriptor *becomes*
+ * readable (or writable) after it was not. So the contract is: read (or
+ * write) until the call fails with EAGAIN, and only then wait again.
  * Waiting while data is still unread may park forever. Wakeups may also be
  * spurious: after a wait resolves, the next read may still say EAGAIN; just
  * wait again. The descriptor should be non-blocking (O_NONBLOCK).
+ *
+ * Level mode (`pollFd(fd, { mode: "level" })`): a wait first asks the kernel
+ * whether the descriptor is ready now (poll(2) on this one descriptor, zero
+ * timeout) and resolves at once if it is readable (writable), hung up or in
+ * error; otherwise it parks on the same edge-triggered registration and asks
+ * again after each wakeup. This is the contract of C libraries that own
+ * their socket and do one recv per "readable" (libpq's PQconsumeInput) or
+ * report "want write" again without having written: waiting while the
+ * descriptor is still ready never hangs. Nothing is stored between waits, so
+ * there is no readiness flag to clear and none to go stale. A hung-up
+ * descriptor stays "readable" to every level wait (the caller's read then
+ * sees EOF or the error); a caller that waits again without reading spins by
+ * its own choice, while the loop itself sees one edge and stays idle.
+ *
+ * Replaced descriptors: each wait (both modes) first checks that the number
+ * still names the file it named at registration (device and inode). A C
+ * library that closes its socket and opens a new one, which gets the same
+ * number (libpq trying the next address), silently loses the old
+ * registration; the wait registers the new file in its place and goes on.
+ * A wait already parked when that happens is not woken by it. If the number
+ * was closed, the wait rejects with NetError EBADF; if it now names a
+ * descriptor this runtime watches for someone else, NetError EEXIST.
  *
  * `close()` takes the descriptor out of the loop and rejects parked waits with
  * ClosedError; closing the descriptor itself stays the caller's job.
@@ -56,20 +114,46 @@ const WAIT_KEYS = optionKeys<WaitOptions>({ signal: true, deadline: true, timeou
 export class PollFd {
   /** The descriptor number (still the caller's). */
   readonly fd: number;
+  /** "edge" or "level" (see PollFdOptions). */
+  readonly mode: PollMode;
   readonly #fd: FD;
 
-  constructor(fd: number) {
+  /**
+   * Registers fd. Throws TypeError for a bad fd or mode, and NetError (op
+   * "register") when the poller refuses the descriptor: EPERM on epoll for
+   * a regular file or a directory (always ready: read it directly), EEXIST
+   * when it is registered already, EBADF when it is not open.
+   */
+  constructor(fd: number, opts?: PollFdOptions) {
     if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`pollFd: not a file descriptor: ${fd}`);
+    checkOptions("pollFd", opts, POLLFD_KEYS);
+    const mode = opts?.mode ?? "edge";
+    if (mode !== "edge" && mode !== "level") throw new TypeError(`pollFd: mode must be "edge" or "level", not ${String(mode)}`);
     const ctx: ErrorContext = { net: "fd", address: String(fd) };
     this.fd = fd;
-    this.#fd = new FD(fd, { socket: false, owned: false, ctx });
+    this.mode = mode;
+    try {
+      this.#fd = new FD(fd, { socket: false, owned: false, ctx });
+    } catch (err) {
+      if (err instanceof NetError && err.code === "EPERM" && err.syscall === "epoll_ctl") {
+        throw new NetError(
+          { op: err.op, code: err.code, errno: err.errno, syscall: err.syscall, net: err.net, address: err.address },
+          "epoll cannot watch this kind of file (a regular file or a directory is always ready: read it directly)",
+        );
+      }
+      throw err;
+    }
   }
 
   /**
-   * Resolves when the descriptor becomes readable (or reports EOF / an error,
-   * which the caller's next read will show). Rejects with ClosedError after
-   * close(), DeadlineExceededError when the read deadline passes, or
-   * `signal.reason` on abort. Waits on one PollFd are served in FIFO order.
+   * Edge mode: resolves when the descriptor becomes readable (or reports EOF
+   * / an error, which the caller's next read will show). Level mode:
+   * resolves at once while it is readable, hung up or in error, else as in
+   * edge mode. Rejects with ClosedError after close(),
+   * DeadlineExceededError when the read deadline passes, `signal.reason` on
+   * abort, or NetError when the number was closed (EBADF), taken by
+   * another registered descriptor (EEXIST), or (level mode) poll(2) failed.
+   * Waits on one PollFd are served in FIFO order.
    */
   waitReadable(opts?: WaitOptions): Promise<void> {
     return this.#wait("r", "waitReadable", opts);
@@ -86,7 +170,8 @@ export class PollFd {
     if (opts?.deadline !== undefined && opts.timeout !== undefined) throw new TypeError(`${op}: give deadline or timeout, not both`);
     if (opts?.deadline !== undefined) this.#fd.setDeadline(d, opts.deadline, op);
     if (opts?.timeout !== undefined) this.#fd.setTimeout(d, opts.timeout, op);
-    await this.#fd.waitOnce(d, op, opts?.signal);
+    if (this.mode === "level") await this.#fd.waitLevel(d, op, opts?.signal);
+    else await this.#fd.waitOnce(d, op, opts?.signal);
   }
 
   /** Sets both deadlines (absolute: epoch ms, a Date, or null for none). */
@@ -136,7 +221,11 @@ export class PollFd {
   }
 }
 
-/** Registers a caller-owned descriptor with the netpoller. See PollFd. */
-export function pollFd(fd: number): PollFd {
-  return new PollFd(fd);
+/**
+ * Registers a caller-owned descriptor with the netpoller, edge-triggered
+ * unless `{ mode: "level" }`. See PollFd (and its constructor for what it
+ * throws).
+ */
+export function pollFd(fd: number, opts?: PollFdOptions): PollFd {
+  return new PollFd(fd, opts);
 }

@@ -105,5 +105,11 @@ export const linuxConstants: OsConstants = {
   // Linux AIO (IOCB_CMD_POLL bridge)
   IOCB_CMD_POLL: 5,
   IOCB_FLAG_RESFD: 1,
+  // poll(2) events (the same bits on Linux, macOS and FreeBSD)
   POLLIN: 0x001,
+  POLLPRI: 0x002,
+  POLLOUT: 0x004,
+  POLLERR: 0x008,
+  POLLHUP: 0x010,
+  POLLNVAL: 0x020,
 };

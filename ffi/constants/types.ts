@@ -84,6 +84,11 @@ export const CONSTANT_NAMES = [
   "IOCB_CMD_POLL",
   "IOCB_FLAG_RESFD",
   "POLLIN",
+  "POLLPRI",
+  "POLLOUT",
+  "POLLERR",
+  "POLLHUP",
+  "POLLNVAL",
 ] as const;
 
 export type ConstantName = (typeof CONSTANT_NAMES)[number];

@@ -26,8 +26,12 @@ export function createPoller(): Poller {
       if (lib === null) {
         throw new Error("the kqueue backend on Linux needs BUN_NETPOLL_KQUEUE_LIB, the path of a kqueue library (e.g. libkqueue)");
       }
-      // kqueue on Linux is a library over epoll (libkqueue): a full batch may drop events.
-      return new KqueuePoller(loadKqueueApi(lib), platform.kevent, platform.constants, { lossyWhenFull: platform.os === "linux" });
+      // kqueue on Linux is a library over epoll (libkqueue): a full batch may
+      // drop events, and close(2) leaves a descriptor's filters behind.
+      return new KqueuePoller(loadKqueueApi(lib), platform.kevent, platform.constants, {
+        lossyWhenFull: platform.os === "linux",
+        missesClose: platform.os === "linux",
+      });
     }
   }
 }

@@ -70,6 +70,12 @@ export class KqueuePoller implements Poller {
   readonly handoff: KeventHandoff;
   /** A full batch may have dropped events (the library emulates kqueue over epoll: see poller.ts). */
   readonly lossyWhenFull: boolean;
+  /**
+   * close(2) does not remove a descriptor's filters (a library kqueue over
+   * epoll: it is not told of the close), so register() first deletes any
+   * filters its number still has.
+   */
+  readonly missesClose: boolean;
   readonly #api: KqueueApi;
   readonly #L: KeventLayout;
   readonly #K: OsConstants;
@@ -82,9 +88,10 @@ export class KqueuePoller implements Poller {
   #wakePending = false;
   #closed = false;
 
-  constructor(api: KqueueApi, layout: KeventLayout, constants: OsConstants, opts: { capacity?: number; lossyWhenFull?: boolean } = {}) {
+  constructor(api: KqueueApi, layout: KeventLayout, constants: OsConstants, opts: { capacity?: number; lossyWhenFull?: boolean; missesClose?: boolean } = {}) {
     const capacity = opts.capacity ?? 256;
     this.lossyWhenFull = opts.lossyWhenFull ?? false;
+    this.missesClose = opts.missesClose ?? false;
     this.#api = api;
     this.lib = api.path;
     this.#L = layout;
@@ -122,6 +129,10 @@ export class KqueuePoller implements Poller {
 
   register(fd: number, slot: number, gen: number): number {
     const K = this.#K;
+    // A kqueue library that cannot see close(2) keeps the filters of a
+    // closed descriptor; EV_ADD on its reused number would only modify them,
+    // and the new file would never report. Delete whatever is left first.
+    if (this.missesClose) this.deregister(fd);
     const flags = K.EV_ADD | K.EV_CLEAR;
     this.#setChange(0, fd, K.EVFILT_READ, flags, 0, slot, gen);
     this.#setChange(1, fd, K.EVFILT_WRITE, flags, 0, slot, gen);

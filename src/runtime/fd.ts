@@ -12,7 +12,8 @@
 //
 // Arguments are checked (bytes.ts) before any lock or reference is taken.
 import { fstatSync } from "node:fs";
-import { sys } from "../../ffi/libc.ts";
+import { pollNow, sys } from "../../ffi/libc.ts";
+import { C, E } from "../../ffi/platform.ts";
 import { ClosedError, DeadlineExceededError, type ErrorContext, sysError } from "../errors.ts";
 import type { BufferPool } from "./buffer_pool.ts";
 import { bytesArg, bytesListArg, signalArg } from "./bytes.ts";
@@ -69,7 +70,7 @@ export class FD implements PollOwner, DirectionHost {
   readonly #r: Direction;
   readonly #w: Direction;
   /** For caller-owned descriptors: what sysfd named at registration. */
-  readonly #file: FileId | null;
+  #file: FileId | null;
   #refs = 0;
   #released = false;
   /** close() waiting for the last in-flight operation. */
@@ -262,7 +263,8 @@ export class FD implements PollOwner, DirectionHost {
 
   /**
    * One readiness wait on direction d, serialised with its other waiters:
-   * resolves at once if readiness is latched, else parks. For pollFd.
+   * resolves at once if readiness is latched, else parks. For pollFd's edge
+   * mode. Follows a replaced descriptor first (followFile).
    */
   waitOnce(d: Dir, op: string, signal?: AbortSignal): Promise<void> {
     return this.exclusive(
@@ -270,10 +272,71 @@ export class FD implements PollOwner, DirectionHost {
       op,
       (h) => {
         this.check(h, op);
+        this.followFile(op);
         return this.pd.consume(h) ? undefined : this.pd.park(h, signal, op);
       },
       signal,
     );
+  }
+
+  /**
+   * A level-triggered readiness wait on direction d, for pollFd's level
+   * mode: resolves at once while the descriptor is readable (POLLIN) or
+   * writable (POLLOUT), hung up or in error, asking the kernel with a
+   * zero-timeout poll(2) on this one descriptor; otherwise parks on the
+   * edge-triggered registration and asks again after every wakeup. No
+   * readiness is stored between waits, so there is nothing to clear and
+   * nothing stale to report. Follows a replaced descriptor first
+   * (followFile). Rejects like waitOnce, or with NetError (syscall "poll")
+   * if poll fails or reports the number closed (EBADF).
+   */
+  waitLevel(d: Dir, op: string, signal?: AbortSignal): Promise<void> {
+    const want = d === "r" ? C.POLLIN : C.POLLOUT;
+    return this.exclusive(
+      d,
+      op,
+      async (h) => {
+        for (;;) {
+          this.check(h, op);
+          this.followFile(op);
+          // A latched edge says less than the question asked next: drop it.
+          this.pd.consume(h);
+          const rev = pollNow(this.sysfd, want);
+          if (rev < 0) throw sysError(op, "poll", -rev, this.ctx);
+          if (rev & C.POLLNVAL) throw sysError(op, "poll", E.EBADF, this.ctx);
+          if (rev & (want | C.POLLHUP | C.POLLERR)) return;
+          // Not ready now: any change from here on is an edge the poller
+          // delivers (nothing runs between the poll and the park).
+          await this.pd.park(h, signal, op);
+        }
+      },
+      signal,
+    );
+  }
+
+  /**
+   * For a caller-owned descriptor: makes sure its number still names the
+   * file registered. When the owner closed it and a new descriptor took the
+   * number (a C library reconnecting to its next address), the poller's
+   * registration went with the old file; the new file is registered in its
+   * place under a fresh cookie, latched readiness is dropped, and its
+   * identity becomes the one remembered. Throws NetError: EBADF (syscall
+   * "fstat") when the number is closed, EEXIST when another descriptor of
+   * this loop holds the number now, or the poller's registration error.
+   */
+  followFile(op: string): void {
+    const was = this.#file;
+    if (was === null) return;
+    const now = fileId(this.sysfd);
+    if (now === null) throw sysError(op, "fstat", E.EBADF, this.ctx);
+    if (now.dev === was.dev && now.ino === was.ino) return;
+    const loop = getLoop();
+    const err = loop.reregister(this.pd);
+    if (err !== 0) throw sysError(op, err === E.EEXIST ? "" : loop.poller.registerSyscall, err, this.ctx);
+    this.#file = now;
+    this.pd.hup = false;
+    this.pd.socketError = 0;
+    for (const h of [this.pd.r, this.pd.w]) this.pd.consume(h);
   }
 
   /** @internal Readiness for the parked operation on h (PollOwner). */

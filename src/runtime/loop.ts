@@ -10,6 +10,7 @@
 // The main thread never sleeps in the kernel and never polls while idle. The
 // process stays alive exactly while a task is parked or something holds the
 // loop (a listening socket): one unref'd interval timer is ref'd for that.
+import { E } from "../../ffi/platform.ts";
 import { createPoller } from "../poll/index.ts";
 import type { Poller } from "../poll/poller.ts";
 import { HUP, READ, WRITE } from "../poll/poller.ts";
@@ -79,6 +80,28 @@ export class Loop {
     }
     this.#kick();
     return 0;
+  }
+
+  /**
+   * pd's number names a new file now (the old one was closed and the number
+   * reused): registers that file for pd under a fresh cookie, so that late
+   * events of the old file go stale. Returns 0, the poller's errno, or
+   * EEXIST when another pollDesc of this loop holds the number (nothing is
+   * touched then: the registration is that descriptor's).
+   */
+  reregister(pd: PollDesc): number {
+    let taken = false;
+    this.table.forEach((o) => {
+      if (o !== pd && o.fd === pd.fd) taken = true;
+    });
+    if (taken) return E.EEXIST;
+    // The old file took its registration with it (a kqueue library that
+    // misses close(2) has its leftovers deleted by register itself).
+    this.table.remove(pd);
+    this.table.add(pd);
+    const err = this.poller.register(pd.fd, pd.slot, pd.gen);
+    if (err === 0) this.#kick();
+    return err;
   }
 
   /** Removes pd from the poller (before its fd is closed) and frees its slot. */

@@ -331,6 +331,9 @@ describe("pollFd", () => {
         expect((err as NetError).errno).toBe(E.EPERM!);
         expect((err as NetError).syscall).toBe("epoll_ctl");
         expect((err as NetError).op).toBe("register");
+        expect((err as NetError).message).toBe(
+          `register fd ${fd}: epoll cannot watch this kind of file (a regular file or a directory is always ready: read it directly)`,
+        );
         expect(err).not.toBeInstanceOf(ClosedError);
         expect(runtimeStats().fds).toBe(0);
       } else {

@@ -7,14 +7,7 @@ import { closeFd, expectClean, pipe } from "../_support/index.ts";
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-// On Linux, the kqueue backend runs over libkqueue, which cannot see a close(2)
-// it was not told of: its knote for the closed pipe stays and takes over the
-// registration of the socket that reuses the number, so that socket never
-// hears of its connect. Real kqueue drops a file's knotes on close(2). There,
-// as everywhere, the documented order (p.close() first) is what works.
-const libkqueue = process.platform === "linux" && process.env.BUN_NETPOLL_BACKEND === "kqueue";
-
-test.skipIf(libkqueue)("N-pollfd-reuse: p.close() after the caller closed its fd leaves the Conn that reuses the number working", async () => {
+test("N-pollfd-reuse: p.close() after the caller closed its fd leaves the Conn that reuses the number working", async () => {
   const ln = listen({ port: 0, hostname: "127.0.0.1" });
   const port = (ln.addr as IpAddr).port;
   const [r, w] = pipe();
