@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { CurlError, CurlMulti } from "../../examples/ffi/curl.ts";
 import { type HttpServer, startHttpServer } from "../../examples/http/server.ts";
 import { listen } from "../../src/index.ts";
-import { expectClean, sleep } from "../helpers.ts";
+import { expectClean, sleep } from "../_support/index.ts";
 
 function haveLibcurl(): boolean {
   try {

@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Pg, PgError } from "../../examples/ffi/postgres.ts";
 import { DeadlineExceededError, listen } from "../../src/index.ts";
-import { expectClean, sleep } from "../helpers.ts";
+import { expectClean, sleep } from "../_support/index.ts";
 
 /** The directory of initdb and postgres: Debian's newest /usr/lib/postgresql/N/bin, pg_config --bindir, or PATH. */
 function pgBinDir(): string | null {

@@ -3,7 +3,7 @@ import { expect, test } from "bun:test";
 import { pollNow } from "../../ffi/libc.ts";
 import { POLLFD } from "../../ffi/layout.ts";
 import { C } from "../../ffi/platform.ts";
-import { closeFd, pipe, writeFd } from "../helpers.ts";
+import { closeFd, pipe, writeFd } from "../_support/index.ts";
 
 test("struct pollfd: int fd, short events, short revents in 8 bytes", () => {
   expect(POLLFD).toEqual({ size: 8, fd: 0, events: 4, revents: 6 });
