@@ -8,7 +8,6 @@ import { bytesArg, signalArg } from "../runtime/bytes.ts";
 import type { Deadline, Timeout } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
 import {
-  type Addr,
   type BindTarget,
   bindSockAddr,
   bindTarget,
@@ -18,16 +17,15 @@ import {
   checkPort,
   checkScopeId,
   checkUnixPath,
-  formatAddr,
   ipLiteral,
   type IpLiteral,
   ipSockAddr,
   networkFamily,
   netName,
-  resolveHost,
-  toAddr,
   zoneScopeId,
-} from "./addr.ts";
+} from "./_addr_checks.ts";
+import { resolveHost } from "./_resolve.ts";
+import { type Addr, formatAddr, toAddr } from "./addr.ts";
 import { datagramFromFd, type ListenDatagramFdOptions } from "./adopt.ts";
 import { notUnix, peerCredentials, type PeerCredentials, type ReadFdsOptions, receiveWithFds, sendWithFds } from "./fdpass.ts";
 import { bindTo, encode, familyNumber, localName, openSocket, saBuf, saLen, setIntOpt, type SocketFile, socketFile, unlinkSocketFile } from "./sys.ts";

@@ -6,23 +6,9 @@ import { contextFields, DeadlineExceededError, type ErrorContext, NetError, sysE
 import { checkOptions, optionKeys } from "../options.ts";
 import { atMono, checkDeadline, type Deadline, toMono } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
-import {
-  checkHostname,
-  checkLookup,
-  checkNetwork,
-  checkPort,
-  checkSignal,
-  checkUnixPath,
-  ipLiteral,
-  type IpLiteral,
-  ipSockAddr,
-  type LookupFunction,
-  networkFamily,
-  netName,
-  PeerContext,
-  resolveHost,
-  toAddr,
-} from "./addr.ts";
+import { checkHostname, checkNetwork, checkPort, checkSignal, checkUnixPath, ipLiteral, type IpLiteral, ipSockAddr, networkFamily, netName } from "./_addr_checks.ts";
+import { checkLookup, type LookupFunction, resolveHost } from "./_resolve.ts";
+import { PeerContext, toAddr } from "./addr.ts";
 import { Conn } from "./conn.ts";
 import { encode, familyNumber, getIntOpt, localName, openSocket, peerName, saBuf, setIntOpt } from "./sys.ts";
 
