@@ -72,6 +72,14 @@ const ECONNREFUSED = E.ECONNREFUSED!;
  * for `hostname`, …), RangeError for a `deadline` number before 1971 (a
  * duration belongs in `timeout`). A failed connect leaves no descriptor or
  * timer behind.
+ *
+ * Errors are rejections of the returned promise.
+ * @throws {TypeError} opts is not an object, an unknown option, or an option of the wrong type (hostname, lookup, signal, timeout, deadline)
+ * @throws {RangeError} a `deadline` number before 1971, taken for a misplaced duration
+ * @throws {AddrError} a bad port, network, IP literal, zone (ENODEV) or unix path (ENAMETOOLONG, EINVAL); a name that does not resolve (ENOTFOUND, `cause`), or a resolver answer that is not a list of IP addresses (EINVAL)
+ * @throws {DeadlineExceededError} the timeout or deadline passed, lookup included (timeout === true)
+ * @throws {NetError} ECONNREFUSED, ENOENT, ENETUNREACH and other socket/connect errors (code, syscall)
+ * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
  */
 export async function connect(opts: ConnectOptions): Promise<Conn> {
   if (opts === null || typeof opts !== "object") throw new TypeError("connect: options object required");
