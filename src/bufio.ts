@@ -151,6 +151,10 @@ export class BufferedReader {
   #w = 0;
   #eof = false;
 
+  /**
+   * @throws {TypeError} an unknown option
+   * @throws {RangeError} size or maxSize is not a non-negative integer, size is 0, or maxSize is below size
+   */
   constructor(src: ByteReader, opts: BufferedReaderOptions = {}) {
     checkOptions("BufferedReader", opts, READER_KEYS);
     const size = opts.size ?? DEFAULT_SIZE;
@@ -177,6 +181,13 @@ export class BufferedReader {
    * Reads into buf like Conn.read: copies what is buffered, or (with nothing
    * buffered) reads once from the source — straight into buf when buf is at
    * least as large as the buffer. Resolves the byte count, or null at EOF.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} an unknown option
+   * @throws {DeadlineExceededError} the source's read deadline passed (passed through from a Conn or TlsConn; buffered bytes stay buffered)
+   * @throws {ClosedError} the source was closed
+   * @throws {NetError} the source's read failed: ECONNRESET and other socket errors (code, syscall)
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   async read(buf: Uint8Array, opts?: BufioReadOptions): Promise<number | null> {
     checkOptions("read", opts, READ_KEYS);
@@ -201,6 +212,14 @@ export class BufferedReader {
    * is read straight into dst when it is large. Resolves dst.length, or null
    * when EOF came before any byte; rejects with UnexpectedEofError (bytes so
    * far in `partial`) when EOF came in the middle.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} an unknown option
+   * @throws {UnexpectedEofError} EOF after part of the unit (partial, expected)
+   * @throws {DeadlineExceededError} the source's read deadline passed (passed through from a Conn or TlsConn; buffered bytes stay buffered)
+   * @throws {ClosedError} the source was closed
+   * @throws {NetError} the source's read failed: ECONNRESET and other socket errors (code, syscall)
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   async readFull(dst: Uint8Array, opts?: BufioReadOptions): Promise<number | null> {
     checkOptions("readFull", opts, READ_KEYS);
@@ -233,6 +252,15 @@ export class BufferedReader {
    * Reads exactly n bytes into a fresh Uint8Array (owned by the caller).
    * Resolves null when EOF came before any byte; rejects with
    * UnexpectedEofError when it came after some.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} an unknown option
+   * @throws {RangeError} n is not a non-negative integer
+   * @throws {UnexpectedEofError} EOF after part of the unit (partial, expected)
+   * @throws {DeadlineExceededError} the source's read deadline passed (passed through from a Conn or TlsConn; buffered bytes stay buffered)
+   * @throws {ClosedError} the source was closed
+   * @throws {NetError} the source's read failed: ECONNRESET and other socket errors (code, syscall)
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   async readExactly(n: number, opts?: BufioReadOptions): Promise<Uint8Array | null> {
     checkOptions("readExactly", opts, READ_KEYS);
@@ -247,6 +275,16 @@ export class BufferedReader {
    * until the next call on this reader. Grows the buffer when n is larger
    * (TooLongError past maxSize). Resolves null at EOF with nothing buffered;
    * rejects with UnexpectedEofError when EOF leaves fewer than n.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} an unknown option
+   * @throws {RangeError} n is not a non-negative integer
+   * @throws {TooLongError} n is larger than maxSize (limit)
+   * @throws {UnexpectedEofError} EOF after part of the unit (partial, expected)
+   * @throws {DeadlineExceededError} the source's read deadline passed (passed through from a Conn or TlsConn; buffered bytes stay buffered)
+   * @throws {ClosedError} the source was closed
+   * @throws {NetError} the source's read failed: ECONNRESET and other socket errors (code, syscall)
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   async peek(n: number, opts?: BufioReadOptions): Promise<Uint8Array | null> {
     checkOptions("peek", opts, READ_KEYS);
@@ -264,6 +302,14 @@ export class BufferedReader {
   /**
    * Skips n bytes (buffered or not). Resolves the number skipped, which is
    * less than n only at EOF.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} an unknown option
+   * @throws {RangeError} n is not a non-negative integer
+   * @throws {DeadlineExceededError} the source's read deadline passed (passed through from a Conn or TlsConn; buffered bytes stay buffered)
+   * @throws {ClosedError} the source was closed
+   * @throws {NetError} the source's read failed: ECONNRESET and other socket errors (code, syscall)
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   async discard(n: number, opts?: BufioReadOptions): Promise<number> {
     checkOptions("discard", opts, READ_KEYS);
@@ -285,6 +331,16 @@ export class BufferedReader {
    * Rejects with TooLongError when `max` bytes (default maxSize) hold no
    * delimiter — the bytes stay buffered — and with UnexpectedEofError when
    * the stream ends before one; resolves null at EOF with nothing buffered.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} an unknown option
+   * @throws {RangeError} a delimiter byte out of 0–255, an empty delimiter, or a bad `max` (not a non-negative integer, above maxSize, shorter than the delimiter)
+   * @throws {TooLongError} `max` bytes hold no delimiter (limit); the bytes stay buffered
+   * @throws {UnexpectedEofError} the stream ended before a delimiter (partial; expected null)
+   * @throws {DeadlineExceededError} the source's read deadline passed (passed through from a Conn or TlsConn; buffered bytes stay buffered)
+   * @throws {ClosedError} the source was closed
+   * @throws {NetError} the source's read failed: ECONNRESET and other socket errors (code, syscall)
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   async readSlice(delim: number | string | Uint8Array, opts?: ReadUntilOptions): Promise<Uint8Array | null> {
     checkOptions("readSlice", opts, UNTIL_KEYS);
@@ -319,6 +375,16 @@ export class BufferedReader {
   /**
    * readSlice, returning a fresh copy (delimiter included) owned by the
    * caller (Go's ReadBytes).
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} an unknown option
+   * @throws {RangeError} a delimiter byte out of 0–255, an empty delimiter, or a bad `max` (not a non-negative integer, above maxSize, shorter than the delimiter)
+   * @throws {TooLongError} `max` bytes hold no delimiter (limit); the bytes stay buffered
+   * @throws {UnexpectedEofError} the stream ended before a delimiter (partial; expected null)
+   * @throws {DeadlineExceededError} the source's read deadline passed (passed through from a Conn or TlsConn; buffered bytes stay buffered)
+   * @throws {ClosedError} the source was closed
+   * @throws {NetError} the source's read failed: ECONNRESET and other socket errors (code, syscall)
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   async readUntil(delim: number | string | Uint8Array, opts?: ReadUntilOptions): Promise<Uint8Array | null> {
     checkOptions("readUntil", opts, UNTIL_KEYS);
@@ -330,6 +396,16 @@ export class BufferedReader {
    * Reads a line ending in LF and decodes it as UTF-8 without the LF (or
    * CR LF). Resolves null at EOF with nothing buffered; a last line without
    * LF rejects with UnexpectedEofError. `max` counts the line terminator.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} an unknown option
+   * @throws {RangeError} a bad `max` (not a non-negative integer, above maxSize, 0)
+   * @throws {TooLongError} `max` bytes hold no delimiter (limit); the bytes stay buffered
+   * @throws {UnexpectedEofError} the stream ended before a delimiter (partial; expected null)
+   * @throws {DeadlineExceededError} the source's read deadline passed (passed through from a Conn or TlsConn; buffered bytes stay buffered)
+   * @throws {ClosedError} the source was closed
+   * @throws {NetError} the source's read failed: ECONNRESET and other socket errors (code, syscall)
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   async readLine(opts?: ReadUntilOptions): Promise<string | null> {
     checkOptions("readLine", opts, UNTIL_KEYS);
@@ -464,6 +540,10 @@ export class BufferedWriter {
   #err: unknown = undefined;
   #failed = false;
 
+  /**
+   * @throws {TypeError} an unknown option
+   * @throws {RangeError} size is not a positive integer
+   */
   constructor(dst: ByteWriter, opts: BufferedWriterOptions = {}) {
     checkOptions("BufferedWriter", opts, WRITER_KEYS);
     const size = opts.size ?? DEFAULT_SIZE;
@@ -493,6 +573,11 @@ export class BufferedWriter {
    * once when it fits; otherwise after the buffer has been flushed and, for
    * data at least a buffer long, data itself written. Rejects with the
    * destination's error (and stays failed).
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {NetError} the destination's write failed: EPIPE, ECONNRESET, … (code, syscall); sticky: every later call rejects with it
+   * @throws {DeadlineExceededError} the destination's write deadline passed (sticky)
+   * @throws {ClosedError} the destination was closed (sticky)
    */
   write(data: Uint8Array): Promise<void> {
     if (this.#busy === null && !this.#failed && data.length <= this.#buf.length - this.#n) {
@@ -503,7 +588,14 @@ export class BufferedWriter {
     return this.#serial(() => this.#writeSlow(data));
   }
 
-  /** Buffers s as UTF-8, encoding straight into the buffer when it fits. */
+  /**
+   * Buffers s as UTF-8, encoding straight into the buffer when it fits.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {NetError} the destination's write failed: EPIPE, ECONNRESET, … (code, syscall); sticky: every later call rejects with it
+   * @throws {DeadlineExceededError} the destination's write deadline passed (sticky)
+   * @throws {ClosedError} the destination was closed (sticky)
+   */
   writeString(s: string): Promise<void> {
     if (this.#busy === null && !this.#failed && s.length * 3 <= this.#buf.length - this.#n) {
       const { written } = encoder.encodeInto(s, this.#buf.subarray(this.#n));
@@ -513,7 +605,14 @@ export class BufferedWriter {
     return this.write(encoder.encode(s));
   }
 
-  /** Writes everything buffered. Resolves once the destination has accepted it. */
+  /**
+   * Writes everything buffered. Resolves once the destination has accepted it.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {NetError} the destination's write failed: EPIPE, ECONNRESET, … (code, syscall); sticky: every later call rejects with it
+   * @throws {DeadlineExceededError} the destination's write deadline passed (sticky)
+   * @throws {ClosedError} the destination was closed (sticky)
+   */
   flush(): Promise<void> {
     if (this.#busy === null && !this.#failed && this.#n === 0) return RESOLVED;
     return this.#serial(() => this.#flushNow());

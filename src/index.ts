@@ -16,7 +16,8 @@ export {
   type ListenDatagramOptions,
   type ListenUnixgramOptions,
 } from "./net/datagram.ts";
-export { formatAddr, type Addr, type IpAddr, type LookupAddress, type LookupFunction, type UnixAddr } from "./net/addr.ts";
+export { formatAddr, type Addr, type IpAddr, type UnixAddr } from "./net/addr.ts";
+export type { LookupAddress, LookupFunction } from "./net/_resolve.ts";
 export { pollFd, PollFd, type PollFdOptions, type PollMode, type WaitOptions } from "./pollfd.ts";
 export { AddrError, ClosedError, DeadlineExceededError, NetError, type ErrorContext } from "./errors.ts";
 export { runtimeStats, type RuntimeStats } from "./runtime/stats.ts";

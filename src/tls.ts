@@ -280,6 +280,14 @@ export class TlsConn implements AsyncDisposable {
    * Resolves once the handshake has completed. Waits under the read
    * deadline; rejects with the handshake's error, DeadlineExceededError,
    * ClosedError, or `signal.reason`.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} a bad or unknown option
+   * @throws {Error} node:tls's error for a failed handshake or TLS failure (its `code`, e.g. UNABLE_TO_VERIFY_LEAF_SIGNATURE, ERR_SSL_…)
+   * @throws {DeadlineExceededError} the read deadline passed (timeout === true)
+   * @throws {ClosedError} after close(), or the connection closed during the handshake
+   * @throws {NetError} ECONNRESET and other errors of the Conn underneath (code, syscall)
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   async handshake(opts?: HandshakeOptions): Promise<void> {
     checkOptions("handshake", opts, SIGNAL_ONLY);
@@ -293,6 +301,14 @@ export class TlsConn implements AsyncDisposable {
   /**
    * Reads decrypted bytes into buf: resolves the count, null at EOF, or 0
    * at once for an empty buf. Reads are served one at a time in order.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} a bad or unknown option
+   * @throws {ClosedError} after close(), or close() while the read waits
+   * @throws {DeadlineExceededError} the read deadline passed (timeout === true); the session stays usable
+   * @throws {NetError} ECONNRESET and other errors of the Conn underneath (code, syscall)
+   * @throws {Error} node:tls's error for a failed handshake or TLS failure (its `code`, e.g. UNABLE_TO_VERIFY_LEAF_SIGNATURE, ERR_SSL_…)
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   read(buf: Uint8Array, opts?: IoOptions): Promise<number | null> {
     if (opts !== undefined) {
@@ -330,6 +346,14 @@ export class TlsConn implements AsyncDisposable {
    * Writes all of buf (encrypted) and resolves buf.length once the Conn
    * underneath has taken it. After a failed or timed-out write every later
    * write rejects with the same error. Writes are served in order.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} a bad or unknown option
+   * @throws {ClosedError} after close(), or close() while the write waits
+   * @throws {DeadlineExceededError} the write deadline passed (timeout === true); later writes fail the same
+   * @throws {NetError} ECONNRESET and other errors of the Conn underneath (code, syscall)
+   * @throws {Error} node:tls's error for a failed handshake or TLS failure (its `code`, e.g. UNABLE_TO_VERIFY_LEAF_SIGNATURE, ERR_SSL_…)
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   write(buf: Uint8Array, opts?: IoOptions): Promise<number> {
     if (opts !== undefined) {
@@ -377,6 +401,12 @@ export class TlsConn implements AsyncDisposable {
    * are done; the peer reads EOF. Unlike a Conn's, the read side does not
    * stay open for long: Bun's node:tls ends the session in both directions
    * once close_notify is sent, so read what you expect before calling it.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {ClosedError} after close()
+   * @throws {DeadlineExceededError} an earlier write timed out (the same error)
+   * @throws {NetError} ECONNRESET and other errors of the Conn underneath (code, syscall)
+   * @throws {Error} node:tls's error for a failed handshake or TLS failure (its `code`, e.g. UNABLE_TO_VERIFY_LEAF_SIGNATURE, ERR_SSL_…)
    */
   async closeWrite(): Promise<void> {
     await this.#writeQueue;
@@ -395,7 +425,13 @@ export class TlsConn implements AsyncDisposable {
     });
   }
 
-  /** Sets the read and write deadlines (absolute: epoch ms, a Date, or null for none). */
+  /**
+   * Sets the read and write deadlines (absolute: epoch ms, a Date, or null for none).
+   *
+   * @throws {TypeError} t is not a number, a Date or null, or is NaN or an invalid Date
+   * @throws {RangeError} a number before 1971, taken for a misplaced duration
+   * @throws {ClosedError} after close()
+   */
   setDeadline(t: Deadline): void {
     checkDeadline("setDeadline", t);
     this.setReadDeadline(t);
@@ -407,6 +443,10 @@ export class TlsConn implements AsyncDisposable {
    * read (or handshake) waiting when it passes rejects with
    * DeadlineExceededError; the session stays usable. A number before 1971
    * throws RangeError: for a duration use setReadTimeout(ms).
+   *
+   * @throws {TypeError} t is not a number, a Date or null, or is NaN or an invalid Date
+   * @throws {RangeError} a number before 1971, taken for a misplaced duration
+   * @throws {ClosedError} after close()
    */
   setReadDeadline(t: Deadline): void {
     if (this.#closing) throw new ClosedError("setReadDeadline", this.#ctx);
@@ -414,28 +454,49 @@ export class TlsConn implements AsyncDisposable {
     this.#wake();
   }
 
-  /** Write deadline (absolute): a write waiting when it passes rejects with DeadlineExceededError, and so does every later write. */
+  /**
+   * Write deadline (absolute): a write waiting when it passes rejects with DeadlineExceededError, and so does every later write.
+   *
+   * @throws {TypeError} t is not a number, a Date or null, or is NaN or an invalid Date
+   * @throws {RangeError} a number before 1971, taken for a misplaced duration
+   * @throws {ClosedError} after close()
+   */
   setWriteDeadline(t: Deadline): void {
     if (this.#closing) throw new ClosedError("setWriteDeadline", this.#ctx);
     this.#writeDeadline = toMono(t, "setWriteDeadline");
     this.#wake();
   }
 
-  /** Sets the read deadline to ms from now (null or 0 clears it; negative: expired); see Conn.setReadTimeout. */
+  /**
+   * Sets the read deadline to ms from now (null or 0 clears it; negative: expired); see Conn.setReadTimeout.
+   *
+   * @throws {TypeError} ms is not a number or null, or is NaN
+   * @throws {ClosedError} after close()
+   */
   setReadTimeout(ms: Timeout): void {
     if (this.#closing) throw new ClosedError("setReadTimeout", this.#ctx);
     this.#readDeadline = timeoutToMono("setReadTimeout", ms);
     this.#wake();
   }
 
-  /** Sets the write deadline to ms from now (null or 0 clears it). */
+  /**
+   * Sets the write deadline to ms from now (null or 0 clears it).
+   *
+   * @throws {TypeError} ms is not a number or null, or is NaN
+   * @throws {ClosedError} after close()
+   */
   setWriteTimeout(ms: Timeout): void {
     if (this.#closing) throw new ClosedError("setWriteTimeout", this.#ctx);
     this.#writeDeadline = timeoutToMono("setWriteTimeout", ms);
     this.#wake();
   }
 
-  /** Sets both deadlines to ms from now (null or 0 clears them). */
+  /**
+   * Sets both deadlines to ms from now (null or 0 clears them).
+   *
+   * @throws {TypeError} ms is not a number or null, or is NaN
+   * @throws {ClosedError} after close()
+   */
   setTimeout(ms: Timeout): void {
     if (this.#closing) throw new ClosedError("setTimeout", this.#ctx);
     const mono = timeoutToMono("setTimeout", ms);
@@ -449,6 +510,9 @@ export class TlsConn implements AsyncDisposable {
    * ClosedError, close_notify is sent (for at most 5 s) when the session is
    * up, and the Conn underneath is closed; resolves once its descriptor is
    * released. A second close() throws ClosedError.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {ClosedError} on a second close()
    */
   close(): Promise<void> {
     if (this.#closing) return Promise.reject(new ClosedError("close", this.#ctx));
@@ -534,6 +598,14 @@ export class TlsConn implements AsyncDisposable {
  * Rejects with TypeError, leaving the Conn as it was, for a node:tls option
  * that makes no sense over an open Conn (`socket`, `host`, `port`, `timeout`,
  * `allowHalfOpen`; `handshakeTimeout`, `pauseOnConnect` for a server).
+ *
+ * Errors are rejections of the returned promise.
+ * @throws {TypeError} a node:tls option that makes no sense over an open Conn, or an unknown handshake option
+ * @throws {Error} node:tls's error for bad keys or certificates, or a failed client handshake (its `code`)
+ * @throws {DeadlineExceededError} a client handshake outlived a deadline (timeout === true)
+ * @throws {ClosedError} the connection closed during a client handshake
+ * @throws {NetError} ECONNRESET and other errors of the Conn during a client handshake (code, syscall)
+ * @throws {DOMException} AbortError (or the signal's own reason) when hs.signal aborts
  */
 export async function upgradeTls(conn: Conn, opts: UpgradeTlsOptions = {}, hs?: HandshakeOptions): Promise<TlsConn> {
   rejectOptions("upgradeTls", opts, opts?.isServer === true ? SERVER_BANNED : CLIENT_BANNED);
@@ -556,6 +628,16 @@ export async function upgradeTls(conn: Conn, opts: UpgradeTlsOptions = {}, hs?: 
  * deadline cover the handshake too. Rejects as connect() does, or with the
  * TLS error; TypeError for an unknown option, or a node:tls option in `tls`
  * that the connect options cover (`host`, `port`, `timeout`, …).
+ *
+ * Errors are rejections of the returned promise.
+ * @throws {TypeError} opts is not an object, an unknown option, a banned node:tls option in `tls`, or a connect option of the wrong type
+ * @throws {RangeError} a `deadline` number before 1971, taken for a misplaced duration
+ * @throws {AddrError} as connect(): bad input, or a name that does not resolve (ENOTFOUND)
+ * @throws {NetError} as connect(): ECONNREFUSED and other socket errors, or ECONNRESET during the handshake (code, syscall)
+ * @throws {DeadlineExceededError} the timeout or deadline passed, handshake included (timeout === true)
+ * @throws {Error} node:tls's error for a failed handshake or bad TLS options (its `code`)
+ * @throws {ClosedError} the connection closed during the handshake
+ * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
  */
 export async function connectTls(opts: ConnectTlsOptions): Promise<TlsConn> {
   if (opts === null || typeof opts !== "object") throw new TypeError("connectTls: options object required");
@@ -610,13 +692,26 @@ export class TlsListener implements AsyncDisposable, AsyncIterable<TlsConn> {
     return this.#ln.addr;
   }
 
-  /** Waits for the next connection (as Listener.accept) and wraps it; no handshake yet. */
+  /**
+   * Waits for the next connection (as Listener.accept) and wraps it; no handshake yet.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} a bad or unknown option
+   * @throws {ClosedError} after close(), or close() while the accept waits
+   * @throws {DeadlineExceededError} the listener's accept deadline passed (timeout === true)
+   * @throws {NetError} the listening socket is unusable (code, syscall)
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
+   */
   async accept(opts?: AcceptOptions): Promise<TlsConn> {
     const conn = await this.#ln.accept(opts);
     return new TlsConn(conn, { ...this.#opts, secureContext: this.#context, isServer: true });
   }
 
-  /** Closes the listener (connections already accepted stay open). */
+  /**
+   * Closes the listener (connections already accepted stay open).
+   *
+   * @throws {ClosedError} on a second close() (thrown at the call, not a rejection)
+   */
   close(): Promise<void> {
     return this.#ln.close();
   }
@@ -625,6 +720,13 @@ export class TlsListener implements AsyncDisposable, AsyncIterable<TlsConn> {
     await this.#ln[Symbol.asyncDispose]();
   }
 
+  /**
+   * Yields accepted connections, each a TlsConn not yet handshaken, until the listener is closed.
+   *
+   * A step's promise rejects with accept()'s errors other than ClosedError (which ends the loop).
+   * @throws {DeadlineExceededError} the accept deadline passed (timeout === true)
+   * @throws {NetError} the listening socket is unusable (code, syscall)
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<TlsConn> {
     for await (const conn of this.#ln) {
       yield new TlsConn(conn, { ...this.#opts, secureContext: this.#context, isServer: true });
@@ -637,6 +739,11 @@ export class TlsListener implements AsyncDisposable, AsyncIterable<TlsConn> {
  * `cert` at least). Synchronous, like listen(): EADDRINUSE and friends
  * throw NetError; bad keys or certificates throw node:tls's error; an
  * unknown option (or `tls.handshakeTimeout`, …) throws TypeError.
+ *
+ * @throws {TypeError} opts is not an object, an unknown option, a banned node:tls option in `tls`, or a listen option of the wrong type
+ * @throws {Error} node:tls's error for bad keys or certificates
+ * @throws {AddrError} as listen(): a bad port, network, IP literal or zone
+ * @throws {NetError} as listen(): EADDRINUSE, EACCES and other socket errors (code, syscall)
  */
 export function listenTls(opts: ListenTlsOptions): TlsListener {
   if (opts === null || typeof opts !== "object") throw new TypeError("listenTls: options object required");

@@ -60,6 +60,10 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * Throws TypeError for a non-integer, NetError EBADF (not open), ENOTSOCK,
    * EPROTOTYPE (not a stream socket), EINVAL (a listening socket: use
    * listen({ fd })) or ENOTCONN (not connected).
+   *
+   * @throws {TypeError} fd is not a non-negative integer
+   * @throws {NetError} EBADF, ENOTSOCK, EPROTOTYPE, EAFNOSUPPORT, EINVAL, ENOTCONN, or a failed getsockname/getpeername/register (code, syscall)
+   * @throws {Error} FdFlagError (code, fd, flag) when O_NONBLOCK or FD_CLOEXEC does not stick
    */
   static fromFd(fd: number): Conn {
     return connFromFd(fd);
@@ -92,6 +96,13 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * ArrayBuffer or anything else rejects with TypeError). Resolves the number of bytes read, `null` at EOF (and on
    * every read after it), or 0 at once when buf is empty. A reset by the peer
    * rejects with code `ECONNRESET`, never EOF.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} buf is not an ArrayBufferView, or a bad or unknown option
+   * @throws {ClosedError} after close(), or close() while the read waits
+   * @throws {DeadlineExceededError} the read deadline passed (timeout === true)
+   * @throws {NetError} ECONNRESET and other socket errors (code, syscall)
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   read(buf: ArrayBufferView, opts?: IoOptions): Promise<number | null> {
     if (opts !== undefined) {
@@ -107,6 +118,13 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * and changes nothing), parking while the send buffer is full; resolves
    * its byte length. On failure the error's `bytesWritten` says how much was
    * accepted. A closed peer is `EPIPE` (no SIGPIPE).
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} buf is not an ArrayBufferView, or a bad or unknown option
+   * @throws {ClosedError} after close(), or close() while the write waits (bytesWritten)
+   * @throws {DeadlineExceededError} the write deadline passed (timeout === true; bytesWritten)
+   * @throws {NetError} EPIPE, ECONNRESET and other socket errors (code, syscall, bytesWritten)
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   write(buf: ArrayBufferView, opts?: IoOptions): Promise<number> {
     if (opts !== undefined) {
@@ -116,7 +134,16 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
     return this.#fd.write(buf, opts?.signal);
   }
 
-  /** Writes several buffers in order with vectored writes; resolves the total. */
+  /**
+   * Writes several buffers in order with vectored writes; resolves the total.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} bufs is not an array of ArrayBufferViews, or a bad or unknown option
+   * @throws {ClosedError} after close(), or close() while the write waits (bytesWritten)
+   * @throws {DeadlineExceededError} the write deadline passed (timeout === true; bytesWritten)
+   * @throws {NetError} EPIPE, ECONNRESET and other socket errors (code, syscall, bytesWritten)
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
+   */
   writev(bufs: readonly ArrayBufferView[], opts?: IoOptions): Promise<number> {
     if (opts !== undefined) {
       const bad = optionsError("writev", opts, SIGNAL_ONLY, IO_HINTS);
@@ -128,12 +155,22 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
   /**
    * Shuts down the write side (the peer reads EOF) after every write queued
    * before it has finished. Reading still works.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {ClosedError} after close(), or close() while earlier writes are queued
+   * @throws {NetError} shutdown(2) failed, e.g. ENOTCONN (code, syscall)
    */
   async closeWrite(): Promise<void> {
     await this.#shutdown(C.SHUT_WR, "closeWrite", true);
   }
 
-  /** Shuts down the read side: later reads return EOF at once. */
+  /**
+   * Shuts down the read side: later reads return EOF at once.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {ClosedError} after close()
+   * @throws {NetError} shutdown(2) failed, e.g. ENOTCONN (code, syscall)
+   */
   async closeRead(): Promise<void> {
     await this.#shutdown(C.SHUT_RD, "closeRead", false);
   }
@@ -154,7 +191,13 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
     }
   }
 
-  /** Sets the read and write deadlines (absolute: epoch ms, a Date, or null for none); see setReadDeadline. */
+  /**
+   * Sets the read and write deadlines (absolute: epoch ms, a Date, or null for none); see setReadDeadline.
+   *
+   * @throws {TypeError} t is not a number, a Date or null, or is NaN or an invalid Date
+   * @throws {RangeError} a number before 1971, taken for a misplaced duration
+   * @throws {ClosedError} after close()
+   */
   setDeadline(t: Deadline): void {
     this.#fd.setDeadline("rw", t, "setDeadline");
   }
@@ -168,12 +211,22 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * setReadTimeout(5000). A number before 1971 (e.g. 1000) is taken for a
    * misplaced duration and throws RangeError; a Date is never second-guessed.
    * Throws ClosedError after close().
+   *
+   * @throws {TypeError} t is not a number, a Date or null, or is NaN or an invalid Date
+   * @throws {RangeError} a number before 1971, taken for a misplaced duration
+   * @throws {ClosedError} after close()
    */
   setReadDeadline(t: Deadline): void {
     this.#fd.setDeadline("r", t, "setReadDeadline");
   }
 
-  /** Sets the write deadline (absolute); see setReadDeadline. */
+  /**
+   * Sets the write deadline (absolute); see setReadDeadline.
+   *
+   * @throws {TypeError} t is not a number, a Date or null, or is NaN or an invalid Date
+   * @throws {RangeError} a number before 1971, taken for a misplaced duration
+   * @throws {ClosedError} after close()
+   */
   setWriteDeadline(t: Deadline): void {
     this.#fd.setDeadline("w", t, "setWriteDeadline");
   }
@@ -184,27 +237,50 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * deadline, not a per-read idle timer: call it again before each read to
    * bound each one. null or 0 clears it; a negative ms fails reads at once.
    * Throws TypeError for a non-number or NaN, ClosedError after close().
+   *
+   * @throws {TypeError} ms is not a number or null, or is NaN
+   * @throws {ClosedError} after close()
    */
   setReadTimeout(ms: Timeout): void {
     this.#fd.setTimeout("r", ms, "setReadTimeout");
   }
 
-  /** Sets the write deadline to ms from now; see setReadTimeout. */
+  /**
+   * Sets the write deadline to ms from now; see setReadTimeout.
+   *
+   * @throws {TypeError} ms is not a number or null, or is NaN
+   * @throws {ClosedError} after close()
+   */
   setWriteTimeout(ms: Timeout): void {
     this.#fd.setTimeout("w", ms, "setWriteTimeout");
   }
 
-  /** Sets the read and write deadlines to ms from now; see setReadTimeout. */
+  /**
+   * Sets the read and write deadlines to ms from now; see setReadTimeout.
+   *
+   * @throws {TypeError} ms is not a number or null, or is NaN
+   * @throws {ClosedError} after close()
+   */
   setTimeout(ms: Timeout): void {
     this.#fd.setTimeout("rw", ms, "setTimeout");
   }
 
-  /** TCP_NODELAY (on by default for TCP, as in Go). */
+  /**
+   * TCP_NODELAY (on by default for TCP, as in Go). A no-op on a unix connection.
+   *
+   * @throws {ClosedError} after close() (TCP)
+   * @throws {NetError} setsockopt failed (code, syscall)
+   */
   setNoDelay(noDelay = true): void {
     this.#opt("setNoDelay", C.IPPROTO_TCP, C.TCP_NODELAY, noDelay ? 1 : 0);
   }
 
-  /** SO_KEEPALIVE, with the idle time and probe interval (ms, whole seconds used). */
+  /**
+   * SO_KEEPALIVE, with the idle time and probe interval (ms, whole seconds used).
+   *
+   * @throws {ClosedError} after close()
+   * @throws {NetError} setsockopt failed (code, syscall)
+   */
   setKeepAlive(enable: boolean, initialDelayMs = 15_000): void {
     this.#opt("setKeepAlive", C.SOL_SOCKET, C.SO_KEEPALIVE, enable ? 1 : 0);
     if (enable) {
@@ -214,7 +290,12 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
     }
   }
 
-  /** SO_LINGER: 0 makes close() send RST and drop unsent data; null restores the default. */
+  /**
+   * SO_LINGER: 0 makes close() send RST and drop unsent data; null restores the default.
+   *
+   * @throws {ClosedError} after close()
+   * @throws {NetError} setsockopt failed (code, syscall)
+   */
   setLinger(seconds: number | null): void {
     const fd = this.#fd;
     fd.incref("setLinger");
@@ -250,6 +331,13 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * with the other writes, in order. Rejects TypeError for bad arguments,
    * NetError EOPNOTSUPP on TCP, EBADF for a descriptor that is not open, and
    * the errors of write().
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} data is not an ArrayBufferView or is empty, fds is not an array of non-negative integers, or a bad or unknown option
+   * @throws {NetError} EOPNOTSUPP on TCP, EBADF for a descriptor that is not open, and other sendmsg errors (code, syscall)
+   * @throws {ClosedError} after close(), or close() while the write waits
+   * @throws {DeadlineExceededError} the write deadline passed (timeout === true)
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   writeWithFds(data: ArrayBufferView, fds: readonly number[], opts?: IoOptions): Promise<number> {
     const bad = optionsError("writeWithFds", opts, SIGNAL_ONLY, IO_HINTS);
@@ -267,6 +355,14 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * message with descriptors begins or ends (the bytes behind are read by
    * the next call). A message with more than `maxFds` descriptors rejects
    * with ControlTruncatedError after closing those that arrived.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} buf is not an ArrayBufferView or is empty, maxFds is not an integer from 1 to 1024, or a bad or unknown option
+   * @throws {ControlTruncatedError} the message carried more than maxFds descriptors (bytesRead, closedFds)
+   * @throws {NetError} EOPNOTSUPP on TCP, ECONNRESET and other recvmsg errors (code, syscall)
+   * @throws {ClosedError} after close(), or close() while the read waits
+   * @throws {DeadlineExceededError} the read deadline passed (timeout === true)
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   readWithFds(buf: ArrayBufferView, opts?: ReadFdsOptions): Promise<FdMessage> {
     if (this.#transport !== "unix") return Promise.reject(notUnix("readWithFds", this.#fd.ctx));
@@ -278,13 +374,21 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * recorded them at connect time (SO_PEERCRED; LOCAL_PEERCRED and
    * LOCAL_PEERPID on macOS and FreeBSD). Throws NetError (EOPNOTSUPP on TCP)
    * or ClosedError.
+   *
+   * @throws {NetError} EOPNOTSUPP on TCP, or getsockopt failed, e.g. ENOTCONN (code, syscall)
+   * @throws {ClosedError} after close()
    */
   peerCredentials(): PeerCredentials {
     if (this.#transport !== "unix") throw notUnix("peerCredentials", this.#fd.ctx);
     return peerCredentials(this.#fd, "peerCredentials");
   }
 
-  /** A dup(2) of the descriptor, owned by the caller (Go's File()). */
+  /**
+   * A dup(2) of the descriptor, owned by the caller (Go's File()).
+   *
+   * @throws {ClosedError} after close()
+   * @throws {NetError} dup failed, e.g. EMFILE (code, syscall)
+   */
   dup(): number {
     const fd = this.#fd;
     fd.incref("dup");
@@ -305,6 +409,8 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * Closes the connection. Parked and queued operations reject with
    * ClosedError; the descriptor is released when the last of them has
    * settled, and the promise resolves then. A second close() throws ClosedError.
+   *
+   * @throws {ClosedError} on a second close() (thrown at the call, not a rejection)
    */
   close(): Promise<void> {
     return this.#fd.close();
@@ -320,6 +426,11 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * buffer; each chunk is a view into a pooled 64 KiB buffer that is valid
    * until the next iteration step (copy it with `.slice()` to keep it).
    * Breaking out of the loop does not close the connection.
+   *
+   * Each step's promise rejects with read()'s errors.
+   * @throws {ClosedError} after close(), or close() while a step waits
+   * @throws {DeadlineExceededError} the read deadline passed (timeout === true)
+   * @throws {NetError} ECONNRESET and other socket errors (code, syscall)
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array, undefined, undefined> {
     return new ChunkIterator(this.#fd);

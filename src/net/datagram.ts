@@ -8,7 +8,6 @@ import { bytesArg, signalArg } from "../runtime/bytes.ts";
 import type { Deadline, Timeout } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
 import {
-  type Addr,
   type BindTarget,
   bindSockAddr,
   bindTarget,
@@ -18,16 +17,15 @@ import {
   checkPort,
   checkScopeId,
   checkUnixPath,
-  formatAddr,
   ipLiteral,
   type IpLiteral,
   ipSockAddr,
   networkFamily,
   netName,
-  resolveHost,
-  toAddr,
   zoneScopeId,
-} from "./addr.ts";
+} from "./_addr_checks.ts";
+import { resolveHost } from "./_resolve.ts";
+import { type Addr, formatAddr, toAddr } from "./addr.ts";
 import { datagramFromFd, type ListenDatagramFdOptions } from "./adopt.ts";
 import { notUnix, peerCredentials, type PeerCredentials, type ReadFdsOptions, receiveWithFds, sendWithFds } from "./fdpass.ts";
 import { bindTo, encode, familyNumber, localName, openSocket, saBuf, saLen, setIntOpt, type SocketFile, socketFile, unlinkSocketFile } from "./sys.ts";
@@ -136,6 +134,14 @@ export class DatagramConn implements AsyncDisposable {
    * `EMSGSIZE`. data (and buf on the receiving calls) may be any
    * ArrayBufferView, taken by its bytes; a bare ArrayBuffer or anything else
    * rejects with TypeError before anything is sent.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} data is not an ArrayBufferView, addr is not an address object or has an unknown key, or a bad or unknown option
+   * @throws {AddrError} a bad port, zone or scope id, a unix path (ENAMETOOLONG, EINVAL), a target of the other kind or family, or a name that does not resolve (ENOTFOUND)
+   * @throws {NetError} EISCONN on a connected socket; EMSGSIZE, ENETUNREACH and other sendto errors (code, syscall)
+   * @throws {ClosedError} after close(), or close() while the call waits
+   * @throws {DeadlineExceededError} the write deadline passed (timeout === true)
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   async send(data: ArrayBufferView, addr: DatagramTarget, opts?: SignalOptions): Promise<number> {
     const bytes = bytesArg("send", "data", data);
@@ -165,6 +171,13 @@ export class DatagramConn implements AsyncDisposable {
    * Waits for one datagram and copies it into buf. A zero-length datagram
    * resolves n = 0 (never EOF); one longer than buf is truncated and the
    * rest discarded.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} buf is not an ArrayBufferView, or a bad or unknown option
+   * @throws {NetError} ECONNREFUSED (a connected UDP socket's peer) and other recvfrom errors (code, syscall)
+   * @throws {ClosedError} after close(), or close() while the call waits
+   * @throws {DeadlineExceededError} the read deadline passed (timeout === true)
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   receive(buf: ArrayBufferView, opts?: SignalOptions): Promise<Datagram> {
     let bytes: Uint8Array;
@@ -193,7 +206,16 @@ export class DatagramConn implements AsyncDisposable {
     );
   }
 
-  /** Connected sockets only: sends data as one datagram to the peer. */
+  /**
+   * Connected sockets only: sends data as one datagram to the peer.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} data is not an ArrayBufferView, or a bad or unknown option
+   * @throws {NetError} EDESTADDRREQ on an unconnected socket; EMSGSIZE, ECONNREFUSED and other send errors (code, syscall)
+   * @throws {ClosedError} after close(), or close() while the call waits
+   * @throws {DeadlineExceededError} the write deadline passed (timeout === true)
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
+   */
   async write(data: ArrayBufferView, opts?: SignalOptions): Promise<number> {
     const bytes = bytesArg("write", "data", data);
     checkOptions("write", opts, SIGNAL_ONLY, IO_HINTS);
@@ -214,7 +236,16 @@ export class DatagramConn implements AsyncDisposable {
     );
   }
 
-  /** Connected sockets only: receives one datagram from the peer; resolves its length. */
+  /**
+   * Connected sockets only: receives one datagram from the peer; resolves its length.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} buf is not an ArrayBufferView, or a bad or unknown option
+   * @throws {NetError} ECONNREFUSED (nothing listens at the peer) and other recv errors (code, syscall)
+   * @throws {ClosedError} after close(), or close() while the call waits
+   * @throws {DeadlineExceededError} the read deadline passed (timeout === true)
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
+   */
   async read(buf: ArrayBufferView, opts?: SignalOptions): Promise<number> {
     const bytes = bytesArg("read", "buf", buf);
     checkOptions("read", opts, SIGNAL_ONLY, IO_HINTS);
@@ -239,6 +270,14 @@ export class DatagramConn implements AsyncDisposable {
    * descriptors stay the caller's. Rejects TypeError for bad arguments,
    * NetError EOPNOTSUPP on UDP, EISCONN (a target on a connected socket),
    * EDESTADDRREQ (no target on an unconnected one), and the errors of send().
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} data is not an ArrayBufferView, fds is not an array of non-negative integers, or a bad or unknown option
+   * @throws {AddrError} opts.to is not a { path }, or a bad unix path (ENAMETOOLONG, EINVAL)
+   * @throws {NetError} EOPNOTSUPP on UDP, EISCONN, EDESTADDRREQ, EBADF for a descriptor that is not open, and other sendmsg errors (code, syscall)
+   * @throws {ClosedError} after close(), or close() while the call waits
+   * @throws {DeadlineExceededError} the write deadline passed (timeout === true)
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   async sendWithFds(data: ArrayBufferView, fds: readonly number[], opts?: SendFdsOptions): Promise<number> {
     checkOptions("sendWithFds", opts, SEND_FDS_KEYS);
@@ -265,6 +304,14 @@ export class DatagramConn implements AsyncDisposable {
    * came with it, owned by the caller and close-on-exec. More than `maxFds`
    * descriptors reject with ControlTruncatedError after closing those that
    * arrived.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} buf is not an ArrayBufferView, maxFds is not an integer from 1 to 1024, or a bad or unknown option
+   * @throws {ControlTruncatedError} the datagram carried more than maxFds descriptors (bytesRead, closedFds)
+   * @throws {NetError} EOPNOTSUPP on UDP, and other recvmsg errors (code, syscall)
+   * @throws {ClosedError} after close(), or close() while the call waits
+   * @throws {DeadlineExceededError} the read deadline passed (timeout === true)
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   receiveWithFds(buf: ArrayBufferView, opts?: ReadFdsOptions): Promise<{ n: number; addr: Addr; fds: number[] }> {
     if (this.#family !== "unix") return Promise.reject(notUnix("receiveWithFds", this.#fd.ctx));
@@ -274,6 +321,9 @@ export class DatagramConn implements AsyncDisposable {
   /**
    * Connected unixgram sockets (a socketpair end): the peer's pid, uid and
    * gid. Throws NetError (EOPNOTSUPP on UDP, ENOTCONN when not connected).
+   *
+   * @throws {NetError} EOPNOTSUPP on UDP, or getsockopt failed, e.g. ENOTCONN (code, syscall)
+   * @throws {ClosedError} after close()
    */
   peerCredentials(): PeerCredentials {
     if (this.#family !== "unix") throw notUnix("peerCredentials", this.#fd.ctx);
@@ -300,7 +350,13 @@ export class DatagramConn implements AsyncDisposable {
     return ipSockAddr({ family: this.#family, address: host, scopeId: t.scopeId }, port);
   }
 
-  /** Sets the read and write deadlines (absolute: epoch ms, a Date, or null for none); see Conn.setReadDeadline. */
+  /**
+   * Sets the read and write deadlines (absolute: epoch ms, a Date, or null for none); see Conn.setReadDeadline.
+   *
+   * @throws {TypeError} t is not a number, a Date or null, or is NaN or an invalid Date
+   * @throws {RangeError} a number before 1971, taken for a misplaced duration
+   * @throws {ClosedError} after close()
+   */
   setDeadline(t: Deadline): void {
     this.#fd.setDeadline("rw", t, "setDeadline");
   }
@@ -309,27 +365,52 @@ export class DatagramConn implements AsyncDisposable {
    * Sets the deadline of receive and read (absolute, as Conn.setReadDeadline:
    * a number before 1971 throws RangeError; use setReadTimeout(ms) for a
    * duration).
+   *
+   * @throws {TypeError} t is not a number, a Date or null, or is NaN or an invalid Date
+   * @throws {RangeError} a number before 1971, taken for a misplaced duration
+   * @throws {ClosedError} after close()
    */
   setReadDeadline(t: Deadline): void {
     this.#fd.setDeadline("r", t, "setReadDeadline");
   }
 
-  /** Sets the deadline of send and write (absolute); see setReadDeadline. */
+  /**
+   * Sets the deadline of send and write (absolute); see setReadDeadline.
+   *
+   * @throws {TypeError} t is not a number, a Date or null, or is NaN or an invalid Date
+   * @throws {RangeError} a number before 1971, taken for a misplaced duration
+   * @throws {ClosedError} after close()
+   */
   setWriteDeadline(t: Deadline): void {
     this.#fd.setDeadline("w", t, "setWriteDeadline");
   }
 
-  /** Sets the read deadline to ms from now (null or 0 clears it); see Conn.setReadTimeout. */
+  /**
+   * Sets the read deadline to ms from now (null or 0 clears it); see Conn.setReadTimeout.
+   *
+   * @throws {TypeError} ms is not a number or null, or is NaN
+   * @throws {ClosedError} after close()
+   */
   setReadTimeout(ms: Timeout): void {
     this.#fd.setTimeout("r", ms, "setReadTimeout");
   }
 
-  /** Sets the write deadline to ms from now (null or 0 clears it). */
+  /**
+   * Sets the write deadline to ms from now (null or 0 clears it).
+   *
+   * @throws {TypeError} ms is not a number or null, or is NaN
+   * @throws {ClosedError} after close()
+   */
   setWriteTimeout(ms: Timeout): void {
     this.#fd.setTimeout("w", ms, "setWriteTimeout");
   }
 
-  /** Sets both deadlines to ms from now (null or 0 clears them). */
+  /**
+   * Sets both deadlines to ms from now (null or 0 clears them).
+   *
+   * @throws {TypeError} ms is not a number or null, or is NaN
+   * @throws {ClosedError} after close()
+   */
   setTimeout(ms: Timeout): void {
     this.#fd.setTimeout("rw", ms, "setTimeout");
   }
@@ -338,7 +419,11 @@ export class DatagramConn implements AsyncDisposable {
     return this.#fd.closing;
   }
 
-  /** Closes the socket; parked operations reject with ClosedError. A second close() throws ClosedError. */
+  /**
+   * Closes the socket; parked operations reject with ClosedError. A second close() throws ClosedError.
+   *
+   * @throws {ClosedError} on a second close() (thrown at the call, not a rejection)
+   */
   close(): Promise<void> {
     const released = this.#fd.close();
     if (this.#file !== null) unlinkSocketFile(this.#file);
@@ -349,7 +434,13 @@ export class DatagramConn implements AsyncDisposable {
     if (!this.#fd.closing) await this.close();
   }
 
-  /** Yields datagrams (each a fresh copy, up to 64 KiB) until the socket is closed. */
+  /**
+   * Yields datagrams (each a fresh copy, up to 64 KiB) until the socket is closed.
+   *
+   * A step's promise rejects with receive()'s errors other than ClosedError (which ends the loop).
+   * @throws {DeadlineExceededError} the read deadline passed (timeout === true)
+   * @throws {NetError} ECONNREFUSED and other recvfrom errors (code, syscall)
+   */
   async *[Symbol.asyncIterator](): AsyncGenerator<{ data: Uint8Array; addr: Addr }, void, undefined> {
     const buf = new Uint8Array(new ArrayBuffer(65536));
     for (;;) {
@@ -395,6 +486,11 @@ function boundSocketFile(path: string, ctx: ErrorContext): SocketFile | null {
  * NetError / AddrError, or TypeError for an unknown option (`host` for
  * `hostname`, …). `listenDatagram({ fd })` adopts an inherited or received
  * SOCK_DGRAM socket instead (owned on success; see ListenDatagramFdOptions).
+ *
+ * @throws {TypeError} opts is not an object, an unknown option, a hostname that is not a string, or a bad fd
+ * @throws {AddrError} a bad port, network, IP literal or zone (ENODEV for an unknown interface), a host name that is not an IP literal or "localhost", a bad unix path (ENAMETOOLONG, EINVAL)
+ * @throws {NetError} EADDRINUSE, EACCES and other socket/setsockopt/bind/stat/register errors (code, syscall); for `fd`, EBADF, ENOTSOCK, EPROTOTYPE or EAFNOSUPPORT
+ * @throws {Error} FdFlagError (code, fd, flag) for `fd`, when O_NONBLOCK or FD_CLOEXEC does not stick
  */
 export function listenDatagram(opts: ListenDatagramOptions | ListenUnixgramOptions | ListenDatagramFdOptions): DatagramConn {
   if (opts === null || typeof opts !== "object") throw new TypeError("listenDatagram: options object required");
@@ -464,6 +560,11 @@ function bindUdp(target: BindTarget, reusePort: boolean, peer: SockAddr | null):
  * Opens a UDP socket connected to one peer: use write/read; errors from the
  * peer (ECONNREFUSED) surface on read. Rejects with NetError / AddrError, or
  * TypeError for an unknown option (`host` for `hostname`, …).
+ *
+ * Errors are rejections of the returned promise.
+ * @throws {TypeError} opts is not an object, an unknown option, or a hostname that is not a string
+ * @throws {AddrError} a bad port, network, IP literal or zone (ENODEV), or a name that does not resolve (ENOTFOUND, `cause`) or resolves to no IP address list (EINVAL)
+ * @throws {NetError} ENETUNREACH and other socket/connect/getsockname/register errors (code, syscall)
  */
 export async function connectDatagram(opts: ConnectDatagramOptions): Promise<DatagramConn> {
   if (opts === null || typeof opts !== "object") throw new TypeError("connectDatagram: options object required");

@@ -6,23 +6,9 @@ import { contextFields, DeadlineExceededError, type ErrorContext, NetError, sysE
 import { checkOptions, optionKeys } from "../options.ts";
 import { atMono, checkDeadline, type Deadline, toMono } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
-import {
-  checkHostname,
-  checkLookup,
-  checkNetwork,
-  checkPort,
-  checkSignal,
-  checkUnixPath,
-  ipLiteral,
-  type IpLiteral,
-  ipSockAddr,
-  type LookupFunction,
-  networkFamily,
-  netName,
-  PeerContext,
-  resolveHost,
-  toAddr,
-} from "./addr.ts";
+import { checkHostname, checkNetwork, checkPort, checkSignal, checkUnixPath, ipLiteral, type IpLiteral, ipSockAddr, networkFamily, netName } from "./_addr_checks.ts";
+import { checkLookup, type LookupFunction, resolveHost } from "./_resolve.ts";
+import { PeerContext, toAddr } from "./addr.ts";
 import { Conn } from "./conn.ts";
 import { encode, familyNumber, getIntOpt, localName, openSocket, peerName, saBuf, setIntOpt } from "./sys.ts";
 
@@ -86,6 +72,14 @@ const ECONNREFUSED = E.ECONNREFUSED!;
  * for `hostname`, …), RangeError for a `deadline` number before 1971 (a
  * duration belongs in `timeout`). A failed connect leaves no descriptor or
  * timer behind.
+ *
+ * Errors are rejections of the returned promise.
+ * @throws {TypeError} opts is not an object, an unknown option, or an option of the wrong type (hostname, lookup, signal, timeout, deadline)
+ * @throws {RangeError} a `deadline` number before 1971, taken for a misplaced duration
+ * @throws {AddrError} a bad port, network, IP literal, zone (ENODEV) or unix path (ENAMETOOLONG, EINVAL); a name that does not resolve (ENOTFOUND, `cause`), or a resolver answer that is not a list of IP addresses (EINVAL)
+ * @throws {DeadlineExceededError} the timeout or deadline passed, lookup included (timeout === true)
+ * @throws {NetError} ECONNREFUSED, ENOENT, ENETUNREACH and other socket/connect errors (code, syscall)
+ * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
  */
 export async function connect(opts: ConnectOptions): Promise<Conn> {
   if (opts === null || typeof opts !== "object") throw new TypeError("connect: options object required");

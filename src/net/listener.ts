@@ -7,7 +7,8 @@ import type { Deadline, Timeout } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
 import { checkOptions, optionKeys, SIGNAL_ONLY, type SignalOptions } from "../options.ts";
 import { hooks } from "../runtime/hooks.ts";
-import { type Addr, type BindTarget, bindSockAddr, bindTarget, bindText, checkUnixPath, formatAddr, netName, PeerContext, toAddr } from "./addr.ts";
+import { type BindTarget, bindSockAddr, bindTarget, bindText, checkUnixPath, netName } from "./_addr_checks.ts";
+import { type Addr, formatAddr, PeerContext, toAddr } from "./addr.ts";
 import { Conn } from "./conn.ts";
 import { type ListenFdOptions, listenFd } from "./adopt.ts";
 import { acceptedSocket, bindTo, familyNumber, localName, openSocket, saBuf, saLen, setIntOpt, type SocketFile, socketFile, unlinkSocketFile } from "./sys.ts";
@@ -132,6 +133,13 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
    * and ENOSPC when the poller is at fs.epoll.max_user_watches) backs off
    * (5 ms doubling to 1 s) instead of spinning or failing. An unknown
    * option rejects with TypeError.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} a bad or unknown option
+   * @throws {ClosedError} after close(), or close() while the accept waits
+   * @throws {DeadlineExceededError} the accept deadline passed (timeout === true)
+   * @throws {NetError} EBADF, EINVAL, ENOTSOCK or EFAULT: the listening socket is unusable (code, syscall)
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   async accept(opts?: AcceptOptions): Promise<Conn> {
     checkOptions("accept", opts, SIGNAL_ONLY);
@@ -207,12 +215,21 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
    * for none): accepts parked or started after it reject with
    * DeadlineExceededError. A number before 1971 throws RangeError (for a
    * duration use setTimeout(ms)).
+   *
+   * @throws {TypeError} t is not a number, a Date or null, or is NaN or an invalid Date
+   * @throws {RangeError} a number before 1971, taken for a misplaced duration
+   * @throws {ClosedError} after close()
    */
   setDeadline(t: Deadline): void {
     this.#fd.setDeadline("r", t, "setDeadline");
   }
 
-  /** Sets the accept deadline to ms from now (null or 0 clears it; negative: expired). Throws TypeError for a non-number. */
+  /**
+   * Sets the accept deadline to ms from now (null or 0 clears it; negative: expired). Throws TypeError for a non-number.
+   *
+   * @throws {TypeError} ms is not a number or null, or is NaN
+   * @throws {ClosedError} after close()
+   */
   setTimeout(ms: Timeout): void {
     this.#fd.setTimeout("r", ms, "setTimeout");
   }
@@ -259,6 +276,8 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
    * Stops listening: parked accepts reject with ClosedError and the iterator
    * ends. A unix socket file is unlinked (if it is still the one this
    * listener created). A second close() throws ClosedError.
+   *
+   * @throws {ClosedError} on a second close() (thrown at the call, not a rejection)
    */
   close(): Promise<void> {
     const released = this.#fd.close();
@@ -275,7 +294,13 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
     if (!this.#fd.closing) await this.close();
   }
 
-  /** Yields accepted connections until the listener is closed. */
+  /**
+   * Yields accepted connections until the listener is closed.
+   *
+   * A step's promise rejects with accept()'s errors other than ClosedError (which ends the loop).
+   * @throws {DeadlineExceededError} the accept deadline passed (timeout === true)
+   * @throws {NetError} the listening socket is unusable (code, syscall)
+   */
   async *[Symbol.asyncIterator](): AsyncGenerator<Conn, void, undefined> {
     for (;;) {
       try {
@@ -299,6 +324,11 @@ export class Listener implements AsyncDisposable, AsyncIterable<Conn> {
  * socket (else NetError ENOTSOCK / EPROTOTYPE / EBADF for a closed number);
  * one not listening yet gets listen(2) with `backlog`. On success the
  * Listener owns the descriptor; on failure it stays the caller's.
+ *
+ * @throws {TypeError} opts is not an object, an unknown option, a hostname that is not a string, a bad backlog or fd
+ * @throws {AddrError} a bad port, network, IP literal or zone (ENODEV for an unknown interface), a host name that is not an IP literal or "localhost", a bad unix path (ENAMETOOLONG, EINVAL)
+ * @throws {NetError} EADDRINUSE, EACCES and other socket/setsockopt/bind/listen/stat/register errors (code, syscall); for `fd`, EBADF, ENOTSOCK, EPROTOTYPE, EAFNOSUPPORT, or EINVAL for a connected socket
+ * @throws {Error} FdFlagError (code, fd, flag) for `fd`, when O_NONBLOCK or FD_CLOEXEC does not stick
  */
 export function listen(opts: ListenOptions): Listener {
   if (opts === null || typeof opts !== "object") throw new TypeError("listen: options object required");

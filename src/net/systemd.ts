@@ -69,6 +69,11 @@ const SYSTEMD_KEYS = optionKeys<ListenSystemdOptions>({ unsetEnvironment: true }
  * made are closed first). The variables are unset in every case unless
  * `unsetEnvironment: false`.
  *
+ * @throws {TypeError} opts is not an object, or an unknown option
+ * @throws {AddrError} EINVAL: LISTEN_PID or LISTEN_FDS is not a non-negative integer or is out of range, or LISTEN_FDNAMES has another count of names
+ * @throws {NetError} EBADF (fewer descriptors passed than LISTEN_FDS says), or a descriptor that cannot be wrapped (see listen({ fd }), Conn.fromFd, listenDatagram({ fd })) (code, syscall)
+ * @throws {Error} FdFlagError (code, fd, flag) when FD_CLOEXEC or O_NONBLOCK does not stick
+ *
  * ```ts
  * const http = listenSystemd().find((s) => s.name === "http")?.socket;
  * const ln = http instanceof Listener ? http : listen({ port: 8080 });

@@ -59,6 +59,7 @@ export class Chan<T> implements AsyncIterable<T> {
   readonly #recvq = new WaiterQueue<RecvWaiter<T>>();
   readonly #sendq = new WaiterQueue<SendWaiter<T>>();
 
+  /** @throws {RangeError} capacity is not a non-negative integer */
   constructor(capacity = 0) {
     if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError(`channel capacity must be a non-negative integer, got ${capacity}`);
     this.#cap = capacity;
@@ -82,6 +83,11 @@ export class Chan<T> implements AsyncIterable<T> {
   /**
    * Sends v, waiting until a receiver takes it (unbuffered) or there is room
    * (buffered). Throws ChannelError if the channel is closed, now or while waiting.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} an unknown option
+   * @throws {ChannelError} the channel is closed, or closed while the send waits
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   send(v: T, opts?: ChanOptions): Promise<void> {
     if (opts !== undefined) {
@@ -120,7 +126,11 @@ export class Chan<T> implements AsyncIterable<T> {
     });
   }
 
-  /** Sends v only if that completes at once; throws ChannelError if closed. */
+  /**
+   * Sends v only if that completes at once; throws ChannelError if closed.
+   *
+   * @throws {ChannelError} the channel is closed
+   */
   trySend(v: T): boolean {
     if (this.#closed) throw new ChannelError("send on closed channel");
     const r = this.#recvq.shift();
@@ -139,6 +149,10 @@ export class Chan<T> implements AsyncIterable<T> {
   /**
    * Receives a value, waiting until one is available. Resolves `{ value, ok: true }`,
    * or `{ value: undefined, ok: false }` once the channel is closed and drained.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} an unknown option
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   recv(opts?: ChanOptions): Promise<Received<T>> {
     if (opts !== undefined) {
@@ -196,6 +210,8 @@ export class Chan<T> implements AsyncIterable<T> {
   /**
    * Closes the channel: parked receivers get `ok: false`, parked senders throw.
    * Buffered values can still be received. Closing twice throws ChannelError.
+   *
+   * @throws {ChannelError} the channel is already closed
    */
   close(): void {
     if (this.#closed) throw new ChannelError("close of closed channel");

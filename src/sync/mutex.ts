@@ -42,7 +42,13 @@ export class Mutex {
   #locked = false;
   readonly #q = new WaiterQueue<LockWaiter>();
 
-  /** Resolves once the lock is held by the caller. */
+  /**
+   * Resolves once the lock is held by the caller.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} an unknown option
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
+   */
   lock(opts?: SignalOptions): Promise<void> {
     if (opts !== undefined) {
       const bad = optionsError("lock", opts, SIGNAL_ONLY);
@@ -59,7 +65,11 @@ export class Mutex {
     return true;
   }
 
-  /** Releases the lock, handing it to the next waiter. Throws if not locked. */
+  /**
+   * Releases the lock, handing it to the next waiter. Throws if not locked.
+   *
+   * @throws {Error} the mutex is not locked
+   */
   unlock(): void {
     if (!this.#locked) throw new Error("sync: unlock of unlocked mutex");
     const next = this.#q.shift();
@@ -80,7 +90,13 @@ export class RWMutex {
   readonly #rq = new WaiterQueue<LockWaiter>();
   #writersWaiting = 0;
 
-  /** Resolves once a read lock is held. Waits while a writer holds or waits. */
+  /**
+   * Resolves once a read lock is held. Waits while a writer holds or waits.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} an unknown option
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
+   */
   rlock(opts?: SignalOptions): Promise<void> {
     if (opts !== undefined) {
       const bad = optionsError("rlock", opts, SIGNAL_ONLY);
@@ -93,14 +109,24 @@ export class RWMutex {
     return park(this.#rq, () => this.#readers++, opts?.signal);
   }
 
-  /** Releases a read lock. */
+  /**
+   * Releases a read lock.
+   *
+   * @throws {Error} no read lock is held
+   */
   runlock(): void {
     if (this.#readers === 0) throw new Error("sync: runlock of unlocked RWMutex");
     this.#readers--;
     if (this.#readers === 0) this.#grantWriter();
   }
 
-  /** Resolves once the write lock is held. */
+  /**
+   * Resolves once the write lock is held.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} an unknown option
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
+   */
   lock(opts?: SignalOptions): Promise<void> {
     if (opts !== undefined) {
       const bad = optionsError("lock", opts, SIGNAL_ONLY);
@@ -123,7 +149,11 @@ export class RWMutex {
     });
   }
 
-  /** Releases the write lock: waiting readers go first, then the next writer. */
+  /**
+   * Releases the write lock: waiting readers go first, then the next writer.
+   *
+   * @throws {Error} the write lock is not held
+   */
   unlock(): void {
     if (!this.#writer) throw new Error("sync: unlock of unlocked RWMutex");
     this.#writer = false;

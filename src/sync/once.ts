@@ -14,6 +14,9 @@ export class Once {
    * Runs fn on the first call; every call (concurrent or later) resolves when
    * that first run has finished. If fn throws, the error is returned to every
    * caller and fn is not run again (as in Go).
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {unknown} whatever the first run of fn threw or rejected with, to every caller
    */
   do(fn: () => unknown): Promise<void> {
     this.#promise ??= (async () => {

@@ -44,8 +44,9 @@ const DEFAULT_SELECTED: Selected = Object.freeze({ index: -1, value: undefined, 
  * ready, one is chosen uniformly at random; the others are not consumed.
  * With `{ default: true }` it never waits.
  *
- * @throws {ChannelError} (as a rejection) a send case on a closed channel, as in Go.
- * @throws {TypeError} (as a rejection) an unknown option.
+ * Errors are rejections of the returned promise.
+ * @throws {ChannelError} a send case on a closed channel, as in Go
+ * @throws {TypeError} an unknown option
  *
  * ```ts
  * const r = await select([{ recv: jobs }, { recv: after(1000) }, { signal }]);

@@ -15,6 +15,11 @@ import { Chan } from "./chan.ts";
  * `signal.reason` and clears the timer. While pending it keeps the process
  * alive. Rejects with TypeError for a non-number ms and RangeError for NaN
  * or ±Infinity.
+ *
+ * Errors are rejections of the returned promise.
+ * @throws {TypeError} ms is not a number, or an unknown option
+ * @throws {RangeError} ms is NaN or ±Infinity
+ * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
  */
 export function sleep(ms: number, opts?: SignalOptions): Promise<void> {
   try {
@@ -44,6 +49,9 @@ export function sleep(ms: number, opts?: SignalOptions): Promise<void> {
  * keep the process alive. An abort of `signal` cancels the timer (the
  * channel then never receives). Throws TypeError for a non-number ms and
  * RangeError for NaN or ±Infinity.
+ *
+ * @throws {TypeError} ms is not a number, or an unknown option
+ * @throws {RangeError} ms is NaN or ±Infinity
  */
 export function after(ms: number, opts?: SignalOptions): Chan<Date> {
   durationArg("after", ms);
@@ -85,6 +93,9 @@ function periodArg(op: string, ms: unknown): number {
  * buffer: a reader that falls behind gets the latest pending tick, not a
  * backlog. Keeps the process alive until stop(). Throws TypeError for a
  * non-number period, RangeError for one that is not positive and finite.
+ *
+ * @throws {TypeError} (constructor, reset) ms is not a number
+ * @throws {RangeError} (constructor, reset) ms is not positive and finite
  */
 export class Ticker {
   readonly c = new Chan<Date>(1);
@@ -103,7 +114,12 @@ export class Ticker {
     }
   }
 
-  /** Restarts the ticks with a new period (same checks as the constructor). */
+  /**
+   * Restarts the ticks with a new period (same checks as the constructor).
+   *
+   * @throws {TypeError} ms is not a number
+   * @throws {RangeError} ms is not positive and finite
+   */
   reset(ms: number): void {
     periodArg("Ticker.reset", ms);
     this.stop();

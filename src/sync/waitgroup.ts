@@ -12,7 +12,11 @@ export class WaitGroup {
   #count = 0;
   #waiters: (() => void)[] = [];
 
-  /** Adds delta (may be negative) to the counter; throws RangeError if it goes below zero. */
+  /**
+   * Adds delta (may be negative) to the counter; throws RangeError if it goes below zero.
+   *
+   * @throws {RangeError} delta is not an integer, or the counter would go below zero
+   */
   add(delta: number): void {
     if (!Number.isInteger(delta)) throw new RangeError(`WaitGroup.add: delta must be an integer, got ${delta}`);
     const next = this.#count + delta;
@@ -25,7 +29,11 @@ export class WaitGroup {
     }
   }
 
-  /** add(-1). */
+  /**
+   * add(-1).
+   *
+   * @throws {RangeError} the counter is already zero
+   */
   done(): void {
     this.add(-1);
   }
@@ -35,7 +43,13 @@ export class WaitGroup {
     return this.#count;
   }
 
-  /** Resolves when the counter is zero (at once if it already is). */
+  /**
+   * Resolves when the counter is zero (at once if it already is).
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {TypeError} an unknown option
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
+   */
   wait(opts?: SignalOptions): Promise<void> {
     if (opts !== undefined) {
       const bad = optionsError("wait", opts, SIGNAL_ONLY);

@@ -5,7 +5,8 @@
 // are in zone_netns.test.ts.
 import { afterEach, describe, expect, test } from "bun:test";
 import { interfaceIndex } from "../../ffi/libc.ts";
-import { ipLiteral, toAddr } from "../../src/net/addr.ts";
+import { ipLiteral } from "../../src/net/_addr_checks.ts";
+import { toAddr } from "../../src/net/addr.ts";
 import { AddrError, connect, connectDatagram, type DatagramConn, formatAddr, listen, listenDatagram } from "../../src/index.ts";
 import { expectClean, tick } from "../_support/index.ts";
 
