@@ -123,6 +123,9 @@ export class PollFd {
    * "register") when the poller refuses the descriptor: EPERM on epoll for
    * a regular file or a directory (always ready: read it directly), EEXIST
    * when it is registered already, EBADF when it is not open.
+   *
+   * @throws {TypeError} fd is not a descriptor number, an unknown option, or a bad mode
+   * @throws {NetError} the poller refused the descriptor (op "register": EPERM, EEXIST, EBADF)
    */
   constructor(fd: number, opts?: PollFdOptions) {
     if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`pollFd: not a file descriptor: ${fd}`);
@@ -154,12 +157,30 @@ export class PollFd {
    * abort, or NetError when the number was closed (EBADF), taken by
    * another registered descriptor (EEXIST), or (level mode) poll(2) failed.
    * Waits on one PollFd are served in FIFO order.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {ClosedError} after close()
+   * @throws {DeadlineExceededError} the read deadline passed (timeout === true)
+   * @throws {NetError} the number was closed (EBADF) or taken by another registered descriptor (EEXIST); level mode: poll(2) failed
+   * @throws {TypeError} an unknown option, both deadline and timeout, or a bad timeout
+   * @throws {RangeError} a deadline number before 1971 (a misplaced duration)
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   waitReadable(opts?: WaitOptions): Promise<void> {
     return this.#wait("r", "waitReadable", opts);
   }
 
-  /** Like waitReadable, for writability and the write deadline. */
+  /**
+   * Like waitReadable, for writability and the write deadline.
+   *
+   * Errors are rejections of the returned promise.
+   * @throws {ClosedError} after close()
+   * @throws {DeadlineExceededError} the write deadline passed (timeout === true)
+   * @throws {NetError} EBADF / EEXIST as for waitReadable
+   * @throws {TypeError} an unknown option, both deadline and timeout, or a bad timeout
+   * @throws {RangeError} a deadline number before 1971
+   * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
+   */
   waitWritable(opts?: WaitOptions): Promise<void> {
     return this.#wait("w", "waitWritable", opts);
   }
@@ -183,6 +204,9 @@ export class PollFd {
    * Sets the deadline of waitReadable, an absolute time (epoch ms or a
    * Date; null clears it). A number before 1971 throws RangeError: for a
    * duration use setReadTimeout(ms).
+   *
+   * @throws {RangeError} a number before 1971
+   * @throws {ClosedError} after close()
    */
   setReadDeadline(t: Deadline): void {
     this.#fd.setDeadline("r", t, "setReadDeadline");
@@ -225,6 +249,9 @@ export class PollFd {
  * Registers a caller-owned descriptor with the netpoller, edge-triggered
  * unless `{ mode: "level" }`. See PollFd (and its constructor for what it
  * throws).
+ *
+ * @throws {TypeError} fd is not a descriptor number, an unknown option, or a bad mode
+ * @throws {NetError} the poller refused the descriptor (EPERM for a regular file on epoll, EEXIST, EBADF)
  */
 export function pollFd(fd: number, opts?: PollFdOptions): PollFd {
   return new PollFd(fd, opts);
