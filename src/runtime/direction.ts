@@ -11,7 +11,7 @@
 // it returns.
 import type { ErrorContext } from "../errors.ts";
 import { AGAIN, attempt, type IoTarget, type Op, opName, withProgress } from "./io_op.ts";
-import type { Half, PollDesc } from "./poll_desc.ts";
+import { Half, type PollDesc } from "./poll_desc.ts";
 
 /** What a Direction needs from its FD (besides the attempt's IoTarget). */
 export interface DirectionHost extends IoTarget {
@@ -58,8 +58,11 @@ function capture(resolve: (v: unknown) => void, reject: (err: unknown) => void):
   nextReject = reject;
 }
 
-export class Direction {
-  readonly h: Half;
+/**
+ * A direction is also its pollDesc Half (and so its FIFO lock): an FD is one
+ * PollDesc and two of these, the fewest objects an idle connection can hold.
+ */
+export class Direction extends Half {
   readonly #host: DirectionHost;
   readonly #settled: Settled;
   /** The operation holding the lock, from its first attempt until it settles. */
@@ -67,16 +70,16 @@ export class Direction {
   #resolve: ((v: unknown) => void) | null = null;
   #reject: ((err: unknown) => void) | null = null;
 
-  constructor(host: DirectionHost, h: Half, write: boolean) {
+  constructor(host: DirectionHost, write: boolean) {
+    super();
     this.#host = host;
-    this.h = h;
     this.#settled = write ? settledWrites : settledReads;
   }
 
   /** Runs op to completion: its value, or the closed / timeout / system error or abort reason. */
   run(op: Op, signal: AbortSignal | undefined): Promise<unknown> {
     const host = this.#host;
-    if (host.pd.closing || !this.h.tryAcquire()) return this.#queued(op, signal);
+    if (host.pd.closing || !this.tryAcquire()) return this.#queued(op, signal);
     host.addRef();
     return this.#start(op, signal);
   }
@@ -87,7 +90,7 @@ export class Direction {
     host.incref(name);
     let locked = false;
     try {
-      const wait = this.h.acquire(signal);
+      const wait = this.acquire(signal);
       if (wait !== null) await wait;
       locked = true;
     } catch (reason) {
@@ -103,7 +106,7 @@ export class Direction {
   // them over (then resume() or abandon() releases them).
   #start(op: Op, signal: AbortSignal | undefined): Promise<unknown> {
     const pd = this.#host.pd;
-    const h = this.h;
+    const h: Half = this;
     this.#op = op;
     let parked = false;
     try {
@@ -132,14 +135,14 @@ export class Direction {
     const op = this.#op!;
     let v: unknown;
     try {
-      v = attempt(this.#host, this.h, op);
+      v = attempt(this.#host, this, op);
     } catch (err) {
-      this.#host.pd.unpark(this.h);
+      this.#host.pd.unpark(this);
       this.abandon(err);
       return;
     }
     if (v === AGAIN) return;
-    this.#host.pd.unpark(this.h);
+    this.#host.pd.unpark(this);
     const resolve = this.#resolve!;
     this.#end();
     resolve(v);
@@ -159,7 +162,7 @@ export class Direction {
     this.#resolve = null;
     this.#reject = null;
     try {
-      this.h.release();
+      this.release();
     } finally {
       this.#host.decref();
     }

@@ -83,10 +83,10 @@ export class FD implements PollOwner, DirectionHost {
     this.owned = opts.owned;
     this.ctx = opts.ctx;
     this.#file = opts.owned ? null : fileId(sysfd);
-    this.pd = new PollDesc(sysfd);
+    this.#r = new Direction(this, false);
+    this.#w = new Direction(this, true);
+    this.pd = new PollDesc(sysfd, this.#r, this.#w);
     this.pd.owner = this;
-    this.#r = new Direction(this, this.pd.r, false);
-    this.#w = new Direction(this, this.pd.w, true);
     const loop = getLoop();
     const err = loop.register(this.pd);
     if (err !== 0) throw sysError("register", loop.poller.registerSyscall, err, opts.ctx);
@@ -270,12 +270,12 @@ export class FD implements PollOwner, DirectionHost {
 
   /** @internal Readiness for the parked operation on h (PollOwner). */
   resume(h: Half): void {
-    (h === this.pd.r ? this.#r : this.#w).resume();
+    (h as Direction).resume();
   }
 
   /** @internal The parked operation on h failed (PollOwner). */
   abandon(h: Half, err: unknown): void {
-    (h === this.pd.r ? this.#r : this.#w).abandon(err);
+    (h as Direction).abandon(err);
   }
 
   /**

@@ -31,11 +31,13 @@
 //   fail the operation even if data is buffered.
 //
 // Deadlines are monotonic milliseconds (performance.now()); 0 = none,
-// -1 = expired. Each Half has one timer at most, armed only while a task is
-// parked; every deadline change bumps its `seq`, so a stale timer callback
-// finds a different seq and does nothing. A deadline beyond setTimeout's
-// reach re-arms when the timer fires early.
+// -1 = expired. A Half is in the thread's deadline heap (deadline_heap.ts:
+// one setTimeout for the earliest of all) at most once, put there only while
+// a task is parked with a deadline, and taken out by every deadline change,
+// by close() and when it fires. An op that completes leaves it in, so the
+// next park under the same deadline costs nothing.
 
+import { DeadlineHeap, type HeapEntry } from "./deadline_heap.ts";
 import { hooks } from "./hooks.ts";
 import { FifoLock } from "./lock.ts";
 
@@ -52,14 +54,12 @@ export type Reason = typeof CLOSED | typeof TIMEOUT;
 
 const NO_DEADLINE = 0;
 const EXPIRED = -1;
-/** setTimeout's ceiling (2^31-1 ms); longer deadlines re-arm when it fires. */
-const MAX_TIMER_MS = 0x7fffffff;
 
 /**
  * One direction of a pollDesc. It is also the direction's FIFO lock (the FD
  * serialises each direction's operations on it): one object per direction.
  */
-export class Half extends FifoLock {
+export class Half extends FifoLock implements HeapEntry {
   /** The latch. Written by the PollDesc methods only (ready, consume, park*, unpark, #fail, close). */
   state: Latch = NIL;
   /** The promise park's settlers: set by park(), cleared by unpark(); null for a direct park. */
@@ -71,8 +71,14 @@ export class Half extends FifoLock {
   op = "";
   /** Parked with parkDirect: ready() calls owner.resume(h) instead of resolving. Set by #wait(), cleared by unpark(). */
   direct = false;
-  /** Timer and abort state, made on first use: most halves never need it. Owned by #armTimer / #clearTimer / #wait / unpark. */
-  x: HalfTimers | null = null;
+  /** The parked task's abort listener, made on first use: most halves never need it. Owned by #wait / unpark. */
+  x: HalfAbort | null = null;
+  /** Index in the deadline heap, -1 when not in it (written by the heap). */
+  hi = -1;
+  /** The deadline the heap holds this half for (written by the heap). */
+  at = 0;
+  /** The PollDesc this half belongs to: the heap's expiry fails the parked task through it. */
+  pd: PollDesc | null = null;
 
   /** The abort signal of the parked task, if it gave one. */
   get abortSignal(): AbortSignal | null {
@@ -80,15 +86,21 @@ export class Half extends FifoLock {
   }
 }
 
-/** A Half's deadline timer and abort listener. */
-class HalfTimers {
-  /** Bumped by every deadline change: a timer armed before it is stale. */
-  seq = 0;
-  timer: ReturnType<typeof setTimeout> | null = null;
-  timerAt = 0;
+/** A Half's abort listener. */
+class HalfAbort {
   abortSignal: AbortSignal | null = null;
   abortListener: (() => void) | null = null;
 }
+
+// A parked deadline has passed: fail the task parked on h (if any still is).
+function expire(h: Half): void {
+  if (h.deadline <= 0) return;
+  h.deadline = EXPIRED;
+  h.pd!.timedOut(h);
+}
+
+/** Every parked deadline of this thread. */
+const deadlines = new DeadlineHeap<Half>(expire);
 
 /**
  * The pollDesc's owner (the FD): builds the error a parked task fails with,
@@ -129,8 +141,8 @@ export class PollDesc {
    * Whoever flips it moves the tasks parked at that moment with hooks.reweigh.
    */
   unref = false;
-  readonly r = new Half();
-  readonly w = new Half();
+  readonly r: Half;
+  readonly w: Half;
   /**
    * The owner: parked tasks reject with its errors, so the I/O path needs no
    * wrapper frame to convert reasons, and direct parks call it back. Without
@@ -138,8 +150,13 @@ export class PollDesc {
    */
   owner: PollOwner | null = null;
 
-  constructor(fd: number) {
+  /** r and w may be given (subclasses of Half that carry the owner's per-direction state). */
+  constructor(fd: number, r: Half = new Half(), w: Half = new Half()) {
     this.fd = fd;
+    this.r = r;
+    this.w = w;
+    r.pd = this;
+    w.pd = this;
   }
 
   #reason(reason: unknown, op: string): unknown {
@@ -227,10 +244,10 @@ export class PollDesc {
     h.state = WAITING;
     h.direct = direct;
     h.op = op;
-    if (h.deadline > 0 && (h.x === null || h.x.timerAt !== h.deadline)) this.#armTimer(h);
+    if (h.deadline > 0 && (h.hi < 0 || h.at !== h.deadline)) deadlines.set(h, h.deadline);
     if (signal) {
       const listener = () => this.#fail(h, signal.reason);
-      const x = (h.x ??= new HalfTimers());
+      const x = (h.x ??= new HalfAbort());
       x.abortSignal = signal;
       x.abortListener = listener;
       signal.addEventListener("abort", listener, { once: true });
@@ -240,28 +257,39 @@ export class PollDesc {
 
   /** Sets a deadline (monotonic ms; 0 = none; <= now = already expired). */
   setDeadline(h: Half, mono: number): void {
-    this.#clearTimer(h);
     if (mono === 0 || !Number.isFinite(mono)) {
+      deadlines.delete(h);
       h.deadline = NO_DEADLINE;
       return;
     }
     if (mono <= performance.now()) {
+      deadlines.delete(h);
       h.deadline = EXPIRED;
       if (h.state === WAITING) this.#fail(h, TIMEOUT);
       return;
     }
     h.deadline = mono;
-    if (h.state === WAITING) this.#armTimer(h);
+    // Parked: move its heap entry (or make one). Not parked: the next park makes one.
+    if (h.state === WAITING) deadlines.set(h, mono);
+    else deadlines.delete(h);
   }
 
   /** Marks closing and wakes every parked task with CLOSED. Idempotent. */
   close(): void {
     this.closing = true;
-    for (const h of [this.r, this.w]) {
-      this.#clearTimer(h);
-      if (h.state === WAITING) this.#fail(h, CLOSED);
-      else h.state = NIL;
-    }
+    this.#closeHalf(this.r);
+    this.#closeHalf(this.w);
+  }
+
+  #closeHalf(h: Half): void {
+    deadlines.delete(h);
+    if (h.state === WAITING) this.#fail(h, CLOSED);
+    else h.state = NIL;
+  }
+
+  /** @internal The deadline heap: h's deadline has passed (h.deadline is EXPIRED now). */
+  timedOut(h: Half): void {
+    this.#fail(h, TIMEOUT);
   }
 
   get waiting(): number {
@@ -291,47 +319,5 @@ export class PollDesc {
       x.abortListener = null;
     }
     hooks.parked(-1, this.unref);
-  }
-
-  #armTimer(h: Half): void {
-    this.#clearTimer(h);
-    const x = (h.x ??= new HalfTimers());
-    const seq = x.seq;
-    const at = h.deadline;
-    const delay = Math.min(Math.max(0, Math.ceil(at - performance.now())), MAX_TIMER_MS);
-    x.timerAt = at;
-    x.timer = setTimeout(() => this.#onTimer(h, seq), delay);
-    // Deadline timers never keep the process alive on their own: a parked
-    // task does (hooks.parked), and a deadline with nobody parked has no one to wake.
-    x.timer.unref();
-    hooks.timers(1);
-  }
-
-  #onTimer(h: Half, seq: number): void {
-    const x = h.x!;
-    x.timer = null;
-    x.timerAt = 0;
-    hooks.timers(-1);
-    if (seq !== x.seq || h.deadline <= 0) return; // stale: the deadline moved
-    if (performance.now() < h.deadline) {
-      // Fired early (timer granularity) or the deadline was beyond one timer's reach.
-      if (h.state === WAITING) this.#armTimer(h);
-      return;
-    }
-    h.deadline = EXPIRED;
-    this.#fail(h, TIMEOUT);
-  }
-
-  // Clears h's timer and makes any timer callback already queued stale.
-  #clearTimer(h: Half): void {
-    const x = h.x;
-    if (x === null) return; // never had a timer
-    x.seq++;
-    if (x.timer !== null) {
-      clearTimeout(x.timer);
-      x.timer = null;
-      hooks.timers(-1);
-    }
-    x.timerAt = 0;
   }
 }
