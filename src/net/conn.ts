@@ -285,6 +285,11 @@ class ChunkIterator implements AsyncIterableIterator<Uint8Array, undefined, unde
     return chunkPool;
   }
 
+  /** The iterator is its own read operation (ChunkSink). */
+  get kind(): "chunk" {
+    return "chunk";
+  }
+
   next(): Promise<IteratorResult<Uint8Array, undefined>> {
     this.#giveBack();
     if (this.#done) return Promise.resolve({ value: undefined, done: true });

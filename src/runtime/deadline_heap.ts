@@ -5,7 +5,8 @@
 // callback closures.
 //
 // An entry is the object that owns the deadline (a pollDesc Half): its `hi`
-// is its index in the heap (-1 when out) and `at` its key. The heap does not
+// is its index in the heap (-1 when out) and its `deadline` the key, which
+// its owner changes only while it is out of the heap (or moves it with set). The heap does not
 // re-arm its timer when the earliest entry leaves: the timer fires at the
 // old time, finds nothing due, and arms for the new earliest (at most one
 // spurious wakeup). It re-arms only when an earlier entry arrives.
@@ -16,8 +17,8 @@ import { hooks } from "./hooks.ts";
 export interface HeapEntry {
   /** Index in the heap; -1 when not in it. Written by the heap only. */
   hi: number;
-  /** The key: monotonic ms. Written by the heap only. */
-  at: number;
+  /** The key: monotonic ms. Changed only while out of the heap, or followed by set(). */
+  readonly deadline: number;
 }
 
 /** setTimeout's ceiling (2^31-1 ms); a later deadline re-arms when it fires. */
@@ -41,16 +42,14 @@ export class DeadlineHeap<E extends HeapEntry> {
     return this.#items.length;
   }
 
-  /** Puts e in the heap at time `at`, or moves it there if it is in already. */
-  set(e: E, at: number): void {
+  /** Puts e in the heap at e.deadline, or moves it there if it is in already. */
+  set(e: E): void {
+    const at = e.deadline;
     if (e.hi >= 0) {
-      const old = e.at;
-      e.at = at;
-      if (at < old) this.#up(e.hi);
-      else this.#down(e.hi);
+      this.#up(e.hi);
+      this.#down(e.hi);
     } else {
       const items = this.#items;
-      e.at = at;
       e.hi = items.length;
       items.push(e);
       this.#up(e.hi);
@@ -99,14 +98,14 @@ export class DeadlineHeap<E extends HeapEntry> {
     const now = performance.now();
     // Each expiry may move other entries (it runs the owner's failure path):
     // look at the root afresh every time.
-    while (items.length > 0 && items[0]!.at <= now) {
+    while (items.length > 0 && items[0]!.deadline <= now) {
       const e = items[0]!;
       this.delete(e);
       this.#expire(e);
     }
     // Fired early (timer granularity), beyond one timer's reach, or for an
     // entry that has left since: arm for the earliest left.
-    if (items.length > 0 && this.#timer === null) this.#arm(items[0]!.at);
+    if (items.length > 0 && this.#timer === null) this.#arm(items[0]!.deadline);
   }
 
   #up(i: number): void {
@@ -115,7 +114,7 @@ export class DeadlineHeap<E extends HeapEntry> {
     while (i > 0) {
       const p = (i - 1) >> 1;
       const pe = items[p]!;
-      if (pe.at <= e.at) break;
+      if (pe.deadline <= e.deadline) break;
       items[i] = pe;
       pe.hi = i;
       i = p;
@@ -131,9 +130,9 @@ export class DeadlineHeap<E extends HeapEntry> {
     for (;;) {
       let c = 2 * i + 1;
       if (c >= n) break;
-      if (c + 1 < n && items[c + 1]!.at < items[c]!.at) c++;
+      if (c + 1 < n && items[c + 1]!.deadline < items[c]!.deadline) c++;
       const ce = items[c]!;
-      if (e.at <= ce.at) break;
+      if (e.deadline <= ce.deadline) break;
       items[i] = ce;
       ce.hi = i;
       i = c;

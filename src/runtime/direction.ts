@@ -49,13 +49,17 @@ class Settled {
 const settledReads = new Settled();
 const settledWrites = new Settled();
 
-// A parked operation's promise is made with a shared executor that hands its
-// resolving functions over through these two (no result object per park).
-let nextResolve: ((v: unknown) => void) | null = null;
-let nextReject: ((err: unknown) => void) | null = null;
-function capture(resolve: (v: unknown) => void, reject: (err: unknown) => void): void {
-  nextResolve = resolve;
-  nextReject = reject;
+// A parked operation keeps only its promise's resolve function (the fewest
+// objects an idle connection can hold for it) and fails by resolving with a
+// thenable that rejects: the promise then rejects with that very error.
+class Rejection {
+  readonly #err: unknown;
+  constructor(err: unknown) {
+    this.#err = err;
+  }
+  then(_: unknown, reject: (err: unknown) => void): void {
+    reject(this.#err);
+  }
 }
 
 /**
@@ -63,17 +67,18 @@ function capture(resolve: (v: unknown) => void, reject: (err: unknown) => void):
  * PollDesc and two of these, the fewest objects an idle connection can hold.
  */
 export class Direction extends Half {
-  readonly #host: DirectionHost;
-  readonly #settled: Settled;
   /** The operation holding the lock, from its first attempt until it settles. */
   #op: Op | null = null;
+  /** The parked operation's promise's resolve (see Rejection). */
   #resolve: ((v: unknown) => void) | null = null;
-  #reject: ((err: unknown) => void) | null = null;
 
-  constructor(host: DirectionHost, write: boolean) {
-    super();
-    this.#host = host;
-    this.#settled = write ? settledWrites : settledReads;
+  /** The FD (this direction's pollDesc owner). */
+  get #host(): DirectionHost {
+    return this.pd!.owner as unknown as DirectionHost;
+  }
+
+  get #settled(): Settled {
+    return this === this.pd!.w ? settledWrites : settledReads;
   }
 
   /** Runs op to completion: its value, or the closed / timeout / system error or abort reason. */
@@ -117,10 +122,8 @@ export class Direction extends Half {
         const err = pd.parkDirect(h, signal, opName(op));
         if (err !== null) throw err;
         parked = true;
-        const promise = new Promise<unknown>(capture);
-        this.#resolve = nextResolve;
-        this.#reject = nextReject;
-        nextResolve = nextReject = null;
+        const { promise, resolve } = Promise.withResolvers<unknown>();
+        this.#resolve = resolve;
         return promise;
       }
     } catch (err) {
@@ -150,17 +153,16 @@ export class Direction extends Half {
 
   /** The parked operation failed (close, deadline, abort, or its syscall); h is already unparked. */
   abandon(err: unknown): void {
-    const reject = this.#reject!;
+    const resolve = this.#resolve!;
     const op = this.#op;
     this.#end();
-    reject(withProgress(op, err));
+    resolve(new Rejection(withProgress(op, err)));
   }
 
   // The operation has settled: drop it, then the lock and the reference.
   #end(): void {
     this.#op = null;
     this.#resolve = null;
-    this.#reject = null;
     try {
       this.release();
     } finally {

@@ -60,6 +60,9 @@ function fileId(fd: number): FileId | null {
   }
 }
 
+/** FD.#refs once released (no reference is taken after close, so it never counts again). */
+const RELEASED = -1;
+
 export class FD implements PollOwner, DirectionHost {
   readonly sysfd: number;
   readonly pd: PollDesc;
@@ -67,12 +70,10 @@ export class FD implements PollOwner, DirectionHost {
   readonly owned: boolean;
   /** Error context (network and address); the net layer fills it in. */
   ctx: ErrorContext;
-  readonly #r: Direction;
-  readonly #w: Direction;
   /** For caller-owned descriptors: what sysfd named at registration. */
   readonly #file: FileId | null;
+  /** In-flight references; RELEASED once the descriptor is released. */
   #refs = 0;
-  #released = false;
   /** close() waiting for the last in-flight operation. */
   #closeWait: PromiseWithResolvers<void> | null = null;
 
@@ -83,9 +84,8 @@ export class FD implements PollOwner, DirectionHost {
     this.owned = opts.owned;
     this.ctx = opts.ctx;
     this.#file = opts.owned ? null : fileId(sysfd);
-    this.#r = new Direction(this, false);
-    this.#w = new Direction(this, true);
-    this.pd = new PollDesc(sysfd, this.#r, this.#w);
+    // The directions are the pollDesc's halves (pd.r, pd.w).
+    this.pd = new PollDesc(sysfd, new Direction(), new Direction());
     this.pd.owner = this;
     const loop = getLoop();
     const err = loop.register(this.pd);
@@ -166,7 +166,7 @@ export class FD implements PollOwner, DirectionHost {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#r.run({ kind: "read", buf: b }, signal) as Promise<number | null>;
+    return (this.pd.r as Direction).run({ kind: "read", buf: b }, signal) as Promise<number | null>;
   }
 
   /**
@@ -176,7 +176,7 @@ export class FD implements PollOwner, DirectionHost {
    * the pool's scratch and resolves an exact-size copy.
    */
   readPooled(pool: BufferPool, signal?: AbortSignal): Promise<Uint8Array | null> {
-    return this.#r.run({ kind: "pooled", pool }, signal) as Promise<Uint8Array | null>;
+    return (this.pd.r as Direction).run({ kind: "pooled", pool }, signal) as Promise<Uint8Array | null>;
   }
 
   /**
@@ -185,7 +185,7 @@ export class FD implements PollOwner, DirectionHost {
    * sink.lent, for the iterator to give back on its next step.
    */
   readChunk(sink: ChunkSink): Promise<IteratorResult<Uint8Array, undefined>> {
-    return this.#r.run({ kind: "chunk", sink }, undefined) as Promise<IteratorResult<Uint8Array, undefined>>;
+    return (this.pd.r as Direction).run(sink, undefined) as Promise<IteratorResult<Uint8Array, undefined>>;
   }
 
   /**
@@ -201,7 +201,7 @@ export class FD implements PollOwner, DirectionHost {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#w.run({ kind: "write", buf: b, off: 0 }, signal) as Promise<number>;
+    return (this.pd.w as Direction).run({ kind: "write", buf: b, off: 0 }, signal) as Promise<number>;
   }
 
   /** Writes the concatenation of bufs with writev/sendmsg, IOV_MAX at a time; resolves the total. */
@@ -215,7 +215,7 @@ export class FD implements PollOwner, DirectionHost {
     }
     let total = 0;
     for (const b of list) total += b.length;
-    return this.#w.run({ kind: "writev", bufs: list, total, idx: 0, off: 0, written: 0 }, signal) as Promise<number>;
+    return (this.pd.w as Direction).run({ kind: "writev", bufs: list, total, idx: 0, off: 0, written: 0 }, signal) as Promise<number>;
   }
 
   /**
@@ -226,7 +226,7 @@ export class FD implements PollOwner, DirectionHost {
    * inside it and returned.
    */
   io<T>(d: Dir, op: string, syscall: string, attempt: Attempt<T>, signal?: AbortSignal): Promise<T> {
-    return (d === "r" ? this.#r : this.#w).run({ kind: "io", op, syscall, attempt }, signal) as Promise<T>;
+    return ((d === "r" ? this.pd.r : this.pd.w) as Direction).run({ kind: "io", op, syscall, attempt }, signal) as Promise<T>;
   }
 
   /**
@@ -300,16 +300,16 @@ export class FD implements PollOwner, DirectionHost {
 
   /** Resolves once the descriptor has been released (after close). */
   get released(): Promise<void> {
-    return this.#released ? Promise.resolve() : (this.#closeWait?.promise ?? Promise.resolve());
+    return this.#refs === RELEASED ? Promise.resolve() : (this.#closeWait?.promise ?? Promise.resolve());
   }
 
   get isReleased(): boolean {
-    return this.#released;
+    return this.#refs === RELEASED;
   }
 
   #release(): void {
-    if (this.#released) return;
-    this.#released = true;
+    if (this.#refs === RELEASED) return;
+    this.#refs = RELEASED;
     liveFds--;
     // A caller-owned descriptor may have been closed already, and its number
     // reused by someone else's file: deregistering by number would remove

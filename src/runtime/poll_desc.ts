@@ -62,23 +62,24 @@ const EXPIRED = -1;
 export class Half extends FifoLock implements HeapEntry {
   /** The latch. Written by the PollDesc methods only (ready, consume, park*, unpark, #fail, close). */
   state: Latch = NIL;
-  /** The promise park's settlers: set by park(), cleared by unpark(); null for a direct park. */
+  /** The promise park's settlers: set by park(), cleared by unpark(); null for a direct park (so a WAITING half with no resolve is a direct park). */
   resolve: (() => void) | null = null;
   reject: ((reason: unknown) => void) | null = null;
   /** Monotonic ms, NO_DEADLINE or EXPIRED. Written by setDeadline(), and by check() / the timer when it passes. */
   deadline = NO_DEADLINE;
   /** The operation parked here, for the error the owner builds. Set by #wait(). */
   op = "";
-  /** Parked with parkDirect: ready() calls owner.resume(h) instead of resolving. Set by #wait(), cleared by unpark(). */
-  direct = false;
   /** The parked task's abort listener, made on first use: most halves never need it. Owned by #wait / unpark. */
   x: HalfAbort | null = null;
   /** Index in the deadline heap, -1 when not in it (written by the heap). */
   hi = -1;
-  /** The deadline the heap holds this half for (written by the heap). */
-  at = 0;
   /** The PollDesc this half belongs to: the heap's expiry fails the parked task through it. */
   pd: PollDesc | null = null;
+
+  /** Parked with parkDirect: ready() calls owner.resume(h) instead of resolving. */
+  get direct(): boolean {
+    return this.state === WAITING && this.resolve === null;
+  }
 
   /** The abort signal of the parked task, if it gave one. */
   get abortSignal(): AbortSignal | null {
@@ -119,16 +120,29 @@ export interface PollOwner {
   abandon(h: Half, err: unknown): void;
 }
 
+const F_CLOSING = 1;
+const F_HUP = 2;
+const F_UNREF = 4;
+
 export class PollDesc {
   /** The descriptor, for the poller; -1 once released (written by the owner). */
   fd: number;
   /** The table slot and generation of this pd's kernel cookie (written by Table.add / remove). */
   slot = -1;
   gen = 0;
+  /** closing, hup and unref, one bit each (one field: an idle connection holds one PollDesc). */
+  #flags = 0;
   /** Set once by close(): every later check() fails with CLOSED. */
-  closing = false;
+  get closing(): boolean {
+    return (this.#flags & F_CLOSING) !== 0;
+  }
   /** The poller reported a hang-up or error: sticky, no later edge will repeat it (written by the loop's drain). */
-  hup = false;
+  get hup(): boolean {
+    return (this.#flags & F_HUP) !== 0;
+  }
+  set hup(v: boolean) {
+    this.#flags = v ? this.#flags | F_HUP : this.#flags & ~F_HUP;
+  }
   /**
    * A socket error the poller reported with the event (kqueue's fflags), 0 if
    * none. The syscall may no longer see it (libkqueue clears SO_ERROR reading
@@ -140,7 +154,12 @@ export class PollDesc {
    * Tasks parked here do not keep the process alive (an unref'd listener).
    * Whoever flips it moves the tasks parked at that moment with hooks.reweigh.
    */
-  unref = false;
+  get unref(): boolean {
+    return (this.#flags & F_UNREF) !== 0;
+  }
+  set unref(v: boolean) {
+    this.#flags = v ? this.#flags | F_UNREF : this.#flags & ~F_UNREF;
+  }
   readonly r: Half;
   readonly w: Half;
   /**
@@ -182,6 +201,7 @@ export class PollDesc {
     if (d === NO_DEADLINE) return null;
     if (d === EXPIRED) return TIMEOUT;
     if (performance.now() >= d) {
+      deadlines.delete(h);
       h.deadline = EXPIRED;
       return TIMEOUT;
     }
@@ -241,10 +261,9 @@ export class PollDesc {
   }
 
   #wait(h: Half, signal: AbortSignal | undefined, op: string, direct: boolean): void {
-    h.state = WAITING;
-    h.direct = direct;
+    h.state = WAITING; // direct: resolve stays null (see Half.direct)
     h.op = op;
-    if (h.deadline > 0 && (h.hi < 0 || h.at !== h.deadline)) deadlines.set(h, h.deadline);
+    if (h.deadline > 0 && h.hi < 0) deadlines.set(h);
     if (signal) {
       const listener = () => this.#fail(h, signal.reason);
       const x = (h.x ??= new HalfAbort());
@@ -268,15 +287,15 @@ export class PollDesc {
       if (h.state === WAITING) this.#fail(h, TIMEOUT);
       return;
     }
-    h.deadline = mono;
     // Parked: move its heap entry (or make one). Not parked: the next park makes one.
-    if (h.state === WAITING) deadlines.set(h, mono);
-    else deadlines.delete(h);
+    if (h.state !== WAITING) deadlines.delete(h);
+    h.deadline = mono;
+    if (h.state === WAITING) deadlines.set(h);
   }
 
   /** Marks closing and wakes every parked task with CLOSED. Idempotent. */
   close(): void {
-    this.closing = true;
+    this.#flags |= F_CLOSING;
     this.#closeHalf(this.r);
     this.#closeHalf(this.w);
   }
@@ -309,7 +328,6 @@ export class PollDesc {
   /** Ends a wait on h (WAITING → NIL) without waking anyone: the owner finishing a direct park. */
   unpark(h: Half): void {
     h.state = NIL;
-    h.direct = false;
     h.resolve = null;
     h.reject = null;
     const x = h.x;
