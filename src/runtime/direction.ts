@@ -11,7 +11,7 @@
 // it returns.
 import type { ErrorContext } from "../errors.ts";
 import { AGAIN, attempt, type IoTarget, type Op, opName, withProgress } from "./io_op.ts";
-import { Half, type PollDesc } from "./poll_desc.ts";
+import { Half, type PollDesc, Rejection } from "./poll_desc.ts";
 
 /** What a Direction needs from its FD (besides the attempt's IoTarget). */
 export interface DirectionHost extends IoTarget {
@@ -49,28 +49,13 @@ class Settled {
 const settledReads = new Settled();
 const settledWrites = new Settled();
 
-// A parked operation keeps only its promise's resolve function (the fewest
-// objects an idle connection can hold for it) and fails by resolving with a
-// thenable that rejects: the promise then rejects with that very error.
-class Rejection {
-  readonly #err: unknown;
-  constructor(err: unknown) {
-    this.#err = err;
-  }
-  then(_: unknown, reject: (err: unknown) => void): void {
-    reject(this.#err);
-  }
-}
-
 /**
  * A direction is also its pollDesc Half (and so its FIFO lock): an FD is one
  * PollDesc and two of these, the fewest objects an idle connection can hold.
  */
 export class Direction extends Half {
-  /** The operation holding the lock, from its first attempt until it settles. */
-  #op: Op | null = null;
-  /** The parked operation's promise's resolve (see Rejection). */
-  #resolve: ((v: unknown) => void) | null = null;
+  // No fields of its own: a parked operation lives in the Half's op (the
+  // Op) and resolve (its promise's resolve; it fails with a Rejection).
 
   /** The FD (this direction's pollDesc owner). */
   get #host(): DirectionHost {
@@ -112,18 +97,17 @@ export class Direction extends Half {
   #start(op: Op, signal: AbortSignal | undefined): Promise<unknown> {
     const pd = this.#host.pd;
     const h: Half = this;
-    this.#op = op;
     let parked = false;
     try {
       for (;;) {
         const v = attempt(this.#host, h, op);
         if (v !== AGAIN) return this.#settled.for(v);
         if (pd.consume(h)) continue;
-        const err = pd.parkDirect(h, signal, opName(op));
+        const err = pd.parkDirect(h, signal, op);
         if (err !== null) throw err;
         parked = true;
         const { promise, resolve } = Promise.withResolvers<unknown>();
-        this.#resolve = resolve;
+        this.resolve = resolve;
         return promise;
       }
     } catch (err) {
@@ -135,7 +119,7 @@ export class Direction extends Half {
 
   /** Readiness for the parked operation: attempt it again; settle it, or stay parked (a spurious wakeup). */
   resume(): void {
-    const op = this.#op!;
+    const op = this.op as Op;
     let v: unknown;
     try {
       v = attempt(this.#host, this, op);
@@ -146,23 +130,23 @@ export class Direction extends Half {
     }
     if (v === AGAIN) return;
     this.#host.pd.unpark(this);
-    const resolve = this.#resolve!;
+    const resolve = this.resolve!;
     this.#end();
     resolve(v);
   }
 
   /** The parked operation failed (close, deadline, abort, or its syscall); h is already unparked. */
   abandon(err: unknown): void {
-    const resolve = this.#resolve!;
-    const op = this.#op;
+    const resolve = this.resolve!;
+    const op = this.op as Op;
     this.#end();
     resolve(new Rejection(withProgress(op, err)));
   }
 
   // The operation has settled: drop it, then the lock and the reference.
   #end(): void {
-    this.#op = null;
-    this.#resolve = null;
+    this.op = "";
+    this.resolve = null;
     try {
       this.release();
     } finally {

@@ -18,7 +18,7 @@ import type { BufferPool } from "./buffer_pool.ts";
 import { bytesArg, bytesListArg, signalArg } from "./bytes.ts";
 import { type Deadline, toMono } from "./deadline.ts";
 import { Direction, type DirectionHost } from "./direction.ts";
-import type { Attempt, ChunkSink } from "./io_op.ts";
+import { type Attempt, type ChunkSink, type Op, opName } from "./io_op.ts";
 import { getLoop } from "./loop.ts";
 import { CLOSED, type Half, PollDesc, type PollOwner, TIMEOUT } from "./poll_desc.ts";
 
@@ -98,10 +98,10 @@ export class FD implements PollOwner, DirectionHost {
   }
 
   /** The error for a rejection reason from the pollDesc or a lock. */
-  error(reason: unknown, op: string): unknown {
-    if (reason === CLOSED) return new ClosedError(op, this.ctx);
-    if (reason === TIMEOUT) return new DeadlineExceededError(op, this.ctx);
-    return reason;
+  error(reason: unknown, op: string | object): unknown {
+    if (reason !== CLOSED && reason !== TIMEOUT) return reason;
+    const name = typeof op === "string" ? op : opName(op as Op);
+    return reason === CLOSED ? new ClosedError(name, this.ctx) : new DeadlineExceededError(name, this.ctx);
   }
 
   /** Takes an in-flight reference, or throws the closed error. */

@@ -4,18 +4,21 @@
 //
 //   NIL ──ready()──► READY             an edge arrived with nobody waiting
 //   READY ──consume() / park()──► NIL  the caller retries its syscall at once
-//   NIL ──park()──► WAITING            a task awaits a promise (resolve/reject stored)
-//   NIL ──parkDirect()──► WAITING      the owner's operation waits, no promise
+//   NIL ──park()──► WAITING            a task awaits a promise (its resolve and
+//                                      the op name stored)
+//   NIL ──parkDirect()──► WAITING      the owner's operation waits (the operation
+//                                      stored; the owner settles its own promise)
 //   WAITING ──ready()──► NIL           promise park: unpark(), resolve(); the
 //                                      task retries its syscall
 //   WAITING ──ready()──► WAITING       direct park: owner.resume(h) retries at
 //                                      once; it unpark()s on completion, or
 //                                      stays WAITING on EAGAIN (spurious wakeup)
 //   WAITING ──deadline timer / setDeadline(past) / close() / abort──► NIL
-//                                      #fail(): unpark(), then reject with the
+//                                      #fail(): unpark(), then fail with the
 //                                      owner's error (TIMEOUT / CLOSED mapped by
-//                                      owner.error) or signal.reason; a direct
-//                                      park gets owner.abandon(h, err) instead
+//                                      owner.error) or signal.reason (a promise
+//                                      park resolves with a Rejection of it); a
+//                                      direct park gets owner.abandon(h, err)
 //
 // Who moves it: the loop's drain calls ready(); the I/O path (direction.ts,
 // io_op.ts, pollfd.ts) calls check(), consume(), park(), parkDirect() and
@@ -62,13 +65,20 @@ const EXPIRED = -1;
 export class Half extends FifoLock implements HeapEntry {
   /** The latch. Written by the PollDesc methods only (ready, consume, park*, unpark, #fail, close). */
   state: Latch = NIL;
-  /** The promise park's settlers: set by park(), cleared by unpark(); null for a direct park (so a WAITING half with no resolve is a direct park). */
-  resolve: (() => void) | null = null;
-  reject: ((reason: unknown) => void) | null = null;
+  /**
+   * The parked task's resolve: set by park() (cleared when it settles) or by
+   * the owner of a direct park (cleared by the owner). It is the only settler
+   * kept: a failure resolves with a Rejection.
+   */
+  resolve: ((v: unknown) => void) | null = null;
   /** Monotonic ms, NO_DEADLINE or EXPIRED. Written by setDeadline(), and by check() / the timer when it passes. */
   deadline = NO_DEADLINE;
-  /** The operation parked here, for the error the owner builds. Set by #wait(). */
-  op = "";
+  /**
+   * What is parked here, for the error the owner builds: the operation's
+   * name (park), or the owner's operation object (parkDirect, cleared by the
+   * owner). Set by #wait().
+   */
+  op: string | object = "";
   /** The parked task's abort listener, made on first use: most halves never need it. Owned by #wait / unpark. */
   x: HalfAbort | null = null;
   /** Index in the deadline heap, -1 when not in it (written by the heap). */
@@ -78,7 +88,7 @@ export class Half extends FifoLock implements HeapEntry {
 
   /** Parked with parkDirect: ready() calls owner.resume(h) instead of resolving. */
   get direct(): boolean {
-    return this.state === WAITING && this.resolve === null;
+    return this.state === WAITING && typeof this.op !== "string";
   }
 
   /** The abort signal of the parked task, if it gave one. */
@@ -108,16 +118,31 @@ const deadlines = new DeadlineHeap<Half>(expire);
  * and takes readiness for direct parks.
  */
 export interface PollOwner {
-  /** The error for CLOSED / TIMEOUT in operation op. */
-  error(reason: Reason, op: string): unknown;
+  /** The error for CLOSED / TIMEOUT in operation op (a Half's op: a name or the owner's operation). */
+  error(reason: Reason, op: string | object): unknown;
   /**
    * Readiness for a direct park on h (still WAITING): the owner retries its
    * syscall at once and either finishes (unpark(h), then settle its
    * operation) or leaves h parked (a spurious wakeup).
    */
   resume(h: Half): void;
-  /** A direct park on h ended in err (close, deadline, abort); h is already unparked. */
+  /** A direct park on h ended in err (close, deadline, abort); h is already unparked (its resolve and op still set). */
   abandon(h: Half, err: unknown): void;
+}
+
+/**
+ * A thenable that rejects with err: resolving a parked task's promise with it
+ * rejects that promise with err (a tick later), so a parked task needs no
+ * reject function kept.
+ */
+export class Rejection {
+  readonly #err: unknown;
+  constructor(err: unknown) {
+    this.#err = err;
+  }
+  then(_: unknown, reject: (err: unknown) => void): void {
+    reject(this.#err);
+  }
 }
 
 const F_CLOSING = 1;
@@ -178,7 +203,7 @@ export class PollDesc {
     w.pd = this;
   }
 
-  #reason(reason: unknown, op: string): unknown {
+  #reason(reason: unknown, op: string | object): unknown {
     return this.owner !== null && (reason === CLOSED || reason === TIMEOUT) ? this.owner.error(reason, op) : reason;
   }
 
@@ -216,8 +241,9 @@ export class PollDesc {
         return;
       }
       const resolve = h.resolve!;
+      h.resolve = null;
       this.unpark(h);
-      resolve();
+      resolve(undefined);
     } else {
       h.state = READY;
     }
@@ -240,28 +266,29 @@ export class PollDesc {
     const reason = this.check(h);
     if (reason !== null) return Promise.reject(this.#reason(reason, op));
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    h.resolve = resolve;
-    h.reject = reject;
-    this.#wait(h, signal, op, false);
+    const { promise, resolve } = Promise.withResolvers<void>();
+    h.resolve = resolve as (v: unknown) => void;
+    this.#wait(h, signal, op);
     return promise;
   }
 
   /**
-   * Parks the owner's operation on h without a promise: readiness calls
-   * owner.resume(h), a failure owner.abandon(h, err). The caller has just
-   * seen EAGAIN after check() and consume(). Returns the error to fail with
-   * instead (the signal was already aborted).
+   * Parks the owner's operation (an object: it tells a direct park from a
+   * named promise park) on h: readiness calls owner.resume(h), a failure
+   * owner.abandon(h, err). The caller has just seen EAGAIN after check() and
+   * consume(); it may keep its promise's resolve in h.resolve, and clears
+   * h.resolve and h.op when the operation ends. Returns the error to fail
+   * with instead (the signal was already aborted).
    */
-  parkDirect(h: Half, signal: AbortSignal | undefined, op: string): unknown {
+  parkDirect(h: Half, signal: AbortSignal | undefined, op: object): unknown {
     if (h.state === WAITING) throw new Error("double wait");
     if (signal?.aborted) return signal.reason;
-    this.#wait(h, signal, op, true);
+    this.#wait(h, signal, op);
     return null;
   }
 
-  #wait(h: Half, signal: AbortSignal | undefined, op: string, direct: boolean): void {
-    h.state = WAITING; // direct: resolve stays null (see Half.direct)
+  #wait(h: Half, signal: AbortSignal | undefined, op: string | object): void {
+    h.state = WAITING;
     h.op = op;
     if (h.deadline > 0 && h.hi < 0) deadlines.set(h);
     if (signal) {
@@ -317,19 +344,21 @@ export class PollDesc {
 
   #fail(h: Half, reason: unknown): void {
     if (h.state !== WAITING) return;
-    const reject = h.reject;
     const op = h.op;
-    const direct = h.direct;
+    if (typeof op !== "string") {
+      this.unpark(h);
+      this.owner!.abandon(h, this.#reason(reason, op));
+      return;
+    }
+    const resolve = h.resolve!;
+    h.resolve = null;
     this.unpark(h);
-    if (direct) this.owner!.abandon(h, this.#reason(reason, op));
-    else reject!(this.#reason(reason, op));
+    resolve(new Rejection(this.#reason(reason, op)));
   }
 
   /** Ends a wait on h (WAITING → NIL) without waking anyone: the owner finishing a direct park. */
   unpark(h: Half): void {
     h.state = NIL;
-    h.resolve = null;
-    h.reject = null;
     const x = h.x;
     if (x !== null && x.abortSignal !== null) {
       x.abortSignal.removeEventListener("abort", x.abortListener!);
