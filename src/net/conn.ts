@@ -32,18 +32,23 @@ export interface IoOptions {
  */
 export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
   readonly #fd: FD;
-  readonly #transport: "tcp" | "unix";
   #local: Addr | null;
   readonly #remote: Addr;
-  #readable: ReadableStream<Uint8Array> | null = null;
-  #writable: WritableStream<Uint8Array> | null = null;
+  /** The readable and writable, made on first use (one field: most conns never make them). */
+  #streams: Streams | null = null;
 
   /** @internal Built by connect() and Listener.accept(). */
   constructor(fd: FD, transport: "tcp" | "unix", remote: Addr, local: Addr | null = null) {
     this.#fd = fd;
-    this.#transport = transport;
+    // The transport is remote.transport's (the callers build remote with it).
+    if (remote.transport !== transport) throw new TypeError(`Conn: remote address is ${remote.transport}, not ${transport}`);
     this.#remote = remote;
     this.#local = local;
+  }
+
+  /** "tcp" or "unix" (the remote address says which). */
+  get #transportName(): "tcp" | "unix" {
+    return this.#remote.transport as "tcp" | "unix";
   }
 
   /** The descriptor number (owned by this Conn). */
@@ -60,10 +65,10 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
       const sa = this.#fd.isReleased ? null : localName(this.#fd.sysfd);
       this.#local =
         sa === null
-          ? this.#transport === "unix"
+          ? this.#transportName === "unix"
             ? { transport: "unix", path: "" }
             : { transport: "tcp", family: "IPv4", hostname: "", port: 0 }
-          : toAddr(sa, this.#transport);
+          : toAddr(sa, this.#transportName);
     }
     return this.#local;
   }
@@ -175,7 +180,7 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
   }
 
   #opt(op: string, level: number, name: number, value: number): void {
-    if (this.#transport !== "tcp" && level === C.IPPROTO_TCP) return;
+    if (this.#transportName !== "tcp" && level === C.IPPROTO_TCP) return;
     const fd = this.#fd;
     fd.incref(op);
     try {
@@ -229,7 +234,8 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
 
   /** A byte stream of incoming data (each chunk is a fresh copy). */
   get readable(): ReadableStream<Uint8Array> {
-    this.#readable ??= new ReadableStream<Uint8Array>(
+    const st = (this.#streams ??= new Streams());
+    st.readable ??= new ReadableStream<Uint8Array>(
       {
         pull: async (controller) => {
           const chunk = await this.#fd.readPooled(chunkPool);
@@ -246,12 +252,13 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
       },
       { highWaterMark: 0 },
     );
-    return this.#readable;
+    return st.readable;
   }
 
   /** A sink for outgoing data; closing it shuts down the write side. */
   get writable(): WritableStream<Uint8Array> {
-    this.#writable ??= new WritableStream<Uint8Array>(
+    const st = (this.#streams ??= new Streams());
+    st.writable ??= new WritableStream<Uint8Array>(
       {
         write: async (chunk) => {
           await this.write(chunk);
@@ -265,8 +272,13 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
       },
       { highWaterMark: 1 },
     );
-    return this.#writable;
+    return st.writable;
   }
+}
+
+class Streams {
+  readable: ReadableStream<Uint8Array> | null = null;
+  writable: WritableStream<Uint8Array> | null = null;
 }
 
 // The chunk iterator: each step gives the previous chunk back to the pool and

@@ -63,7 +63,7 @@ export class Direction extends Half {
   }
 
   get #settled(): Settled {
-    return this === this.pd!.w ? settledWrites : settledReads;
+    return this === this.pd!.r ? settledReads : settledWrites;
   }
 
   /** Runs op to completion: its value, or the closed / timeout / system error or abort reason. */

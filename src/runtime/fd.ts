@@ -84,8 +84,9 @@ export class FD implements PollOwner, DirectionHost {
     this.owned = opts.owned;
     this.ctx = opts.ctx;
     this.#file = opts.owned ? null : fileId(sysfd);
-    // The directions are the pollDesc's halves (pd.r, pd.w).
-    this.pd = new PollDesc(sysfd, new Direction(), new Direction());
+    // The directions are the pollDesc's halves: pd.r, and pd.w made (a
+    // Direction too) on the first write.
+    this.pd = new PollDesc(sysfd, new Direction());
     this.pd.owner = this;
     const loop = getLoop();
     const err = loop.register(this.pd);
@@ -135,7 +136,7 @@ export class FD implements PollOwner, DirectionHost {
   setMonoDeadline(which: Dir | "rw", mono: number, op: string): void {
     if (this.pd.closing) throw new ClosedError(op, this.ctx);
     if (which !== "w") this.pd.setDeadline(this.pd.r, mono);
-    if (which !== "r") this.pd.setDeadline(this.pd.w, mono);
+    if (which !== "r") this.pd.setWriteDeadline(mono);
   }
 
   /** Wakes a parked reader to try its syscall again (after shutdown(SHUT_RD), which raises no edge). */

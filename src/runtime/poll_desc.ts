@@ -148,6 +148,9 @@ export class Rejection {
 const F_CLOSING = 1;
 const F_HUP = 2;
 const F_UNREF = 4;
+const F_WREADY = 8;
+const FLAG_MASK = 0xff;
+const ERR_SHIFT = 8;
 
 export class PollDesc {
   /** The descriptor, for the poller; -1 once released (written by the owner). */
@@ -155,7 +158,11 @@ export class PollDesc {
   /** The table slot and generation of this pd's kernel cookie (written by Table.add / remove). */
   slot = -1;
   gen = 0;
-  /** closing, hup and unref, one bit each (one field: an idle connection holds one PollDesc). */
+  /**
+   * closing, hup, unref and a write readiness latched before w exists, one
+   * bit each, and the socket error above them (one field: an idle connection
+   * holds one PollDesc).
+   */
   #flags = 0;
   /** Set once by close(): every later check() fails with CLOSED. */
   get closing(): boolean {
@@ -174,7 +181,9 @@ export class PollDesc {
    * it): the I/O path takes it with takeSocketError() when its syscall says
    * EOF or EAGAIN, or dial when SO_ERROR says 0.
    */
-  socketError = 0;
+  get socketError(): number {
+    return this.#flags >>> ERR_SHIFT;
+  }
   /**
    * Tasks parked here do not keep the process alive (an unref'd listener).
    * Whoever flips it moves the tasks parked at that moment with hooks.reweigh.
@@ -186,7 +195,10 @@ export class PollDesc {
     this.#flags = v ? this.#flags | F_UNREF : this.#flags & ~F_UNREF;
   }
   readonly r: Half;
-  readonly w: Half;
+  /** The write half, made on first use (an idle connection never writes): see w. */
+  #w: Half | null = null;
+  /** The write deadline while the write half does not exist yet (as Half.deadline). */
+  #wDeadline = NO_DEADLINE;
   /**
    * The owner: parked tasks reject with its errors, so the I/O path needs no
    * wrapper frame to convert reasons, and direct parks call it back. Without
@@ -194,13 +206,51 @@ export class PollDesc {
    */
   owner: PollOwner | null = null;
 
-  /** r and w may be given (subclasses of Half that carry the owner's per-direction state). */
-  constructor(fd: number, r: Half = new Half(), w: Half = new Half()) {
+  /**
+   * r may be given (a subclass of Half that carries the owner's per-direction
+   * state); the write half is made on first use, of r's class. w may be given
+   * too.
+   */
+  constructor(fd: number, r: Half = new Half(), w: Half | null = null) {
     this.fd = fd;
     this.r = r;
-    this.w = w;
     r.pd = this;
+    if (w !== null) {
+      w.pd = this;
+      this.#w = w;
+    }
+  }
+
+  /** The write half (made now if this is its first use). */
+  get w(): Half {
+    return this.#w ?? this.#makeW();
+  }
+
+  #makeW(): Half {
+    const w = new (this.r.constructor as new () => Half)();
     w.pd = this;
+    w.deadline = this.#wDeadline;
+    if ((this.#flags & F_WREADY) !== 0) {
+      w.state = READY;
+      this.#flags &= ~F_WREADY;
+    }
+    this.#w = w;
+    return w;
+  }
+
+  /** Write readiness from the poller: latched in a bit while the write half does not exist. */
+  readyWrite(): void {
+    if (this.#w !== null) this.ready(this.#w);
+    else if (!this.closing) this.#flags |= F_WREADY;
+  }
+
+  /** setDeadline for the write half, without making it. */
+  setWriteDeadline(mono: number): void {
+    if (this.#w !== null) {
+      this.setDeadline(this.#w, mono);
+      return;
+    }
+    this.#wDeadline = mono === 0 || !Number.isFinite(mono) ? NO_DEADLINE : mono <= performance.now() ? EXPIRED : mono;
   }
 
   #reason(reason: unknown, op: string | object): unknown {
@@ -209,13 +259,13 @@ export class PollDesc {
 
   /** Records the socket error an event carried (0: none; never clears one). */
   noteSocketError(errno: number): void {
-    if (errno !== 0) this.socketError = errno;
+    if (errno !== 0) this.#flags = (this.#flags & FLAG_MASK) | (errno << ERR_SHIFT);
   }
 
   /** The recorded socket error, cleared (0 if none). */
   takeSocketError(): number {
-    const e = this.socketError;
-    this.socketError = 0;
+    const e = this.#flags >>> ERR_SHIFT;
+    this.#flags &= FLAG_MASK;
     return e;
   }
 
@@ -323,8 +373,9 @@ export class PollDesc {
   /** Marks closing and wakes every parked task with CLOSED. Idempotent. */
   close(): void {
     this.#flags |= F_CLOSING;
+    this.#flags &= ~F_WREADY;
     this.#closeHalf(this.r);
-    this.#closeHalf(this.w);
+    if (this.#w !== null) this.#closeHalf(this.#w);
   }
 
   #closeHalf(h: Half): void {
@@ -339,7 +390,7 @@ export class PollDesc {
   }
 
   get waiting(): number {
-    return (this.r.state === WAITING ? 1 : 0) + (this.w.state === WAITING ? 1 : 0);
+    return (this.r.state === WAITING ? 1 : 0) + (this.#w?.state === WAITING ? 1 : 0);
   }
 
   #fail(h: Half, reason: unknown): void {
