@@ -175,6 +175,12 @@ export class Chan<T> implements AsyncIterable<T> {
     this.#buf = new Array(capacity);
   }
 
+  /** The ring index i places after the head (i <= cap: no division needed). */
+  #slot(i: number): number {
+    const j = this.#head + i;
+    return j >= this.#cap ? j - this.#cap : j;
+  }
+
   /** Values buffered now. */
   get len(): number {
     return this.#len;
@@ -218,7 +224,7 @@ export class Chan<T> implements AsyncIterable<T> {
       return true;
     }
     if (this.#len < this.#cap) {
-      this.#buf[(this.#head + this.#len) % this.#cap] = v;
+      this.#buf[this.#slot(this.#len)] = v;
       this.#len++;
       return true;
     }
@@ -247,12 +253,12 @@ export class Chan<T> implements AsyncIterable<T> {
     if (this.#len > 0) {
       const value = this.#buf[this.#head] as T;
       this.#buf[this.#head] = undefined;
-      this.#head = (this.#head + 1) % this.#cap;
+      this.#head = this.#slot(1);
       this.#len--;
       // A parked sender's value moves into the freed slot, keeping FIFO order.
       const s = this.#sendq.shift();
       if (s !== null) {
-        this.#buf[(this.#head + this.#len) % this.#cap] = s.value;
+        this.#buf[this.#slot(this.#len)] = s.value;
         this.#len++;
         s.taken(true);
       }
