@@ -106,6 +106,8 @@ export class Direction extends Half {
         const err = pd.parkDirect(h, signal, op);
         if (err !== null) throw err;
         parked = true;
+        // A read parks: the connection may be going idle; let it hold no write half.
+        if (h === pd.r) pd.dropIdleWrite();
         const { promise, resolve } = Promise.withResolvers<unknown>();
         this.resolve = resolve;
         return promise;

@@ -20,6 +20,11 @@ export class FifoLock {
    */
   #queue: Entry[] | null = null;
 
+  /** Someone holds the lock (or waits for it). */
+  get held(): boolean {
+    return this.#queue !== null;
+  }
+
   /** Takes the lock if it is free; false (and nothing queued) if not. */
   tryAcquire(): boolean {
     if (this.#queue !== null) return false;

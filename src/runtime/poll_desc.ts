@@ -91,6 +91,11 @@ export class Half extends FifoLock implements HeapEntry {
     return this.state === WAITING && typeof this.op !== "string";
   }
 
+  /** No operation holds or waits for this half (its lock is free, no abort listener, nothing parked). */
+  get idle(): boolean {
+    return this.state !== WAITING && !this.held && (this.x === null || this.x.abortSignal === null);
+  }
+
   /** The abort signal of the parked task, if it gave one. */
   get abortSignal(): AbortSignal | null {
     return this.x?.abortSignal ?? null;
@@ -236,6 +241,22 @@ export class PollDesc {
     }
     this.#w = w;
     return w;
+  }
+
+  /**
+   * Drops the write half if nothing depends on its identity (no task parked
+   * or queued on it, its lock free, no abort listener), keeping its latch and
+   * deadline here until the next write makes a new one: an idle connection
+   * then holds no write half. The owner calls it when its read parks.
+   */
+  dropIdleWrite(): void {
+    const w = this.#w;
+    if (w === null || w.state === WAITING || !w.idle) return;
+    if (w.state === READY) this.#flags |= F_WREADY;
+    deadlines.delete(w);
+    this.#wDeadline = w.deadline;
+    w.pd = null;
+    this.#w = null;
   }
 
   /** Write readiness from the poller: latched in a bit while the write half does not exist. */
