@@ -22,7 +22,7 @@
 //
 // Who moves it: the loop's drain calls ready(); the I/O path (direction.ts,
 // io_op.ts, pollfd.ts) calls check(), consume(), park(), parkDirect() and
-// unpark(); the Half's own deadline timer and abort listener call #fail();
+// unpark(); the deadline heap's timer and the abort listener call #fail();
 // close() comes from the owner. Rules:
 // - A timeout or close never plants READY (a later op must not skip its wait
 //   on a readiness that never happened).
@@ -39,6 +39,11 @@
 // a task is parked with a deadline, and taken out by every deadline change,
 // by close() and when it fires. An op that completes leaves it in, so the
 // next park under the same deadline costs nothing.
+//
+// Memory: an idle connection is one PollDesc (8 fields) and one Half (8
+// fields). The write half is made on first use and dropped again
+// (dropIdleWrite) when the read parks and nothing holds the write side; its
+// latch and deadline wait in the PollDesc meanwhile.
 
 import { DeadlineHeap, type HeapEntry } from "./deadline_heap.ts";
 import { hooks } from "./hooks.ts";
