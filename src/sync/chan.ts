@@ -56,7 +56,7 @@ let wakeFns: ((v: unknown) => void)[] = [];
 let wakeVals: unknown[] = [];
 let wakeQueued = false;
 
-/** Settles a parked task's promise: at once, or (later) a microtask from now, in order. */
+/** @internal Settles a parked task's promise: at once, or (later) a microtask from now, in order. */
 export function settle(fn: (v: never) => void, v: unknown, later: boolean): void {
   if (!later) {
     (fn as (v: unknown) => void)(v);
