@@ -38,16 +38,16 @@ export type IoOptions = SignalOptions;
  */
 export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
   readonly #fd: FD;
-  readonly #transport: "tcp" | "unix";
   #local: Addr | null;
   readonly #remote: Addr;
-  #readable: ReadableStream<Uint8Array> | null = null;
-  #writable: WritableStream<Uint8Array> | null = null;
+  /** The readable and writable, made on first use (one field: most conns never make them). */
+  #streams: Streams | null = null;
 
   /** @internal Built by connect() and Listener.accept(). */
   constructor(fd: FD, transport: "tcp" | "unix", remote: Addr, local: Addr | null = null) {
     this.#fd = fd;
-    this.#transport = transport;
+    // The transport is remote.transport's (the callers build remote with it).
+    if (remote.transport !== transport) throw new TypeError(`Conn: remote address is ${remote.transport}, not ${transport}`);
     this.#remote = remote;
     this.#local = local;
   }
@@ -69,6 +69,11 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
     return connFromFd(fd);
   }
 
+  /** "tcp" or "unix" (the remote address says which). */
+  get #transportName(): "tcp" | "unix" {
+    return this.#remote.transport as "tcp" | "unix";
+  }
+
   /** The descriptor number (owned by this Conn). */
   get fd(): number {
     return this.#fd.sysfd;
@@ -83,10 +88,10 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
       const sa = this.#fd.isReleased ? null : localName(this.#fd.sysfd);
       this.#local =
         sa === null
-          ? this.#transport === "unix"
+          ? this.#transportName === "unix"
             ? { transport: "unix", path: "" }
             : { transport: "tcp", family: "IPv4", hostname: "", port: 0 }
-          : toAddr(sa, this.#transport);
+          : toAddr(sa, this.#transportName);
     }
     return this.#local;
   }
@@ -312,7 +317,7 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
   }
 
   #opt(op: string, level: number, name: number, value: number): void {
-    if (this.#transport !== "tcp" && level === C.IPPROTO_TCP) return;
+    if (this.#transportName !== "tcp" && level === C.IPPROTO_TCP) return;
     const fd = this.#fd;
     fd.incref(op);
     try {
@@ -342,7 +347,7 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
   writeWithFds(data: ArrayBufferView, fds: readonly number[], opts?: IoOptions): Promise<number> {
     const bad = optionsError("writeWithFds", opts, SIGNAL_ONLY, IO_HINTS);
     if (bad !== null) return Promise.reject(bad);
-    if (this.#transport !== "unix") return Promise.reject(notUnix("writeWithFds", this.#fd.ctx));
+    if (this.#transportName !== "unix") return Promise.reject(notUnix("writeWithFds", this.#fd.ctx));
     return sendWithFds(this.#fd, "writeWithFds", data, fds, null, true, opts?.signal);
   }
 
@@ -365,7 +370,7 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   readWithFds(buf: ArrayBufferView, opts?: ReadFdsOptions): Promise<FdMessage> {
-    if (this.#transport !== "unix") return Promise.reject(notUnix("readWithFds", this.#fd.ctx));
+    if (this.#transportName !== "unix") return Promise.reject(notUnix("readWithFds", this.#fd.ctx));
     return readWithFds(this.#fd, "readWithFds", buf, opts);
   }
 
@@ -379,7 +384,7 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * @throws {ClosedError} after close()
    */
   peerCredentials(): PeerCredentials {
-    if (this.#transport !== "unix") throw notUnix("peerCredentials", this.#fd.ctx);
+    if (this.#transportName !== "unix") throw notUnix("peerCredentials", this.#fd.ctx);
     return peerCredentials(this.#fd, "peerCredentials");
   }
 
@@ -438,7 +443,8 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
 
   /** A byte stream of incoming data (each chunk is a fresh copy). */
   get readable(): ReadableStream<Uint8Array> {
-    this.#readable ??= new ReadableStream<Uint8Array>(
+    const st = (this.#streams ??= new Streams());
+    st.readable ??= new ReadableStream<Uint8Array>(
       {
         pull: async (controller) => {
           const chunk = await this.#fd.readPooled(chunkPool);
@@ -455,12 +461,13 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
       },
       { highWaterMark: 0 },
     );
-    return this.#readable;
+    return st.readable;
   }
 
   /** A sink for outgoing data; closing it shuts down the write side. */
   get writable(): WritableStream<Uint8Array> {
-    this.#writable ??= new WritableStream<Uint8Array>(
+    const st = (this.#streams ??= new Streams());
+    st.writable ??= new WritableStream<Uint8Array>(
       {
         write: async (chunk) => {
           await this.write(chunk);
@@ -474,8 +481,13 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
       },
       { highWaterMark: 1 },
     );
-    return this.#writable;
+    return st.writable;
   }
+}
+
+class Streams {
+  readable: ReadableStream<Uint8Array> | null = null;
+  writable: WritableStream<Uint8Array> | null = null;
 }
 
 // The chunk iterator: each step gives the previous chunk back to the pool and
@@ -492,6 +504,11 @@ class ChunkIterator implements AsyncIterableIterator<Uint8Array, undefined, unde
 
   get pool(): BufferPool {
     return chunkPool;
+  }
+
+  /** The iterator is its own read operation (ChunkSink). */
+  get kind(): "chunk" {
+    return "chunk";
   }
 
   next(): Promise<IteratorResult<Uint8Array, undefined>> {

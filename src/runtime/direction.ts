@@ -11,7 +11,7 @@
 // it returns.
 import type { ErrorContext } from "../errors.ts";
 import { AGAIN, attempt, type IoTarget, type Op, opName, withProgress } from "./io_op.ts";
-import type { Dir, Half, PollDesc } from "./poll_desc.ts";
+import { Half, type PollDesc, Rejection } from "./poll_desc.ts";
 
 /** What a Direction needs from its FD (besides the attempt's IoTarget). */
 export interface DirectionHost extends IoTarget {
@@ -49,34 +49,27 @@ class Settled {
 const settledReads = new Settled();
 const settledWrites = new Settled();
 
-// A parked operation's promise is made with a shared executor that hands its
-// resolving functions over through these two (no result object per park).
-let nextResolve: ((v: unknown) => void) | null = null;
-let nextReject: ((err: unknown) => void) | null = null;
-function capture(resolve: (v: unknown) => void, reject: (err: unknown) => void): void {
-  nextResolve = resolve;
-  nextReject = reject;
-}
+/**
+ * A direction is also its pollDesc Half (and so its FIFO lock): an FD is one
+ * PollDesc and two of these, the fewest objects an idle connection can hold.
+ */
+export class Direction extends Half {
+  // No fields of its own: a parked operation lives in the Half's op (the
+  // Op) and resolve (its promise's resolve; it fails with a Rejection).
 
-export class Direction {
-  readonly h: Half;
-  readonly #host: DirectionHost;
-  readonly #settled: Settled;
-  /** The operation holding the lock, from its first attempt until it settles. */
-  #op: Op | null = null;
-  #resolve: ((v: unknown) => void) | null = null;
-  #reject: ((err: unknown) => void) | null = null;
+  /** The FD (this direction's pollDesc owner). */
+  get #host(): DirectionHost {
+    return this.pd!.owner as unknown as DirectionHost;
+  }
 
-  constructor(host: DirectionHost, h: Half, d: Dir) {
-    this.#host = host;
-    this.h = h;
-    this.#settled = d === "w" ? settledWrites : settledReads;
+  get #settled(): Settled {
+    return this === this.pd!.r ? settledReads : settledWrites;
   }
 
   /** Runs op to completion: its value, or the closed / timeout / system error or abort reason. */
   run(op: Op, signal: AbortSignal | undefined): Promise<unknown> {
     const host = this.#host;
-    if (host.pd.closing || !this.h.tryAcquire()) return this.#queued(op, signal);
+    if (host.pd.closing || !this.tryAcquire()) return this.#queued(op, signal);
     host.addRef();
     return this.#start(op, signal);
   }
@@ -87,7 +80,7 @@ export class Direction {
     host.incref(name);
     let locked = false;
     try {
-      const wait = this.h.acquire(signal);
+      const wait = this.acquire(signal);
       if (wait !== null) await wait;
       locked = true;
     } catch (reason) {
@@ -103,21 +96,20 @@ export class Direction {
   // them over (then resume() or abandon() releases them).
   #start(op: Op, signal: AbortSignal | undefined): Promise<unknown> {
     const pd = this.#host.pd;
-    const h = this.h;
-    this.#op = op;
+    const h: Half = this;
     let parked = false;
     try {
       for (;;) {
         const v = attempt(this.#host, h, op);
         if (v !== AGAIN) return this.#settled.for(v);
         if (pd.consume(h)) continue;
-        const err = pd.parkDirect(h, signal, opName(op));
+        const err = pd.parkDirect(h, signal, op);
         if (err !== null) throw err;
         parked = true;
-        const promise = new Promise<unknown>(capture);
-        this.#resolve = nextResolve;
-        this.#reject = nextReject;
-        nextResolve = nextReject = null;
+        // A read parks: the connection may be going idle; let it hold no write half.
+        if (h === pd.r) pd.dropIdleWrite();
+        const { promise, resolve } = Promise.withResolvers<unknown>();
+        this.resolve = resolve;
         return promise;
       }
     } catch (err) {
@@ -129,37 +121,36 @@ export class Direction {
 
   /** Readiness for the parked operation: attempt it again; settle it, or stay parked (a spurious wakeup). */
   resume(): void {
-    const op = this.#op!;
+    const op = this.op as Op;
     let v: unknown;
     try {
-      v = attempt(this.#host, this.h, op);
+      v = attempt(this.#host, this, op);
     } catch (err) {
-      this.#host.pd.unpark(this.h);
+      this.#host.pd.unpark(this);
       this.abandon(err);
       return;
     }
     if (v === AGAIN) return;
-    this.#host.pd.unpark(this.h);
-    const resolve = this.#resolve!;
+    this.#host.pd.unpark(this);
+    const resolve = this.resolve!;
     this.#end();
     resolve(v);
   }
 
   /** The parked operation failed (close, deadline, abort, or its syscall); h is already unparked. */
   abandon(err: unknown): void {
-    const reject = this.#reject!;
-    const op = this.#op;
+    const resolve = this.resolve!;
+    const op = this.op as Op;
     this.#end();
-    reject(withProgress(op, err));
+    resolve(new Rejection(withProgress(op, err)));
   }
 
   // The operation has settled: drop it, then the lock and the reference.
   #end(): void {
-    this.#op = null;
-    this.#resolve = null;
-    this.#reject = null;
+    this.op = "";
+    this.resolve = null;
     try {
-      this.h.release();
+      this.release();
     } finally {
       this.#host.decref();
     }

@@ -19,7 +19,7 @@ import type { BufferPool } from "./buffer_pool.ts";
 import { bytesArg, bytesListArg, signalArg } from "./bytes.ts";
 import { type Deadline, type Timeout, timeoutToMono, toMono } from "./deadline.ts";
 import { Direction, type DirectionHost } from "./direction.ts";
-import type { Attempt, ChunkSink } from "./io_op.ts";
+import { type Attempt, type ChunkSink, type Op, opName } from "./io_op.ts";
 import { getLoop } from "./loop.ts";
 import { CLOSED, type Dir, type Half, PollDesc, type PollOwner, TIMEOUT } from "./poll_desc.ts";
 
@@ -60,6 +60,9 @@ function fileId(fd: number): FileId | null {
   }
 }
 
+/** FD.#refs once released (no reference is taken after close, so it never counts again). */
+const RELEASED = -1;
+
 export class FD implements PollOwner, DirectionHost {
   readonly sysfd: number;
   readonly pd: PollDesc;
@@ -67,12 +70,10 @@ export class FD implements PollOwner, DirectionHost {
   readonly owned: boolean;
   /** Error context (network and address); the net layer fills it in. */
   ctx: ErrorContext;
-  readonly #r: Direction;
-  readonly #w: Direction;
   /** For caller-owned descriptors: what sysfd named at registration. */
   #file: FileId | null;
+  /** In-flight references; RELEASED once the descriptor is released. */
   #refs = 0;
-  #released = false;
   /** close() waiting for the last in-flight operation. */
   #closeWait: PromiseWithResolvers<void> | null = null;
 
@@ -83,10 +84,10 @@ export class FD implements PollOwner, DirectionHost {
     this.owned = opts.owned;
     this.ctx = opts.ctx;
     this.#file = opts.owned ? null : fileId(sysfd);
-    this.pd = new PollDesc(sysfd);
+    // The directions are the pollDesc's halves: pd.r, and pd.w made (a
+    // Direction too) on the first write.
+    this.pd = new PollDesc(sysfd, new Direction());
     this.pd.owner = this;
-    this.#r = new Direction(this, this.pd.r, "r");
-    this.#w = new Direction(this, this.pd.w, "w");
     const loop = getLoop();
     const err = loop.register(this.pd);
     if (err !== 0) throw sysError("register", loop.poller.registerSyscall, err, opts.ctx);
@@ -98,10 +99,10 @@ export class FD implements PollOwner, DirectionHost {
   }
 
   /** The error for a rejection reason from the pollDesc or a lock. */
-  error(reason: unknown, op: string): unknown {
-    if (reason === CLOSED) return new ClosedError(op, this.ctx);
-    if (reason === TIMEOUT) return new DeadlineExceededError(op, this.ctx);
-    return reason;
+  error(reason: unknown, op: string | object): unknown {
+    if (reason !== CLOSED && reason !== TIMEOUT) return reason;
+    const name = typeof op === "string" ? op : opName(op as Op);
+    return reason === CLOSED ? new ClosedError(name, this.ctx) : new DeadlineExceededError(name, this.ctx);
   }
 
   /** Takes an in-flight reference, or throws the closed error. */
@@ -144,7 +145,7 @@ export class FD implements PollOwner, DirectionHost {
   setMonoDeadline(which: Dir | "rw", mono: number, op: string): void {
     if (this.pd.closing) throw new ClosedError(op, this.ctx);
     if (which !== "w") this.pd.setDeadline(this.pd.r, mono);
-    if (which !== "r") this.pd.setDeadline(this.pd.w, mono);
+    if (which !== "r") this.pd.setWriteDeadline(mono);
   }
 
   /** Wakes a parked reader to try its syscall again (after shutdown(SHUT_RD), which raises no edge). */
@@ -175,7 +176,7 @@ export class FD implements PollOwner, DirectionHost {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#r.run({ kind: "read", buf: b }, signal) as Promise<number | null>;
+    return (this.pd.r as Direction).run({ kind: "read", buf: b }, signal) as Promise<number | null>;
   }
 
   /**
@@ -185,7 +186,7 @@ export class FD implements PollOwner, DirectionHost {
    * the pool's scratch and resolves an exact-size copy.
    */
   readPooled(pool: BufferPool, signal?: AbortSignal): Promise<Uint8Array | null> {
-    return this.#r.run({ kind: "pooled", pool }, signal) as Promise<Uint8Array | null>;
+    return (this.pd.r as Direction).run({ kind: "pooled", pool }, signal) as Promise<Uint8Array | null>;
   }
 
   /**
@@ -194,7 +195,7 @@ export class FD implements PollOwner, DirectionHost {
    * sink.lent, for the iterator to give back on its next step.
    */
   readChunk(sink: ChunkSink): Promise<IteratorResult<Uint8Array, undefined>> {
-    return this.#r.run({ kind: "chunk", sink }, undefined) as Promise<IteratorResult<Uint8Array, undefined>>;
+    return (this.pd.r as Direction).run(sink, undefined) as Promise<IteratorResult<Uint8Array, undefined>>;
   }
 
   /**
@@ -210,7 +211,7 @@ export class FD implements PollOwner, DirectionHost {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#w.run({ kind: "write", buf: b, off: 0 }, signal) as Promise<number>;
+    return (this.pd.w as Direction).run({ kind: "write", buf: b, off: 0 }, signal) as Promise<number>;
   }
 
   /** Writes the concatenation of bufs with writev/sendmsg, IOV_MAX at a time; resolves the total. */
@@ -224,7 +225,7 @@ export class FD implements PollOwner, DirectionHost {
     }
     let total = 0;
     for (const b of list) total += b.length;
-    return this.#w.run({ kind: "writev", bufs: list, total, idx: 0, off: 0, written: 0 }, signal) as Promise<number>;
+    return (this.pd.w as Direction).run({ kind: "writev", bufs: list, total, idx: 0, off: 0, written: 0 }, signal) as Promise<number>;
   }
 
   /**
@@ -235,7 +236,7 @@ export class FD implements PollOwner, DirectionHost {
    * inside it and returned.
    */
   io<T>(d: Dir, op: string, syscall: string, attempt: Attempt<T>, signal?: AbortSignal): Promise<T> {
-    return (d === "r" ? this.#r : this.#w).run({ kind: "io", op, syscall, attempt }, signal) as Promise<T>;
+    return ((d === "r" ? this.pd.r : this.pd.w) as Direction).run({ kind: "io", op, syscall, attempt }, signal) as Promise<T>;
   }
 
   /**
@@ -335,18 +336,18 @@ export class FD implements PollOwner, DirectionHost {
     if (err !== 0) throw sysError(op, err === E.EEXIST ? "" : loop.poller.registerSyscall, err, this.ctx);
     this.#file = now;
     this.pd.hup = false;
-    this.pd.socketError = 0;
+    this.pd.takeSocketError();
     for (const h of [this.pd.r, this.pd.w]) this.pd.consume(h);
   }
 
   /** @internal Readiness for the parked operation on h (PollOwner). */
   resume(h: Half): void {
-    (h === this.pd.r ? this.#r : this.#w).resume();
+    (h as Direction).resume();
   }
 
   /** @internal The parked operation on h failed (PollOwner). */
   abandon(h: Half, err: unknown): void {
-    (h === this.pd.r ? this.#r : this.#w).abandon(err);
+    (h as Direction).abandon(err);
   }
 
   /**
@@ -371,16 +372,16 @@ export class FD implements PollOwner, DirectionHost {
 
   /** Resolves once the descriptor has been released (after close). */
   get released(): Promise<void> {
-    return this.#released ? Promise.resolve() : (this.#closeWait?.promise ?? Promise.resolve());
+    return this.#refs === RELEASED ? Promise.resolve() : (this.#closeWait?.promise ?? Promise.resolve());
   }
 
   get isReleased(): boolean {
-    return this.#released;
+    return this.#refs === RELEASED;
   }
 
   #release(): void {
-    if (this.#released) return;
-    this.#released = true;
+    if (this.#refs === RELEASED) return;
+    this.#refs = RELEASED;
     liveFds--;
     // A caller-owned descriptor may have been closed already, and its number
     // reused by someone else's file: deregistering by number would remove

@@ -31,6 +31,8 @@ const MORE: unique symbol = Symbol("more");
  * next step (null when the chunk is a copy).
  */
 export interface ChunkSink {
+  /** The sink is its own read operation (nothing allocated per step). */
+  readonly kind: "chunk";
   readonly pool: BufferPool;
   lent: Uint8Array | null;
 }
@@ -45,7 +47,7 @@ export type Attempt<T> = () => T | number;
 export type ReadOp =
   | { readonly kind: "read"; readonly buf: Uint8Array }
   | { readonly kind: "pooled"; readonly pool: BufferPool }
-  | { readonly kind: "chunk"; readonly sink: ChunkSink }
+  | ChunkSink
   | IoOp;
 
 /** A write-side operation, with its progress. */
@@ -163,7 +165,7 @@ function step(t: IoTarget, op: Op): unknown {
 }
 
 function readPooled(t: IoTarget, op: Extract<ReadOp, { kind: "pooled" | "chunk" }>): unknown {
-  const sink = op.kind === "chunk" ? op.sink : null;
+  const sink = op.kind === "chunk" ? op : null;
   const pool = sink !== null ? sink.pool : (op as { pool: BufferPool }).pool;
   const pooled = pool.takeFree();
   const b = pooled ?? pool.scratch;

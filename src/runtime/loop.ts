@@ -178,7 +178,7 @@ export class Loop {
           pd.noteSocketError(poller.socketError?.(i) ?? 0);
         }
         if (m & READ) pd.ready(pd.r);
-        if (m & WRITE) pd.ready(pd.w);
+        if (m & WRITE) pd.readyWrite();
       }
       found += n;
       if (n < cap) break;
@@ -195,7 +195,7 @@ export class Loop {
     this.#stats.fullBatchRetries++;
     this.table.forEach((pd) => {
       pd.ready(pd.r);
-      pd.ready(pd.w);
+      pd.readyWrite();
     });
   }
 

@@ -64,3 +64,54 @@ export class WaiterQueue<W extends Waiter> {
     return out;
   }
 }
+
+/** A node of a WaitList: the waiter itself carries its links. */
+export interface Linked {
+  prev: Linked | null;
+  next: Linked | null;
+  /** The list it is in; null when in none. */
+  list: WaitList<Linked> | null;
+}
+
+/**
+ * An intrusive FIFO of waiters (Go's waitq of sudogs): push, shift and
+ * remove from anywhere are O(1) and allocate nothing. A waiter that leaves
+ * by other means (an abort, a select that fired on another case) is removed
+ * at once, so the list holds only live waiters.
+ */
+export class WaitList<W extends Linked> {
+  head: W | null = null;
+  #tail: W | null = null;
+
+  get empty(): boolean {
+    return this.head === null;
+  }
+
+  push(w: W): void {
+    w.list = this as WaitList<Linked>;
+    w.next = null;
+    w.prev = this.#tail;
+    if (this.#tail === null) this.head = w;
+    else this.#tail.next = w;
+    this.#tail = w;
+  }
+
+  /** The first waiter, removed; or null. */
+  shift(): W | null {
+    const w = this.head;
+    if (w !== null) this.remove(w);
+    return w;
+  }
+
+  /** Takes w out (nothing if it is not in this list). */
+  remove(w: W): void {
+    if (w.list !== (this as WaitList<Linked>)) return;
+    const { prev, next } = w;
+    if (prev === null) this.head = next as W | null;
+    else prev.next = next;
+    if (next === null) this.#tail = prev as W | null;
+    else next.prev = prev;
+    w.prev = w.next = null;
+    w.list = null;
+  }
+}

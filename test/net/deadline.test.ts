@@ -451,3 +451,39 @@ test("E12 UDP send with a past write deadline sends 0 bytes and times out", asyn
   await closeAll(u1, u2);
   expectClean();
 });
+
+test("a write deadline set while the read side is parked still governs the next write; a big write parks and completes", async () => {
+  const { ln, a, b } = await tcpPair();
+  const buf = new Uint8Array(16);
+  // One write first, so the write side has been used before the read parks.
+  expect(await b.write(enc.encode("x"))).toBe(1);
+  expect(await a.read(buf)).toBe(1);
+  b.setWriteDeadline(Date.now() + 60);
+  const parked = watch(b.read(buf));
+  await sleep(100);
+  const late = await settle(b.write(enc.encode("y")));
+  expect(late.ok).toBe(false);
+  expect(late.ok ? null : late.error).toBeInstanceOf(DeadlineExceededError);
+  expect(late.ok ? null : (late.error as DeadlineExceededError).op).toBe("write");
+  expect(parked.settled()).toBe(false);
+  b.setWriteDeadline(null);
+  // 8 MiB: more than the socket buffers hold, so the write parks until a reads.
+  const big = new Uint8Array(new ArrayBuffer(8 << 20)).fill(7);
+  const w = watch(b.write(big));
+  let got = 0;
+  const rbuf = new Uint8Array(new ArrayBuffer(1 << 16));
+  while (got < big.length) {
+    const n = await a.read(rbuf);
+    if (n === null) break;
+    for (let i = 0; i < n; i++) if (rbuf[i] !== 7) throw new Error(`byte ${got + i} is ${rbuf[i]}`);
+    got += n;
+  }
+  expect(got).toBe(big.length);
+  expect(await w.result).toEqual({ ok: true, value: big.length });
+  expect(parked.settled()).toBe(false);
+  await a.write(enc.encode("z"));
+  expect(await parked.result).toEqual({ ok: true, value: 1 });
+  expect(dec.decode(buf.subarray(0, 1))).toBe("z");
+  await closeAll(ln, a, b);
+  expectClean();
+});

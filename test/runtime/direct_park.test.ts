@@ -6,6 +6,12 @@ import { CLOSED, type Half, NIL, PollDesc, type PollOwner, type Reason, TIMEOUT,
 import { sleep } from "../_support/index.ts";
 
 
+// A direct park stores the owner's operation object (a promise park stores a
+// name); these stand in for it and name themselves in errors.
+const op = (name: string): object => ({ toString: () => name });
+const READ = op("read");
+const ACCEPT = op("accept");
+
 /** An owner that records every callback; `finish` says whether resume() ends the wait. */
 class Owner implements PollOwner {
   readonly log: string[] = [];
@@ -13,7 +19,7 @@ class Owner implements PollOwner {
   constructor(readonly pd: PollDesc) {
     pd.owner = this;
   }
-  error(reason: Reason, op: string): unknown {
+  error(reason: Reason, op: string | object): unknown {
     return new Error(`${reason === CLOSED ? "closed" : "timeout"} in ${op}`);
   }
   resume(h: Half): void {
@@ -40,8 +46,8 @@ afterEach(() => {
 describe("direct park", () => {
   test("readiness calls the owner's resume() while the half is still WAITING; unpark ends the wait", () => {
     const { pd, owner } = setup();
-    expect(pd.parkDirect(pd.r, undefined, "read")).toBe(null);
-    expect([pd.r.state, pd.r.direct, pd.r.op, hooks.counters.parked]).toEqual([WAITING, true, "read", 1]);
+    expect(pd.parkDirect(pd.r, undefined, READ)).toBe(null);
+    expect([pd.r.state, pd.r.direct, pd.r.op, hooks.counters.parked]).toEqual([WAITING, true, READ, 1]);
     pd.ready(pd.r);
     expect(owner.log).toEqual([`resume r state=${WAITING}`]);
     expect([pd.r.state, pd.r.direct, hooks.counters.parked]).toEqual([NIL, false, 0]);
@@ -51,7 +57,7 @@ describe("direct park", () => {
 
   test("a spurious wakeup: the owner leaves the half parked, and the next edge calls it again", () => {
     const { pd, owner } = setup();
-    pd.parkDirect(pd.r, undefined, "read");
+    pd.parkDirect(pd.r, undefined, READ);
     owner.finish = false;
     pd.ready(pd.r);
     expect(pd.r.state).toBe(WAITING); // no READY latched either
@@ -63,7 +69,7 @@ describe("direct park", () => {
 
   test("close() abandons the parked operation with the owner's closed error, after unparking it", () => {
     const { pd, owner } = setup();
-    pd.parkDirect(pd.r, undefined, "accept");
+    pd.parkDirect(pd.r, undefined, ACCEPT);
     pd.close();
     expect(owner.log).toEqual([`abandon r state=${NIL}: closed in accept`]);
     expect(hooks.counters.parked).toBe(0);
@@ -73,7 +79,7 @@ describe("direct park", () => {
     const { pd, owner } = setup();
     const t0 = performance.now();
     pd.setDeadline(pd.r, t0 + 30);
-    pd.parkDirect(pd.r, undefined, "read");
+    pd.parkDirect(pd.r, undefined, READ);
     expect(hooks.counters.timers).toBe(1);
     while (owner.log.length === 0 && performance.now() - t0 < 1000) await sleep(5);
     const ms = performance.now() - t0;
@@ -86,21 +92,21 @@ describe("direct park", () => {
   test("an abort abandons it with the signal's reason and removes the listener; an already aborted signal is returned instead of parking", () => {
     const { pd, owner } = setup();
     const ac = new AbortController();
-    pd.parkDirect(pd.r, ac.signal, "read");
+    pd.parkDirect(pd.r, ac.signal, READ);
     expect(pd.r.abortSignal).toBe(ac.signal);
     ac.abort(new Error("stop"));
     expect(owner.log).toEqual([`abandon r state=${NIL}: stop`]);
     expect(pd.r.abortSignal).toBe(null);
     const reason = new Error("already");
-    expect(pd.parkDirect(pd.r, AbortSignal.abort(reason), "read")).toBe(reason);
+    expect(pd.parkDirect(pd.r, AbortSignal.abort(reason), READ)).toBe(reason);
     expect(pd.r.state).toBe(NIL);
     expect(owner.log.length).toBe(1);
   });
 
   test("a second park on a WAITING half throws double wait; a promise park and a direct park never mix", () => {
     const { pd } = setup();
-    pd.parkDirect(pd.r, undefined, "read");
-    expect(() => pd.parkDirect(pd.r, undefined, "read")).toThrow("double wait");
+    pd.parkDirect(pd.r, undefined, READ);
+    expect(() => pd.parkDirect(pd.r, undefined, READ)).toThrow("double wait");
     expect(() => pd.park(pd.r)).toThrow("double wait");
     pd.unpark(pd.r);
     expect(hooks.counters.parked).toBe(0);
@@ -111,7 +117,7 @@ describe("direct park", () => {
     pd.setDeadline(pd.r, performance.now() - 1);
     expect(pd.check(pd.r)).toBe(TIMEOUT);
     pd.setDeadline(pd.r, 0);
-    pd.parkDirect(pd.r, undefined, "read");
+    pd.parkDirect(pd.r, undefined, READ);
     expect(owner.log).toEqual([]);
     pd.close();
     pd.close(); // idempotent: nothing parked any more
