@@ -12,6 +12,8 @@
 // spurious wakeup). It re-arms only when an earlier entry arrives.
 
 import { hooks } from "./hooks.ts";
+// setTimeout's ceiling (2^31-1 ms): a later deadline re-arms when its timer fires.
+import { MAX_TIMER_MS } from "./timer.ts";
 
 /** Something with a deadline in the heap. */
 export interface HeapEntry {
@@ -21,8 +23,6 @@ export interface HeapEntry {
   readonly deadline: number;
 }
 
-/** setTimeout's ceiling (2^31-1 ms); a later deadline re-arms when it fires. */
-const MAX_TIMER_MS = 0x7fffffff;
 
 export class DeadlineHeap<E extends HeapEntry> {
   readonly #items: E[] = [];

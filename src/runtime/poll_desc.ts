@@ -48,8 +48,6 @@
 import { DeadlineHeap, type HeapEntry } from "./deadline_heap.ts";
 import { hooks } from "./hooks.ts";
 import { FifoLock } from "./lock.ts";
-// setTimeout's ceiling: a longer deadline re-arms when its timer fires.
-import { MAX_TIMER_MS } from "./timer.ts";
 
 export const NIL = 0;
 export const READY = 1;
