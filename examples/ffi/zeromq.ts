@@ -157,7 +157,7 @@ export class ZmqSocket {
    */
   send(message: Frame | readonly Frame[], opts: ZmqWaitOptions = {}): Promise<void> {
     const frames = (Array.isArray(message) ? message : [message]) as readonly Frame[];
-    return this.#queue(() => this.#send(frames, opts));
+    return this.#queue("zmq_send", () => this.#send(frames, opts));
   }
 
   /**
@@ -167,7 +167,7 @@ export class ZmqSocket {
    * send.
    */
   recv(opts: ZmqWaitOptions = {}): Promise<Uint8Array[]> {
-    return this.#queue(() => this.#recv(opts, false));
+    return this.#queue("zmq_recv", () => this.#recv(opts, false));
   }
 
   /**
@@ -176,7 +176,7 @@ export class ZmqSocket {
    * descriptor quiet): do not use it. Rejects like recv.
    */
   naiveRecv(opts: ZmqWaitOptions = {}): Promise<Uint8Array[]> {
-    return this.#queue(() => this.#recv(opts, true));
+    return this.#queue("zmq_recv", () => this.#recv(opts, true));
   }
 
   /**
@@ -196,9 +196,9 @@ export class ZmqSocket {
 
   // ---- one operation at a time ---------------------------------------------
 
-  #queue<T>(op: () => Promise<T>): Promise<T> {
+  #queue<T>(name: string, op: () => Promise<T>): Promise<T> {
     const run = this.#tail.then(async () => {
-      if (this.#sock === null) throw new ZmqError("zmq_send", ETERM, "ETERM", "operation on a closed ZmqSocket");
+      if (this.#sock === null) throw new ZmqError(name, ETERM, "ETERM", `${name} on a closed ZmqSocket`);
       // One deadline per operation: the PollFd's read deadline (ZMQ_FD is
       // only ever waited on for readable), set by the operation and cleared
       // when it ends.
