@@ -51,8 +51,8 @@ export interface PollFdOptions {
    * "edge" (the default): a wait resolves when the descriptor *becomes*
    * ready; read or write until EAGAIN before waiting again. "level": a wait
    * resolves at once while the descriptor *is* ready (or hung up, or in
-   * error); for C libraries that read once per wakeup (libpq, libcurl,
-   * zeromq). See PollFd.
+   * error); for C libraries that read once per wakeup (libpq, libcurl).
+   * See PollFd.
    */
   readonly mode?: PollMode;
 }
