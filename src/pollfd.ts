@@ -26,6 +26,7 @@ import { type ErrorContext, NetError } from "./errors.ts";
 import { checkOptions, optionKeys, optionsError, type SignalOptions } from "./options.ts";
 import type { Deadline, Timeout } from "./runtime/deadline.ts";
 import { type Dir, FD } from "./runtime/fd.ts";
+import { DeadlineSetters } from "./deadlines.ts";
 
 export interface WaitOptions extends SignalOptions {
   /**
@@ -111,7 +112,7 @@ export interface PollFdOptions {
  * p.close();
  * ```
  */
-export class PollFd {
+export class PollFd extends DeadlineSetters {
   /** The descriptor number (still the caller's). */
   readonly fd: number;
   /** "edge" or "level" (see PollFdOptions). */
@@ -128,6 +129,7 @@ export class PollFd {
    * @throws {NetError} the poller refused the descriptor (op "register": EPERM, EEXIST, EBADF)
    */
   constructor(fd: number, opts?: PollFdOptions) {
+    super();
     if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`pollFd: not a file descriptor: ${fd}`);
     checkOptions("pollFd", opts, POLLFD_KEYS);
     const mode = opts?.mode ?? "edge";
@@ -146,6 +148,11 @@ export class PollFd {
       }
       throw err;
     }
+  }
+
+  /** @internal */
+  protected override get deadlineFd(): FD {
+    return this.#fd;
   }
 
   /**
@@ -193,43 +200,6 @@ export class PollFd {
     if (opts?.timeout !== undefined) this.#fd.setTimeout(d, opts.timeout, op);
     if (this.mode === "level") await this.#fd.waitLevel(d, op, opts?.signal);
     else await this.#fd.waitOnce(d, op, opts?.signal);
-  }
-
-  /** Sets both deadlines (absolute: epoch ms, a Date, or null for none). */
-  setDeadline(t: Deadline): void {
-    this.#fd.setDeadline("rw", t, "setDeadline");
-  }
-
-  /**
-   * Sets the deadline of waitReadable, an absolute time (epoch ms or a
-   * Date; null clears it). A number before 1971 throws RangeError: for a
-   * duration use setReadTimeout(ms).
-   *
-   * @throws {RangeError} a number before 1971
-   * @throws {ClosedError} after close()
-   */
-  setReadDeadline(t: Deadline): void {
-    this.#fd.setDeadline("r", t, "setReadDeadline");
-  }
-
-  /** Sets the deadline of waitWritable (absolute); see setReadDeadline. */
-  setWriteDeadline(t: Deadline): void {
-    this.#fd.setDeadline("w", t, "setWriteDeadline");
-  }
-
-  /** Sets the deadline of waitReadable to ms from now (null or 0 clears it). */
-  setReadTimeout(ms: Timeout): void {
-    this.#fd.setTimeout("r", ms, "setReadTimeout");
-  }
-
-  /** Sets the deadline of waitWritable to ms from now (null or 0 clears it). */
-  setWriteTimeout(ms: Timeout): void {
-    this.#fd.setTimeout("w", ms, "setWriteTimeout");
-  }
-
-  /** Sets both deadlines to ms from now (null or 0 clears them). */
-  setTimeout(ms: Timeout): void {
-    this.#fd.setTimeout("rw", ms, "setTimeout");
   }
 
   get closed(): boolean {

@@ -5,12 +5,12 @@ import { C } from "../../ffi/platform.ts";
 import { ClosedError, sysError } from "../errors.ts";
 import { IO_HINTS, optionsError, SIGNAL_ONLY, type SignalOptions } from "../options.ts";
 import { type BufferPool, chunkPool } from "../runtime/buffer_pool.ts";
-import type { Deadline, Timeout } from "../runtime/deadline.ts";
 import type { ChunkSink, FD } from "../runtime/fd.ts";
 import { type Addr, toAddr } from "./addr.ts";
 import { localName, setIntOpt } from "./sys.ts";
 import { connFromFd } from "./adopt.ts";
 import { type FdMessage, notUnix, peerCredentials, type PeerCredentials, type ReadFdsOptions, readWithFds, sendWithFds } from "./fdpass.ts";
+import { DeadlineSetters } from "../deadlines.ts";
 
 /**
  * Options of one read or write. Any other key rejects with TypeError; a
@@ -36,7 +36,7 @@ export type IoOptions = SignalOptions;
  * await c.close();
  * ```
  */
-export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
+export class Conn extends DeadlineSetters implements AsyncDisposable, AsyncIterable<Uint8Array> {
   readonly #fd: FD;
   #local: Addr | null;
   readonly #remote: Addr;
@@ -45,11 +45,17 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
 
   /** @internal Built by connect() and Listener.accept(). */
   constructor(fd: FD, transport: "tcp" | "unix", remote: Addr, local: Addr | null = null) {
+    super();
     this.#fd = fd;
     // The transport is remote.transport's (the callers build remote with it).
     if (remote.transport !== transport) throw new TypeError(`Conn: remote address is ${remote.transport}, not ${transport}`);
     this.#remote = remote;
     this.#local = local;
+  }
+
+  /** @internal */
+  protected override get deadlineFd(): FD {
+    return this.#fd;
   }
 
   /**
@@ -194,80 +200,6 @@ export class Conn implements AsyncDisposable, AsyncIterable<Uint8Array> {
     } finally {
       fd.decref();
     }
-  }
-
-  /**
-   * Sets the read and write deadlines (absolute: epoch ms, a Date, or null for none); see setReadDeadline.
-   *
-   * @throws {TypeError} t is not a number, a Date or null, or is NaN or an invalid Date
-   * @throws {RangeError} a number before 1971, taken for a misplaced duration
-   * @throws {ClosedError} after close()
-   */
-  setDeadline(t: Deadline): void {
-    this.#fd.setDeadline("rw", t, "setDeadline");
-  }
-
-  /**
-   * Sets the read deadline, an absolute time as in Go (epoch ms, e.g.
-   * `Date.now() + 5000`, or a Date): a read parked or started after it
-   * passes rejects with DeadlineExceededError. A past time fails reads at
-   * once (even with data buffered); null, 0 or Infinity clears it. Moving
-   * it while a read is parked re-times that read. For "5 s from now" use
-   * setReadTimeout(5000). A number before 1971 (e.g. 1000) is taken for a
-   * misplaced duration and throws RangeError; a Date is never second-guessed.
-   * Throws ClosedError after close().
-   *
-   * @throws {TypeError} t is not a number, a Date or null, or is NaN or an invalid Date
-   * @throws {RangeError} a number before 1971, taken for a misplaced duration
-   * @throws {ClosedError} after close()
-   */
-  setReadDeadline(t: Deadline): void {
-    this.#fd.setDeadline("r", t, "setReadDeadline");
-  }
-
-  /**
-   * Sets the write deadline (absolute); see setReadDeadline.
-   *
-   * @throws {TypeError} t is not a number, a Date or null, or is NaN or an invalid Date
-   * @throws {RangeError} a number before 1971, taken for a misplaced duration
-   * @throws {ClosedError} after close()
-   */
-  setWriteDeadline(t: Deadline): void {
-    this.#fd.setDeadline("w", t, "setWriteDeadline");
-  }
-
-  /**
-   * Sets the read deadline to ms from now: `setReadTimeout(5000)` is
-   * `setReadDeadline(Date.now() + 5000)` on the monotonic clock. It is one
-   * deadline, not a per-read idle timer: call it again before each read to
-   * bound each one. null or 0 clears it; a negative ms fails reads at once.
-   * Throws TypeError for a non-number or NaN, ClosedError after close().
-   *
-   * @throws {TypeError} ms is not a number or null, or is NaN
-   * @throws {ClosedError} after close()
-   */
-  setReadTimeout(ms: Timeout): void {
-    this.#fd.setTimeout("r", ms, "setReadTimeout");
-  }
-
-  /**
-   * Sets the write deadline to ms from now; see setReadTimeout.
-   *
-   * @throws {TypeError} ms is not a number or null, or is NaN
-   * @throws {ClosedError} after close()
-   */
-  setWriteTimeout(ms: Timeout): void {
-    this.#fd.setTimeout("w", ms, "setWriteTimeout");
-  }
-
-  /**
-   * Sets the read and write deadlines to ms from now; see setReadTimeout.
-   *
-   * @throws {TypeError} ms is not a number or null, or is NaN
-   * @throws {ClosedError} after close()
-   */
-  setTimeout(ms: Timeout): void {
-    this.#fd.setTimeout("rw", ms, "setTimeout");
   }
 
   /**

@@ -5,7 +5,6 @@ import { decodeSockaddr, type SockAddr } from "../../ffi/sockaddr.ts";
 import { AddrError, ClosedError, contextFields, type ErrorContext, NetError, sysError } from "../errors.ts";
 import { checkOptions, IO_HINTS, optionKeys, SIGNAL_ONLY, type SignalOptions } from "../options.ts";
 import { bytesArg, signalArg } from "../runtime/bytes.ts";
-import type { Deadline, Timeout } from "../runtime/deadline.ts";
 import { FD } from "../runtime/fd.ts";
 import {
   type BindTarget,
@@ -29,6 +28,7 @@ import { type Addr, formatAddr, toAddr } from "./addr.ts";
 import { datagramFromFd, type ListenDatagramFdOptions } from "./adopt.ts";
 import { notUnix, peerCredentials, type PeerCredentials, type ReadFdsOptions, receiveWithFds, sendWithFds } from "./fdpass.ts";
 import { bindTo, encode, familyNumber, localName, openSocket, saBuf, saLen, setIntOpt, type SocketFile, socketFile, unlinkSocketFile } from "./sys.ts";
+import { DeadlineSetters } from "../deadlines.ts";
 
 export interface ListenDatagramOptions {
   /** 0 picks a free port. */
@@ -92,7 +92,7 @@ const SA_SIZE = C.SOCKADDR_STORAGE_SIZE;
  * waits for one. A connected socket (connectDatagram) uses `write(data)` and
  * `read(buf)` instead and rejects `send` with an address.
  */
-export class DatagramConn implements AsyncDisposable {
+export class DatagramConn extends DeadlineSetters implements AsyncDisposable {
   readonly #fd: FD;
   readonly #transport: "udp" | "unixgram";
   readonly #family: SockAddr["family"];
@@ -102,12 +102,18 @@ export class DatagramConn implements AsyncDisposable {
 
   /** @internal Use listenDatagram() or connectDatagram(). */
   constructor(fd: FD, family: SockAddr["family"], local: Addr, remote: Addr | null, file: SocketFile | null) {
+    super();
     this.#fd = fd;
     this.#family = family;
     this.#transport = family === "unix" ? "unixgram" : "udp";
     this.#local = local;
     this.#remote = remote;
     this.#file = file;
+  }
+
+  /** @internal */
+  protected override get deadlineFd(): FD {
+    return this.#fd;
   }
 
   get fd(): number {
@@ -348,71 +354,6 @@ export class DatagramConn implements AsyncDisposable {
     if (this.#family === "inet" && t.family === "inet6") throw new AddrError("send", ctx, `address ${host}: wrong address family for udp4`);
     if (this.#family === "inet6" && t.family === "inet") host = `::ffff:${host}`;
     return ipSockAddr({ family: this.#family, address: host, scopeId: t.scopeId }, port);
-  }
-
-  /**
-   * Sets the read and write deadlines (absolute: epoch ms, a Date, or null for none); see Conn.setReadDeadline.
-   *
-   * @throws {TypeError} t is not a number, a Date or null, or is NaN or an invalid Date
-   * @throws {RangeError} a number before 1971, taken for a misplaced duration
-   * @throws {ClosedError} after close()
-   */
-  setDeadline(t: Deadline): void {
-    this.#fd.setDeadline("rw", t, "setDeadline");
-  }
-
-  /**
-   * Sets the deadline of receive and read (absolute, as Conn.setReadDeadline:
-   * a number before 1971 throws RangeError; use setReadTimeout(ms) for a
-   * duration).
-   *
-   * @throws {TypeError} t is not a number, a Date or null, or is NaN or an invalid Date
-   * @throws {RangeError} a number before 1971, taken for a misplaced duration
-   * @throws {ClosedError} after close()
-   */
-  setReadDeadline(t: Deadline): void {
-    this.#fd.setDeadline("r", t, "setReadDeadline");
-  }
-
-  /**
-   * Sets the deadline of send and write (absolute); see setReadDeadline.
-   *
-   * @throws {TypeError} t is not a number, a Date or null, or is NaN or an invalid Date
-   * @throws {RangeError} a number before 1971, taken for a misplaced duration
-   * @throws {ClosedError} after close()
-   */
-  setWriteDeadline(t: Deadline): void {
-    this.#fd.setDeadline("w", t, "setWriteDeadline");
-  }
-
-  /**
-   * Sets the read deadline to ms from now (null or 0 clears it); see Conn.setReadTimeout.
-   *
-   * @throws {TypeError} ms is not a number or null, or is NaN
-   * @throws {ClosedError} after close()
-   */
-  setReadTimeout(ms: Timeout): void {
-    this.#fd.setTimeout("r", ms, "setReadTimeout");
-  }
-
-  /**
-   * Sets the write deadline to ms from now (null or 0 clears it).
-   *
-   * @throws {TypeError} ms is not a number or null, or is NaN
-   * @throws {ClosedError} after close()
-   */
-  setWriteTimeout(ms: Timeout): void {
-    this.#fd.setTimeout("w", ms, "setWriteTimeout");
-  }
-
-  /**
-   * Sets both deadlines to ms from now (null or 0 clears them).
-   *
-   * @throws {TypeError} ms is not a number or null, or is NaN
-   * @throws {ClosedError} after close()
-   */
-  setTimeout(ms: Timeout): void {
-    this.#fd.setTimeout("rw", ms, "setTimeout");
   }
 
   get closed(): boolean {

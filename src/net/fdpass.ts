@@ -208,21 +208,27 @@ function recvOnce(fd: FD, op: string, bytes: Uint8Array, control: Uint8Array, wa
 
 const READ_FDS_KEYS = optionKeys<ReadFdsOptions>({ maxFds: true, signal: true });
 
+/** The checked arguments of a read with descriptors, and a control buffer sized for maxFds. */
+function readFdsArgs(op: string, buf: unknown, opts: ReadFdsOptions | undefined, stream: boolean): { bytes: Uint8Array; control: Uint8Array } {
+  const bad = optionsError(op, opts, READ_FDS_KEYS);
+  if (bad !== null) throw bad;
+  const bytes = bytesArg(op, "buf", buf);
+  signalArg(op, opts?.signal);
+  const maxFds = maxFdsArg(op, opts?.maxFds);
+  // A stream read of 0 bytes cannot tell EOF from a message of descriptors only.
+  if (stream && bytes.length === 0) throw new TypeError(`${op}: buf must not be empty`);
+  return { bytes, control: new Uint8Array(new ArrayBuffer(cmsgSpace(maxFds * INT_SIZE))) };
+}
+
 /** Stream read with descriptors: resolves { n, fds }, n null at EOF. */
 export function readWithFds(fd: FD, op: string, buf: unknown, opts: ReadFdsOptions | undefined): Promise<FdMessage> {
   let bytes: Uint8Array;
-  let maxFds: number;
+  let control: Uint8Array;
   try {
-    const bad = optionsError(op, opts, READ_FDS_KEYS);
-    if (bad !== null) throw bad;
-    bytes = bytesArg(op, "buf", buf);
-    signalArg(op, opts?.signal);
-    maxFds = maxFdsArg(op, opts?.maxFds);
-    if (bytes.length === 0) throw new TypeError(`${op}: buf must not be empty`);
+    ({ bytes, control } = readFdsArgs(op, buf, opts, true));
   } catch (err) {
     return Promise.reject(err);
   }
-  const control = new Uint8Array(new ArrayBuffer(cmsgSpace(maxFds * INT_SIZE)));
   return fd.io(
     "r",
     op,
@@ -239,17 +245,12 @@ export function readWithFds(fd: FD, op: string, buf: unknown, opts: ReadFdsOptio
 /** Datagram receive with descriptors: resolves { n, addr, fds }. */
 export function receiveWithFds(fd: FD, op: string, buf: unknown, opts: ReadFdsOptions | undefined): Promise<{ n: number; addr: Addr; fds: number[] }> {
   let bytes: Uint8Array;
-  let maxFds: number;
+  let control: Uint8Array;
   try {
-    const bad = optionsError(op, opts, READ_FDS_KEYS);
-    if (bad !== null) throw bad;
-    bytes = bytesArg(op, "buf", buf);
-    signalArg(op, opts?.signal);
-    maxFds = maxFdsArg(op, opts?.maxFds);
+    ({ bytes, control } = readFdsArgs(op, buf, opts, false));
   } catch (err) {
     return Promise.reject(err);
   }
-  const control = new Uint8Array(new ArrayBuffer(cmsgSpace(maxFds * INT_SIZE)));
   return fd.io(
     "r",
     op,
