@@ -208,60 +208,53 @@ function recvOnce(fd: FD, op: string, bytes: Uint8Array, control: Uint8Array, wa
 
 const READ_FDS_KEYS = optionKeys<ReadFdsOptions>({ maxFds: true, signal: true });
 
-/** The checked arguments of a read with descriptors, and a control buffer sized for maxFds. */
-function readFdsArgs(op: string, buf: unknown, opts: ReadFdsOptions | undefined, stream: boolean): { bytes: Uint8Array; control: Uint8Array } {
-  const bad = optionsError(op, opts, READ_FDS_KEYS);
-  if (bad !== null) throw bad;
-  const bytes = bytesArg(op, "buf", buf);
-  signalArg(op, opts?.signal);
-  const maxFds = maxFdsArg(op, opts?.maxFds);
-  // A stream read of 0 bytes cannot tell EOF from a message of descriptors only.
-  if (stream && bytes.length === 0) throw new TypeError(`${op}: buf must not be empty`);
-  return { bytes, control: new Uint8Array(new ArrayBuffer(cmsgSpace(maxFds * INT_SIZE))) };
+/**
+ * One read with descriptors on fd's read side: checks the arguments (a
+ * rejection, never a throw), then recvmsg until it does not say EAGAIN, and
+ * shapes the message (stream: n null at EOF; datagram: the sender too).
+ */
+function readFds<T>(
+  fd: FD,
+  op: string,
+  buf: unknown,
+  opts: ReadFdsOptions | undefined,
+  datagram: boolean,
+  shape: (m: { n: number; fds: number[]; from: SockAddr | null }) => T,
+): Promise<T> {
+  let bytes: Uint8Array;
+  let control: Uint8Array;
+  try {
+    const bad = optionsError(op, opts, READ_FDS_KEYS);
+    if (bad !== null) throw bad;
+    bytes = bytesArg(op, "buf", buf);
+    signalArg(op, opts?.signal);
+    const maxFds = maxFdsArg(op, opts?.maxFds);
+    // A stream read of 0 bytes cannot tell EOF from a message of descriptors only.
+    if (!datagram && bytes.length === 0) throw new TypeError(`${op}: buf must not be empty`);
+    control = new Uint8Array(new ArrayBuffer(cmsgSpace(maxFds * INT_SIZE)));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return fd.io(
+    "r",
+    op,
+    "recvmsg",
+    (): T | number => {
+      const r = recvOnce(fd, op, bytes, control, datagram);
+      return typeof r === "number" ? r : shape(r);
+    },
+    opts?.signal,
+  );
 }
 
 /** Stream read with descriptors: resolves { n, fds }, n null at EOF. */
 export function readWithFds(fd: FD, op: string, buf: unknown, opts: ReadFdsOptions | undefined): Promise<FdMessage> {
-  let bytes: Uint8Array;
-  let control: Uint8Array;
-  try {
-    ({ bytes, control } = readFdsArgs(op, buf, opts, true));
-  } catch (err) {
-    return Promise.reject(err);
-  }
-  return fd.io(
-    "r",
-    op,
-    "recvmsg",
-    (): FdMessage | number => {
-      const r = recvOnce(fd, op, bytes, control, false);
-      if (typeof r === "number") return r;
-      return { n: r.n === 0 && r.fds.length === 0 ? null : r.n, fds: r.fds };
-    },
-    opts?.signal,
-  );
+  return readFds(fd, op, buf, opts, false, (r) => ({ n: r.n === 0 && r.fds.length === 0 ? null : r.n, fds: r.fds }));
 }
 
 /** Datagram receive with descriptors: resolves { n, addr, fds }. */
 export function receiveWithFds(fd: FD, op: string, buf: unknown, opts: ReadFdsOptions | undefined): Promise<{ n: number; addr: Addr; fds: number[] }> {
-  let bytes: Uint8Array;
-  let control: Uint8Array;
-  try {
-    ({ bytes, control } = readFdsArgs(op, buf, opts, false));
-  } catch (err) {
-    return Promise.reject(err);
-  }
-  return fd.io(
-    "r",
-    op,
-    "recvmsg",
-    () => {
-      const r = recvOnce(fd, op, bytes, control, true);
-      if (typeof r === "number") return r;
-      return { n: r.n, addr: toAddr(r.from!, "unixgram"), fds: r.fds };
-    },
-    opts?.signal,
-  );
+  return readFds(fd, op, buf, opts, true, (r) => ({ n: r.n, addr: toAddr(r.from!, "unixgram"), fds: r.fds }));
 }
 
 const CRED = peerCredLayout(platform.os);
