@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Pg, PgError } from "../../examples/ffi/postgres.ts";
 import { DeadlineExceededError, listen } from "../../src/index.ts";
-import { expectClean, sleep } from "../_support/index.ts";
+import { expectClean, sleep, tickMonitor } from "../_support/index.ts";
 
 /** The directory of initdb and postgres: Debian's newest /usr/lib/postgresql/N/bin, pg_config --bindir, or PATH. */
 function pgBinDir(): string | null {
@@ -167,15 +167,7 @@ describe.skipIf(!have)("examples/ffi/postgres.ts against a real PostgreSQL", () 
     const up = await Promise.allSettled(Array.from({ length: 20 }, () => connect()));
     for (const u of up) if (u.status === "rejected") throw u.reason;
     const conns = up.map((u) => (u as PromiseFulfilledResult<Pg>).value);
-    let ticks = 0;
-    let last = performance.now();
-    let maxGap = 0;
-    const iv = setInterval(() => {
-      const now = performance.now();
-      maxGap = Math.max(maxGap, now - last);
-      last = now;
-      ticks++;
-    }, 5);
+    const mon = tickMonitor(5);
     const t0 = performance.now();
     let checked = 0;
     try {
@@ -191,15 +183,15 @@ describe.skipIf(!have)("examples/ffi/postgres.ts against a real PostgreSQL", () 
       );
       for (const r of runs) if (r.status === "rejected") throw r.reason;
     } finally {
-      clearInterval(iv);
+      mon.stop();
     }
     const elapsed = performance.now() - t0;
     expect(checked).toBe(200);
     // 10 sequential 10 ms queries per connection: about 100 ms; serially 2 s.
     expect(elapsed).toBeGreaterThanOrEqual(95);
     expect(elapsed).toBeLessThan(2500);
-    expect(ticks).toBeGreaterThanOrEqual(Math.floor(elapsed / 5 / 4));
-    expect(maxGap).toBeLessThan(250);
+    expect(mon.ticks).toBeGreaterThanOrEqual(Math.floor(elapsed / 5 / 4));
+    expect(mon.maxGap).toBeLessThan(250);
   }, 30_000);
 
   test("a 1,000-row result (about 110 KB, many 16 KB PQconsumeInput reads) arrives complete", async () => {

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ZmqError, ZmqSocket } from "../../examples/ffi/zeromq.ts";
 import { ClosedError, DeadlineExceededError } from "../../src/index.ts";
-import { expectClean, sleep, type SpawnedServer, spawnServer } from "../_support/index.ts";
+import { expectClean, sleep, type SpawnedServer, spawnServer, tickMonitor } from "../_support/index.ts";
 
 function haveLibzmq(): boolean {
   try {
@@ -93,15 +93,7 @@ describe.skipIf(!have)("examples/ffi/zeromq.ts", () => {
   test("1,000 request/replies on a DEALER, every reply checked, while a 5 ms interval keeps ticking; close() gives back every descriptor", async () => {
     const fdsBefore = process.platform === "linux" ? openFds() : 0;
     const s = ZmqSocket.connect(router);
-    let ticks = 0;
-    let last = performance.now();
-    let maxGap = 0;
-    const iv = setInterval(() => {
-      const now = performance.now();
-      maxGap = Math.max(maxGap, now - last);
-      last = now;
-      ticks++;
-    }, 5);
+    const mon = tickMonitor(5);
     const t0 = performance.now();
     try {
       const deadline = Date.now() + 20_000;
@@ -113,13 +105,13 @@ describe.skipIf(!have)("examples/ffi/zeromq.ts", () => {
       // Let the interval run once more after the last reply.
       await sleep(15);
     } finally {
-      clearInterval(iv);
+      mon.stop();
       s.close();
     }
     const elapsed = performance.now() - t0;
     expect(elapsed).toBeLessThan(15_000);
-    expect(ticks).toBeGreaterThan(0);
-    expect(maxGap).toBeLessThan(250);
+    expect(mon.ticks).toBeGreaterThan(0);
+    expect(mon.maxGap).toBeLessThan(250);
     // zmq_ctx_term joined libzmq's threads and closed their descriptors (epoll, eventfds, the TCP socket).
     if (process.platform === "linux") expect(openFds()).toBe(fdsBefore);
   }, 30_000);
