@@ -6,10 +6,11 @@
 //
 // An entry is the object that owns the deadline (a pollDesc Half): its `hi`
 // is its index in the heap (-1 when out) and its `deadline` the key, which
-// its owner changes only while it is out of the heap (or moves it with set). The heap does not
-// re-arm its timer when the earliest entry leaves: the timer fires at the
-// old time, finds nothing due, and arms for the new earliest (at most one
-// spurious wakeup). It re-arms only when an earlier entry arrives.
+// its owner changes only while it is out of the heap (or moves it with
+// set). The heap does not re-arm its timer when the earliest entry leaves:
+// the timer fires at the old time, finds nothing due, and arms for the new
+// earliest (at most one spurious wakeup). It re-arms only when an earlier
+// entry arrives.
 
 import { hooks } from "./hooks.ts";
 // setTimeout's ceiling (2^31-1 ms): a later deadline re-arms when its timer fires.
@@ -23,7 +24,7 @@ export interface HeapEntry {
   readonly deadline: number;
 }
 
-
+/** The heap of parked deadlines and its one timer. */
 export class DeadlineHeap<E extends HeapEntry> {
   readonly #items: E[] = [];
   readonly #expire: (e: E) => void;

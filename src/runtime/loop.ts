@@ -144,10 +144,10 @@ export class Loop {
 
   /**
    * One drain. After a wake that found only a few events (a lightly loaded
-   * loop), a bridge whose arm is a cheap syscall is armed at once instead of
-   * after one more drain a macrotask later: the resumed tasks still run and
-   * park first (they are microtasks of this turn), and anything they or the
-   * kernel add meanwhile completes the armed wait at once.
+   * loop), a bridge whose arm is a cheap syscall is armed in this turn,
+   * right behind the resumed tasks' continuations (#armAfterTasks), instead
+   * of after one more drain a macrotask later; anything they or the kernel
+   * add meanwhile completes the armed wait at once.
    */
   #drainOnce(fromWake: boolean): void {
     if (this.#closed) return;
