@@ -9,7 +9,7 @@
 // deadline in 1970 that fails every operation at once. A Date is an explicit
 // time and is never second-guessed: a past one, however early, is expired.
 import { hooks } from "./hooks.ts";
-import { MAX_TIMER_MS } from "./timer.ts";
+import { LongTimer } from "./timer.ts";
 
 /** An absolute deadline: epoch ms, a Date, or null / 0 / Infinity for none. */
 export type Deadline = number | Date | null | undefined;
@@ -64,28 +64,19 @@ export function toMono(t: Deadline, op = "deadline"): number {
 
 /**
  * Calls fire once, when the monotonic time `mono` (performance.now() ms,
- * not 0) has passed; returns the function that cancels it. The timer keeps
- * the process alive, and counts in runtimeStats().timers while armed. A
- * timer that fires early (granularity, or a deadline beyond one timer's
- * reach) is armed again for the rest.
+ * not 0) has passed; returns the function that cancels it. A LongTimer
+ * (chained past setTimeout's reach, re-armed when it fires early) that
+ * keeps the process alive and counts in runtimeStats().timers while armed.
  */
 export function atMono(mono: number, fire: () => void): () => void {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const arm = (): void => {
-    const delay = Math.min(Math.max(0, Math.ceil(mono - performance.now())), MAX_TIMER_MS);
-    timer = setTimeout(() => {
-      if (performance.now() < mono) return arm();
-      timer = null;
-      hooks.timers(-1);
-      fire();
-    }, delay);
-  };
   hooks.timers(1);
-  arm();
+  const t = new LongTimer(mono - performance.now(), () => {
+    hooks.timers(-1);
+    fire();
+  });
   return () => {
-    if (timer === null) return;
-    clearTimeout(timer);
-    timer = null;
+    if (!t.pending) return;
+    t.cancel();
     hooks.timers(-1);
   };
 }

@@ -11,7 +11,7 @@
 // it returns.
 import type { ErrorContext } from "../errors.ts";
 import { AGAIN, attempt, type IoTarget, type Op, opName, withProgress } from "./io_op.ts";
-import { Half, type PollDesc, Rejection } from "./poll_desc.ts";
+import { Half, parkedPromise, type PollDesc, Rejection } from "./poll_desc.ts";
 
 /** What a Direction needs from its FD (besides the attempt's IoTarget). */
 export interface DirectionHost extends IoTarget {
@@ -108,9 +108,7 @@ export class Direction extends Half {
         parked = true;
         // A read parks: the connection may be going idle; let it hold no write half.
         if (h === pd.r) pd.dropIdleWrite();
-        const { promise, resolve } = Promise.withResolvers<unknown>();
-        this.resolve = resolve;
-        return promise;
+        return parkedPromise(this);
       }
     } catch (err) {
       return Promise.reject(withProgress(op, err));

@@ -58,6 +58,22 @@ export type Dir = "r" | "w";
 /** A Half's latch state. */
 export type Latch = typeof NIL | typeof READY | typeof WAITING;
 
+// A parked task's promise is made with one shared executor that hands its
+// resolve over through this variable: no { promise, resolve, reject } object
+// per park (a parked operation keeps only resolve; it fails with a Rejection).
+let nextResolve: ((v: unknown) => void) | null = null;
+function capture(resolve: (v: unknown) => void): void {
+  nextResolve = resolve;
+}
+
+/** A new pending promise whose resolve is stored in h.resolve. */
+export function parkedPromise(h: Half): Promise<unknown> {
+  const promise = new Promise<unknown>(capture);
+  h.resolve = nextResolve;
+  nextResolve = null;
+  return promise;
+}
+
 /** Rejection reasons for a parked task; the owner turns them into errors. */
 export const CLOSED: unique symbol = Symbol("closed");
 export const TIMEOUT: unique symbol = Symbol("timeout");
@@ -345,8 +361,7 @@ export class PollDesc {
     const reason = this.check(h);
     if (reason !== null) return Promise.reject(this.#reason(reason, op));
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const { promise, resolve } = Promise.withResolvers<void>();
-    h.resolve = resolve as (v: unknown) => void;
+    const promise = parkedPromise(h) as Promise<void>;
     this.#wait(h, signal, op);
     return promise;
   }
