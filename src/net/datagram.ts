@@ -1,5 +1,5 @@
 // DatagramConn: UDP and unixgram sockets on the netpoller.
-import { cString, errno, sys } from "../../ffi/libc.ts";
+import { errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
 import { decodeSockaddr, type SockAddr } from "../../ffi/sockaddr.ts";
 import { AddrError, ClosedError, contextFields, type ErrorContext, NetError, sysError } from "../errors.ts";
@@ -27,7 +27,7 @@ import { resolveHost } from "./_resolve.ts";
 import { type Addr, formatAddr, toAddr } from "./addr.ts";
 import { datagramFromFd, type ListenDatagramFdOptions } from "./adopt.ts";
 import { notUnix, peerCredentials, type PeerCredentials, type ReadFdsOptions, receiveWithFds, sendWithFds } from "./fdpass.ts";
-import { bindTo, encode, familyNumber, localName, openSocket, saBuf, saLen, setIntOpt, type SocketFile, socketFile, unlinkSocketFile } from "./sys.ts";
+import { bindTo, bindUnixSocket, encode, familyNumber, localName, openSocket, saBuf, saLen, setIntOpt, type SocketFile, unlinkSocketFile } from "./sys.ts";
 import { DeadlineSetters } from "../deadlines.ts";
 
 export interface ListenDatagramOptions {
@@ -411,17 +411,6 @@ function zonedTarget(net: string, host: string, addr: { readonly zone?: unknown;
   return scopeId === 0 ? lit : { ...lit, scopeId };
 }
 
-/** socketFile(), with a failing stat as a NetError (op "listen", syscall "stat"). */
-function boundSocketFile(path: string, ctx: ErrorContext): SocketFile | null {
-  try {
-    return socketFile(path);
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    const n = typeof code === "string" ? E[code] : undefined;
-    throw n !== undefined ? sysError("listen", "stat", n, ctx) : err;
-  }
-}
-
 /**
  * Opens a datagram socket bound to a UDP port or a unixgram path. Throws
  * NetError / AddrError, or TypeError for an unknown option (`host` for
@@ -440,22 +429,9 @@ export function listenDatagram(opts: ListenDatagramOptions | ListenUnixgramOptio
   if ("path" in opts) {
     const path = checkUnixPath("listen", "unixgram", opts.path);
     const ctx: ErrorContext = { net: "unixgram", address: formatAddr({ transport: "unixgram", path }) };
-    const s = openSocket(C.AF_UNIX, C.SOCK_DGRAM, "listen", ctx);
-    let bound = false;
-    try {
-      const e = bindTo(s, { family: "unix", path });
-      if (e !== 0) throw sysError("listen", "bind", e, ctx);
-      bound = true;
-      // The file's identity first, then the registration: a failure of either
-      // leaves no pollDesc in the table and no socket file behind.
-      const file = boundSocketFile(path, ctx);
-      return new DatagramConn(new FD(s, { socket: true, owned: true, ctx }), "unix", { transport: "unixgram", path }, null, file);
-    } catch (err) {
-      // The bind created the file a moment ago (its identity may be unknown): remove it.
-      if (bound && path.charCodeAt(0) !== 0) sys.unlink(cString(path));
-      sys.close(s);
-      throw err;
-    }
+    // The file's identity first, then the registration: a failure of either
+    // leaves no pollDesc in the table and no socket file behind.
+    return bindUnixSocket(C.SOCK_DGRAM, path, ctx, (s, file) => new DatagramConn(new FD(s, { socket: true, owned: true, ctx }), "unix", { transport: "unixgram", path }, null, file));
   }
   const target = bindTarget("udp", opts);
   try {

@@ -1,5 +1,5 @@
 // Listener and listen(): a listening stream socket on the netpoller.
-import { cString, errno, sys } from "../../ffi/libc.ts";
+import { errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
 import { decodeSockaddr, type SockAddr } from "../../ffi/sockaddr.ts";
 import { ClosedError, type ErrorContext, NetError, sysError } from "../errors.ts";
@@ -11,7 +11,7 @@ import { type BindTarget, bindSockAddr, bindTarget, bindText, checkUnixPath, net
 import { type Addr, formatAddr, PeerContext, toAddr } from "./addr.ts";
 import { Conn } from "./conn.ts";
 import { type ListenFdOptions, listenFd } from "./adopt.ts";
-import { acceptedSocket, bindTo, familyNumber, localName, openSocket, saBuf, saLen, setIntOpt, type SocketFile, socketFile, unlinkSocketFile } from "./sys.ts";
+import { acceptedSocket, bindTo, bindUnixSocket, familyNumber, localName, openSocket, saBuf, saLen, setIntOpt, type SocketFile, unlinkSocketFile } from "./sys.ts";
 
 export interface ListenTcpOptions {
   /** 0 picks a free port (see `addr`). */
@@ -381,34 +381,11 @@ function listenUnix(opts: ListenUnixOptions): Listener {
   const path = checkUnixPath("listen", "unix", opts.path);
   const backlog = checkBacklog(opts.backlog);
   const ctx: ErrorContext = { net: "unix", address: formatAddr({ transport: "unix", path }) };
-  const s = openSocket(C.AF_UNIX, C.SOCK_STREAM, "listen", ctx);
-  let bound = false;
-  try {
-    const e = bindTo(s, { family: "unix", path });
-    if (e !== 0) throw sysError("listen", "bind", e, ctx);
-    bound = true;
-    const file = boundSocketFile(path, ctx);
+  // Whatever fails after the bind (stat, listen, registration) removes the file the bind created.
+  return bindUnixSocket(C.SOCK_STREAM, path, ctx, (s, file) => {
     if (sys.listen(s, backlog) < 0) throw sysError("listen", "listen", errno(), ctx);
-    const fd = new FD(s, { socket: true, owned: true, ctx });
-    return new Listener(fd, { transport: "unix", path }, "unix", file);
-  } catch (err) {
-    // Whatever failed after the bind (stat, listen, registration), the file
-    // it created a moment ago is removed (its identity may be unknown).
-    if (bound && path.charCodeAt(0) !== 0) sys.unlink(cString(path));
-    sys.close(s);
-    throw err;
-  }
-}
-
-/** socketFile(), with a failing stat as a NetError (op "listen", syscall "stat"). */
-function boundSocketFile(path: string, ctx: ErrorContext): SocketFile | null {
-  try {
-    return socketFile(path);
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    const n = typeof code === "string" ? E[code] : undefined;
-    throw n !== undefined ? sysError("listen", "stat", n, ctx) : err;
-  }
+    return new Listener(new FD(s, { socket: true, owned: true, ctx }), { transport: "unix", path }, "unix", file);
+  });
 }
 
 function checkBacklog(backlog: unknown): number {

@@ -3,7 +3,7 @@
 // module-lived and used only within one synchronous block.
 import { statSync } from "node:fs";
 import { cString, errno, setNonblockCloexec, sys } from "../../ffi/libc.ts";
-import { C } from "../../ffi/platform.ts";
+import { C, E } from "../../ffi/platform.ts";
 import { decodeSockaddr, encodeSockaddr, type SockAddr } from "../../ffi/sockaddr.ts";
 import { type ErrorContext, sysError } from "../errors.ts";
 
@@ -104,5 +104,39 @@ export function unlinkSocketFile(f: SocketFile): void {
     if (st.dev === f.dev && st.ino === f.ino) sys.unlink(cString(f.path));
   } catch {
     // Already gone: nothing to unlink.
+  }
+}
+
+/**
+ * A unix socket of `type` bound at path, handed to `finish` with the bound
+ * file's identity (null for an abstract name). If the bind, the stat or
+ * `finish` (listen, registration) throws, the file the bind created is
+ * removed and the socket closed: a failure leaves nothing behind.
+ * Errors are NetErrors with op "listen".
+ */
+export function bindUnixSocket<T>(type: number, path: string, ctx: ErrorContext, finish: (s: number, file: SocketFile | null) => T): T {
+  const s = openSocket(C.AF_UNIX, type, "listen", ctx);
+  let bound = false;
+  try {
+    const e = bindTo(s, { family: "unix", path });
+    if (e !== 0) throw sysError("listen", "bind", e, ctx);
+    bound = true;
+    return finish(s, statSocketFile(path, ctx));
+  } catch (err) {
+    // The bind created the file a moment ago (its identity may be unknown): remove it.
+    if (bound && path.charCodeAt(0) !== 0) sys.unlink(cString(path));
+    sys.close(s);
+    throw err;
+  }
+}
+
+/** socketFile(), with a failing stat as a NetError (op "listen", syscall "stat"). */
+function statSocketFile(path: string, ctx: ErrorContext): SocketFile | null {
+  try {
+    return socketFile(path);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    const n = typeof code === "string" ? E[code] : undefined;
+    throw n !== undefined ? sysError("listen", "stat", n, ctx) : err;
   }
 }
