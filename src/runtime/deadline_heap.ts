@@ -68,8 +68,7 @@ export class DeadlineHeap<E extends HeapEntry> {
     e.hi = -1;
     hooks.timers(-1);
     if (last !== e) {
-      items[i] = last;
-      last.hi = i;
+      this.#place(last, i);
       this.#down(i);
       this.#up(last.hi);
     }
@@ -110,35 +109,33 @@ export class DeadlineHeap<E extends HeapEntry> {
   }
 
   #up(i: number): void {
-    const items = this.#items;
-    const e = items[i]!;
+    const e = this.#items[i]!;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      const pe = items[p]!;
+      const pe = this.#items[p]!;
       if (pe.deadline <= e.deadline) break;
-      items[i] = pe;
-      pe.hi = i;
+      this.#place(pe, i);
       i = p;
     }
-    items[i] = e;
-    e.hi = i;
+    this.#place(e, i);
   }
 
   #down(i: number): void {
     const items = this.#items;
-    const n = items.length;
     const e = items[i]!;
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= n) break;
-      if (c + 1 < n && items[c + 1]!.deadline < items[c]!.deadline) c++;
+    for (let c = 2 * i + 1; c < items.length; c = 2 * i + 1) {
+      if (c + 1 < items.length && items[c + 1]!.deadline < items[c]!.deadline) c++;
       const ce = items[c]!;
       if (e.deadline <= ce.deadline) break;
-      items[i] = ce;
-      ce.hi = i;
+      this.#place(ce, i);
       i = c;
     }
-    items[i] = e;
+    this.#place(e, i);
+  }
+
+  /** Puts e at heap index i and records the index in it. */
+  #place(e: E, i: number): void {
+    this.#items[i] = e;
     e.hi = i;
   }
 }
