@@ -23,18 +23,8 @@ export { C, COMMON_ERRNO_NAMES, E, platform, type CommonErrnoName, type ErrnoCod
 export type { ConstantName, OsConstants } from "../ffi/constants/types.ts";
 export type { EpollEventLayout, KeventLayout } from "../ffi/layout.ts";
 export { writeEpollEvent, writeKevent } from "../ffi/layout.ts";
-export {
-  decodeSockaddr,
-  encodeSockaddr,
-  formatIPv4,
-  formatIPv6,
-  formatSockaddr,
-  ipFamily,
-  parseIPv4,
-  parseIPv6,
-  type SockAddr,
-  type SockaddrPathError,
-} from "../ffi/sockaddr.ts";
+export { decodeSockaddr, encodeSockaddr, formatSockaddr, type SockAddr, type SockaddrPathError } from "../ffi/sockaddr.ts";
+export { formatIPv4, formatIPv6, ipFamily, parseIPv4, parseIPv6 } from "../ffi/sockaddr.ts";
 
 /** The errno name of a number on this OS (`errnoName(11)` → `"EAGAIN"` on Linux), or `E<n>` when unknown. */
 export function errnoName(errno: number): string {

@@ -57,8 +57,6 @@ export interface Bridge {
    * thread hop), so the loop may arm right after a quiet drain.
    */
   readonly cheapArm: boolean;
-  /** True once the sleeper is running; before that, wakes are polled by timer. */
-  readonly ready: boolean;
   /** Resolves when the sleeper is running; rejects if it failed to start. */
   readonly started: Promise<void>;
   readonly stats: BridgeStats;
@@ -149,10 +147,6 @@ export abstract class SleeperBridge implements Bridge {
     queueMicrotask(() => {
       throw err;
     });
-  }
-
-  get ready(): boolean {
-    return this.#ready;
   }
 
   get started(): Promise<void> {

@@ -45,7 +45,6 @@ export class UringBridge implements Bridge {
   #pending: (() => void) | null = null;
   /** A poll+send pair is submitted and has not completed. */
   #inFlight = false;
-  #ready = false;
   #closed = false;
 
   /** Throws BridgeStartError when io_uring or the socketpair is refused. */
@@ -74,17 +73,12 @@ export class UringBridge implements Bridge {
         }
         sock.unref();
         this.#socket = sock;
-        this.#ready = true;
         this.#started.resolve();
       },
       (err: unknown) => {
         this.#started.reject(new Error(`wake bridge failed to start: ${(err as Error).message}`));
       },
     );
-  }
-
-  get ready(): boolean {
-    return this.#ready;
   }
 
   get started(): Promise<void> {
