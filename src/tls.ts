@@ -150,6 +150,22 @@ class ConnStream extends Duplex {
   }
 }
 
+/** Runs async operations one after another in call order; a failure does not stop the next. */
+class InOrder {
+  #tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(op: () => Promise<T>): Promise<T> {
+    const p = this.#tail.then(op);
+    this.#tail = p.catch(() => {});
+    return p;
+  }
+
+  /** Settles once every operation queued so far has. */
+  idle(): Promise<unknown> {
+    return this.#tail;
+  }
+}
+
 /**
  * A TLS connection over a Conn, with the Conn's semantics: `read(buf)`
  * resolves the bytes read or null at EOF (the peer's close_notify or FIN),
@@ -183,8 +199,8 @@ export class TlsConn implements AsyncDisposable {
   #writeDeadline = 0;
   /** Parked callers; every socket event and deadline change wakes them all to re-check. */
   readonly #wakers = new Set<() => void>();
-  #readQueue: Promise<unknown> = Promise.resolve();
-  #writeQueue: Promise<unknown> = Promise.resolve();
+  readonly #reads = new InOrder();
+  readonly #writes = new InOrder();
 
   /** @internal Built by upgradeTls(), connectTls() and TlsListener. */
   constructor(conn: Conn, opts: UpgradeTlsOptions) {
@@ -311,13 +327,8 @@ export class TlsConn implements AsyncDisposable {
    * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   read(buf: Uint8Array, opts?: IoOptions): Promise<number | null> {
-    if (opts !== undefined) {
-      const bad = optionsError("read", opts, SIGNAL_ONLY, IO_HINTS);
-      if (bad !== null) return Promise.reject(bad);
-    }
-    const p = this.#readQueue.then(() => this.#read(buf, opts?.signal));
-    this.#readQueue = p.catch(() => {});
-    return p;
+    const bad = opts === undefined ? null : optionsError("read", opts, SIGNAL_ONLY, IO_HINTS);
+    return bad !== null ? Promise.reject(bad) : this.#reads.run(() => this.#read(buf, opts?.signal));
   }
 
   async #read(buf: Uint8Array, signal: AbortSignal | undefined): Promise<number | null> {
@@ -356,13 +367,8 @@ export class TlsConn implements AsyncDisposable {
    * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   write(buf: Uint8Array, opts?: IoOptions): Promise<number> {
-    if (opts !== undefined) {
-      const bad = optionsError("write", opts, SIGNAL_ONLY, IO_HINTS);
-      if (bad !== null) return Promise.reject(bad);
-    }
-    const p = this.#writeQueue.then(() => this.#write(buf, opts?.signal));
-    this.#writeQueue = p.catch(() => {});
-    return p;
+    const bad = opts === undefined ? null : optionsError("write", opts, SIGNAL_ONLY, IO_HINTS);
+    return bad !== null ? Promise.reject(bad) : this.#writes.run(() => this.#write(buf, opts?.signal));
   }
 
   async #write(buf: Uint8Array, signal: AbortSignal | undefined): Promise<number> {
@@ -409,7 +415,7 @@ export class TlsConn implements AsyncDisposable {
    * @throws {Error} node:tls's error for a failed handshake or TLS failure (its `code`, e.g. UNABLE_TO_VERIFY_LEAF_SIGNATURE, ERR_SSL_…)
    */
   async closeWrite(): Promise<void> {
-    await this.#writeQueue;
+    await this.#writes.idle();
     if (this.#closing) throw new ClosedError("closeWrite", this.#ctx);
     if (this.#writeError !== null) throw this.#writeError;
     if (this.#error !== null) throw this.#error;

@@ -48,5 +48,20 @@ export function bytesListArg(op: string, name: string, v: unknown): readonly Uin
 /** An optional AbortSignal argument. Throws TypeError. */
 export function signalArg(op: string, v: unknown): AbortSignal | undefined {
   if (v === undefined || v instanceof AbortSignal) return v;
-  throw new TypeError(`${op}: signal must be an AbortSignal, got ${describe(v)}`);
+  throw notSignal(op, v);
+}
+
+function notSignal(op: string, v: unknown): TypeError {
+  return new TypeError(`${op}: signal must be an AbortSignal, got ${describe(v)}`);
+}
+
+/**
+ * The buffer and signal arguments of a method that rejects rather than
+ * throws: the buffer's bytes, or the TypeError to reject with (the buffer's
+ * first, as bytesArg then signalArg would throw).
+ */
+export function ioArgs(op: string, buf: unknown, signal: unknown): Uint8Array | TypeError {
+  const b = buf instanceof Uint8Array ? buf : ArrayBuffer.isView(buf) ? new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) : null;
+  if (b === null) return notBytes(op, "buf", buf);
+  return signal === undefined || signal instanceof AbortSignal ? b : notSignal(op, signal);
 }

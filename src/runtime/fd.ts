@@ -16,7 +16,7 @@ import { pollNow, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
 import { ClosedError, DeadlineExceededError, type ErrorContext, sysError } from "../errors.ts";
 import type { BufferPool } from "./buffer_pool.ts";
-import { bytesArg, bytesListArg, signalArg } from "./bytes.ts";
+import { bytesListArg, ioArgs, signalArg } from "./bytes.ts";
 import { type Deadline, type Timeout, timeoutToMono, toMono } from "./deadline.ts";
 import { Direction, type DirectionHost } from "./direction.ts";
 import { type Attempt, type ChunkSink, type Op, opName } from "./io_op.ts";
@@ -169,13 +169,8 @@ export class FD implements PollOwner, DirectionHost {
    * TypeError for anything else (and changes nothing).
    */
   read(buf: ArrayBufferView, signal?: AbortSignal): Promise<number | null> {
-    let b: Uint8Array;
-    try {
-      b = bytesArg("read", "buf", buf);
-      signalArg("read", signal);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    const b = ioArgs("read", buf, signal);
+    if (b instanceof TypeError) return Promise.reject(b);
     return (this.pd.r as Direction).run({ kind: "read", buf: b }, signal) as Promise<number | null>;
   }
 
@@ -204,13 +199,8 @@ export class FD implements PollOwner, DirectionHost {
    * rejects with TypeError and changes nothing.
    */
   write(buf: ArrayBufferView, signal?: AbortSignal): Promise<number> {
-    let b: Uint8Array;
-    try {
-      b = bytesArg("write", "buf", buf);
-      signalArg("write", signal);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    const b = ioArgs("write", buf, signal);
+    if (b instanceof TypeError) return Promise.reject(b);
     return (this.pd.w as Direction).run({ kind: "write", buf: b, off: 0 }, signal) as Promise<number>;
   }
 
