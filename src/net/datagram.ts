@@ -6,6 +6,7 @@ import { AddrError, ClosedError, contextFields, type ErrorContext, NetError, sys
 import { checkOptions, IO_HINTS, optionKeys, SIGNAL_ONLY, type SignalOptions } from "../options.ts";
 import { bytesArg, signalArg } from "../runtime/bytes.ts";
 import { FD } from "../runtime/fd.ts";
+import type { Dir } from "../runtime/poll_desc.ts";
 import {
   type BindTarget,
   bindSockAddr,
@@ -150,27 +151,14 @@ export class DatagramConn extends DeadlineSetters implements AsyncDisposable {
    * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   async send(data: ArrayBufferView, addr: DatagramTarget, opts?: SignalOptions): Promise<number> {
-    const bytes = bytesArg("send", "data", data);
+    const bytes = this.#bytes("send", "data", data, opts);
     if (addr === null || typeof addr !== "object") throw new TypeError("send: addr must be an address object ({ hostname, port } or { path })");
     checkOptions("send: addr", addr, "path" in addr ? PATH_TARGET_KEYS : IP_TARGET_KEYS);
-    checkOptions("send", opts, SIGNAL_ONLY, IO_HINTS);
-    signalArg("send", opts?.signal);
     if (this.#remote !== null) {
-      throw new NetError({ ...contextFields(this.#fd.ctx), op: "send", code: "EISCONN", errno: E.EISCONN!, syscall: "" }, "use of WriteTo with pre-connected connection");
+      throw new NetError({ ...contextFields(this.#fd.ctx), op: "send", code: "EISCONN", errno: E.EISCONN!, syscall: "" }, "the socket is connected: use write(data)");
     }
     const sa = await this.#target(addr);
-    const fd = this.#fd;
-    return fd.io(
-      "w",
-      "send",
-      "sendto",
-      () => {
-        const len = encode(sa);
-        const n = sys.sendto(fd.sysfd, bytes, bytes.length, MSG_NOSIGNAL, saBuf, len);
-        return n >= 0 ? n : -errno();
-      },
-      opts?.signal,
-    );
+    return this.#count("w", "send", "sendto", (s) => sys.sendto(s, bytes, bytes.length, MSG_NOSIGNAL, saBuf, encode(sa)), opts?.signal);
   }
 
   /**
@@ -188,9 +176,7 @@ export class DatagramConn extends DeadlineSetters implements AsyncDisposable {
   receive(buf: ArrayBufferView, opts?: SignalOptions): Promise<Datagram> {
     let bytes: Uint8Array;
     try {
-      bytes = bytesArg("receive", "buf", buf);
-      checkOptions("receive", opts, SIGNAL_ONLY, IO_HINTS);
-      signalArg("receive", opts?.signal);
+      bytes = this.#bytes("receive", "buf", buf, opts);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -223,23 +209,11 @@ export class DatagramConn extends DeadlineSetters implements AsyncDisposable {
    * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   async write(data: ArrayBufferView, opts?: SignalOptions): Promise<number> {
-    const bytes = bytesArg("write", "data", data);
-    checkOptions("write", opts, SIGNAL_ONLY, IO_HINTS);
-    signalArg("write", opts?.signal);
+    const bytes = this.#bytes("write", "data", data, opts);
     if (this.#remote === null) {
       throw new NetError({ ...contextFields(this.#fd.ctx), op: "write", code: "EDESTADDRREQ", errno: E.EDESTADDRREQ!, syscall: "" }, "missing address: the socket is not connected; use send(data, addr)");
     }
-    const fd = this.#fd;
-    return fd.io(
-      "w",
-      "write",
-      "send",
-      () => {
-        const n = sys.send(fd.sysfd, bytes, bytes.length, MSG_NOSIGNAL);
-        return n >= 0 ? n : -errno();
-      },
-      opts?.signal,
-    );
+    return this.#count("w", "write", "send", (s) => sys.send(s, bytes, bytes.length, MSG_NOSIGNAL), opts?.signal);
   }
 
   /**
@@ -253,19 +227,30 @@ export class DatagramConn extends DeadlineSetters implements AsyncDisposable {
    * @throws {DOMException} AbortError (or the signal's own reason) when opts.signal aborts
    */
   async read(buf: ArrayBufferView, opts?: SignalOptions): Promise<number> {
-    const bytes = bytesArg("read", "buf", buf);
-    checkOptions("read", opts, SIGNAL_ONLY, IO_HINTS);
-    signalArg("read", opts?.signal);
+    const bytes = this.#bytes("read", "buf", buf, opts);
+    return this.#count("r", "read", "recv", (s) => sys.recv(s, bytes, bytes.length, 0), opts?.signal);
+  }
+
+  /** The checks a send or receive starts with: the bytes of data, and opts. Throws TypeError. */
+  #bytes(op: string, name: string, data: ArrayBufferView, opts: SignalOptions | undefined): Uint8Array {
+    const bytes = bytesArg(op, name, data);
+    checkOptions(op, opts, SIGNAL_ONLY, IO_HINTS);
+    signalArg(op, opts?.signal);
+    return bytes;
+  }
+
+  /** fd.io over a call that returns a count, or < 0 with errno set (read at once, in the same attempt). */
+  #count(dir: Dir, op: string, syscall: string, call: (s: number) => number, signal: AbortSignal | undefined): Promise<number> {
     const fd = this.#fd;
     return fd.io(
-      "r",
-      "read",
-      "recv",
+      dir,
+      op,
+      syscall,
       () => {
-        const n = sys.recv(fd.sysfd, bytes, bytes.length, 0);
+        const n = call(fd.sysfd);
         return n >= 0 ? n : -errno();
       },
-      opts?.signal,
+      signal,
     );
   }
 
