@@ -8,3 +8,7 @@ export * from "./promises.ts";
 export * from "./random.ts";
 export * from "./resources.ts";
 export * from "./time.ts";
+export * from "./exchanges.ts";
+export * from "./net_errors.ts";
+export * from "./pair_tests.ts";
+export * from "./ports.ts";
