@@ -15,7 +15,21 @@ import {
   NetError,
   runtimeStats,
 } from "../../src/index.ts";
-import { closeAfterEach, closeAll, expectClean, listenAndPair, rejection, sleep, tempDirs, thrown, tick } from "../_support/index.ts";
+import {
+  closeAfterEach,
+  closeAll,
+  closedPort,
+  expectClean,
+  expectKernelError,
+  expectOpError,
+  listenAndPair,
+  rejection,
+  sleep,
+  tempDirs,
+  testOn,
+  thrown,
+  tick,
+} from "../_support/index.ts";
 
 const enc = new TextEncoder();
 
@@ -23,50 +37,6 @@ const enc = new TextEncoder();
 const keep = closeAfterEach();
 const tempDir = tempDirs();
 const tcpPair = () => listenAndPair(keep);
-
-/** A loopback port nothing listens on (a listener bound and closed). */
-async function closedPort(hostname = "127.0.0.1"): Promise<number> {
-  const ln = listen({ port: 0, hostname });
-  const port = (ln.addr as IpAddr).port;
-  await ln.close();
-  return port;
-}
-
-interface Want {
-  op: string;
-  net: string;
-  address: string;
-  code: string;
-  syscall?: string;
-}
-
-/**
- * An OpError: NetError with non-empty op, net, address and code, matching
- * want. A kernel error also carries its cause: the failing syscall and the
- * errno number of `code`, named in the message as `(os error N)`.
- */
-function expectOpError(err: unknown, want: Want): void {
-  expect(err).toBeInstanceOf(NetError);
-  const e = err as NetError;
-  expect({ op: e.op, net: e.net, address: e.address, code: e.code }).toEqual({
-    op: want.op,
-    net: want.net,
-    address: want.address,
-    code: want.code,
-  });
-  expect(e.op.length).toBeGreaterThan(0);
-  expect(e.net.length).toBeGreaterThan(0);
-  expect(e.address.length).toBeGreaterThan(0);
-  expect(e.code.length).toBeGreaterThan(0);
-  expect(e.message).toContain(want.address);
-  if (want.syscall !== undefined) {
-    expect(e.syscall).toBe(want.syscall);
-    expect(e.errno).toBe(E[want.code]!);
-    expect(e.errno).toBeGreaterThan(0);
-    expect(e.message).toContain(want.code);
-    expect(e.message).toEndWith(`(os error ${E[want.code]})`);
-  }
-}
 
 function ipv6Available(): boolean {
   try {
@@ -133,8 +103,7 @@ test("H1 accept errors (timeout, closed) name op accept, tcp and the listener ad
   expectClean();
 });
 
-test("H1 read error (ECONNRESET) names op read, tcp and the remote address", async () => {
-  const { ln, a, b } = await tcpPair();
+testOn("H1 read error (ECONNRESET) names op read, tcp and the remote address", tcpPair, async ({ a, b }) => {
   const remote = a.remoteAddr as IpAddr;
   const pending = rejection(a.read(new Uint8Array(16)));
   await tick();
@@ -142,23 +111,17 @@ test("H1 read error (ECONNRESET) names op read, tcp and the remote address", asy
   await b.close();
   const err = await pending;
   expectOpError(err, { op: "read", net: "tcp", address: `127.0.0.1:${remote.port}`, code: "ECONNRESET", syscall: "read" });
-  await closeAll(a, ln);
-  expectClean();
 });
 
-test("H1 write error (EPIPE) names op write, tcp and the remote address", async () => {
-  const { ln, a, b } = await tcpPair();
+testOn("H1 write error (EPIPE) names op write, tcp and the remote address", tcpPair, async ({ a }) => {
   const remote = a.remoteAddr as IpAddr;
   await a.closeWrite();
   const err = await rejection(a.write(enc.encode("x")));
   expectOpError(err, { op: "write", net: "tcp", address: `127.0.0.1:${remote.port}`, code: "EPIPE", syscall: "send" });
   expect((err as NetError).bytesWritten).toBe(0);
-  await closeAll(a, b, ln);
-  expectClean();
 });
 
-test("H1 close errors (second close, op after close) name the op, net and address", async () => {
-  const { ln, a, b } = await tcpPair();
+testOn("H1 close errors (second close, op after close) name the op, net and address", tcpPair, async ({ ln, a }) => {
   const address = `127.0.0.1:${(a.remoteAddr as IpAddr).port}`;
   await a.close();
   const c2 = thrown(() => a.close());
@@ -171,8 +134,6 @@ test("H1 close errors (second close, op after close) name the op, net and addres
   const lnAddr = `127.0.0.1:${(ln.addr as IpAddr).port}`;
   await ln.close();
   expectOpError(thrown(() => ln.close()), { op: "close", net: "tcp", address: lnAddr, code: "ERR_NET_CLOSED" });
-  await closeAll(b);
-  expectClean();
 });
 
 test("H1 UDP send error (EMSGSIZE) names op send, udp and the socket address", async () => {
@@ -308,8 +269,7 @@ test("H4 UDP datagrams of 0 to 65507 B round-trip exactly over IPv4 loopback", a
 
 // ---------------------------------------------------------------- H5
 
-test("H5 Closed is neither Timeout nor temporary, and says 'use of closed network connection'", async () => {
-  const { ln, a, b } = await tcpPair();
+testOn("H5 Closed is neither Timeout nor temporary, and says 'use of closed network connection'", tcpPair, async ({ a }) => {
   const pending = rejection(a.read(new Uint8Array(4)));
   await tick();
   const closing = a.close();
@@ -323,12 +283,9 @@ test("H5 Closed is neither Timeout nor temporary, and says 'use of closed networ
   expect(e.code).toBe("ERR_NET_CLOSED");
   expect(e.message).toContain("use of closed network connection");
   expect(e.message).not.toContain("i/o timeout");
-  await closeAll(b, ln);
-  expectClean();
 });
 
-test("H5 Timeout says 'i/o timeout' and has timeout === true", async () => {
-  const { ln, a, b } = await tcpPair();
+testOn("H5 Timeout says 'i/o timeout' and has timeout === true", tcpPair, async ({ a }) => {
   a.setReadDeadline(Date.now() + 10);
   const err = await rejection(a.read(new Uint8Array(4)));
   expect(err).toBeInstanceOf(DeadlineExceededError);
@@ -337,12 +294,9 @@ test("H5 Timeout says 'i/o timeout' and has timeout === true", async () => {
   expect(e.timeout).toBe(true);
   expect(e.message).toContain("i/o timeout");
   expect(e.message).not.toContain("use of closed network connection");
-  await closeAll(a, b, ln);
-  expectClean();
 });
 
-test("H5 a reset surfaces as ECONNRESET with its errno, not Timeout, not Closed, not temporary", async () => {
-  const { ln, a, b } = await tcpPair();
+testOn("H5 a reset surfaces as ECONNRESET with its errno, not Timeout, not Closed, not temporary", tcpPair, async ({ a, b }) => {
   await b.write(enc.encode("unread")); // unread data also forces RST on close
   b.setLinger(0);
   await b.close();
@@ -355,33 +309,13 @@ test("H5 a reset surfaces as ECONNRESET with its errno, not Timeout, not Closed,
   } catch (e) {
     err = e;
   }
-  expect(err).toBeInstanceOf(NetError);
-  expect(err).not.toBeInstanceOf(ClosedError);
-  expect(err).not.toBeInstanceOf(DeadlineExceededError);
-  const e = err as NetError;
-  expect(e.code).toBe("ECONNRESET");
-  expect(e.errno).toBe(E.ECONNRESET!);
-  expect(e.timeout).toBe(false);
-  expect(e.temporary).toBe(false);
-  expect(e.message).toContain("ECONNRESET");
-  await closeAll(a, ln);
-  expectClean();
+  expect(expectKernelError(err, "ECONNRESET").message).toContain("ECONNRESET");
 });
 
-test("H5 a write after closeWrite surfaces as EPIPE with its errno", async () => {
-  const { ln, a, b } = await tcpPair();
+testOn("H5 a write after closeWrite surfaces as EPIPE with its errno", tcpPair, async ({ a }) => {
   await a.closeWrite();
   const err = await rejection(a.write(enc.encode("late")));
-  expect(err).toBeInstanceOf(NetError);
-  expect(err).not.toBeInstanceOf(ClosedError);
-  expect(err).not.toBeInstanceOf(DeadlineExceededError);
-  const e = err as NetError;
-  expect(e.code).toBe("EPIPE");
-  expect(e.errno).toBe(E.EPIPE!);
-  expect(e.timeout).toBe(false);
-  expect(e.message).toContain("EPIPE");
-  await closeAll(a, b, ln);
-  expectClean();
+  expect(expectKernelError(err, "EPIPE").message).toContain("EPIPE");
 });
 
 // ---------------------------------------------------------------- I2
