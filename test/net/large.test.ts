@@ -1,9 +1,10 @@
 // L: large transfers and vectored writes (CONFORMANCE.md section L).
 import { expect, test } from "bun:test";
 import { type Conn, runtimeStats } from "../../src/index.ts";
-import { connPairs, expectClean, settlement, sleep, until } from "../_support/index.ts";
+import { connPairs, settlement, sleep, testOn, until } from "../_support/index.ts";
 
 const { pair } = connPairs();
+const tcp = () => pair("tcp");
 
 /** Deterministic pseudo-random bytes (xorshift32). */
 function fillRandom(buf: Uint8Array, seed: number): Uint8Array {
@@ -33,6 +34,12 @@ function concat(bufs: readonly Uint8Array[]): Uint8Array {
   return new Uint8Array(Buffer.concat(bufs));
 }
 
+/** Asserts a sent nothing more: once a shuts down its write side, b reads EOF. */
+async function expectNothingMore(a: Conn, b: Conn): Promise<void> {
+  await a.closeWrite();
+  expect(await b.read(new Uint8Array(1))).toBeNull();
+}
+
 function expectSameBytes(got: Uint8Array, want: Uint8Array): void {
   expect(got.length).toBe(want.length);
   // Buffer.compare is fast; on mismatch report the first differing offset.
@@ -43,8 +50,7 @@ function expectSameBytes(got: Uint8Array, want: Uint8Array): void {
   }
 }
 
-test("L2 a 10 MiB write then a small write: the small one completes after the big one, bytes in order", async () => {
-  const [a, b] = await pair("tcp");
+testOn("L2 a 10 MiB write then a small write: the small one completes after the big one, bytes in order", tcp, async ([a, b]) => {
   const big = fillRandom(new Uint8Array(new ArrayBuffer(10 << 20)), 42);
   const small = new Uint8Array([0xde, 0xad, 0xbe, 0xef, 0x01]);
   const order: string[] = [];
@@ -69,12 +75,8 @@ test("L2 a 10 MiB write then a small write: the small one completes after the bi
   // Only the peer's read can still be parked; nothing of ours is queued.
   expect(parkedAtSmall).toBeLessThanOrEqual(1);
   expectSameBytes(await reading, concat([big, small]));
-  await a.closeWrite();
-  expect(await b.read(new Uint8Array(1))).toBeNull();
+  await expectNothingMore(a, b);
   expect(runtimeStats().parked).toBe(0);
-  await a.close();
-  await b.close();
-  expectClean();
 });
 
 /** count buffers of varied sizes (0 … ~5 KiB), some small heap-backed arrays, deterministic. */
@@ -90,8 +92,7 @@ function variedBuffers(count: number, seed: number): Uint8Array[] {
 }
 
 for (const kind of ["tcp", "unix"] as const) {
-  test(`L4 writev of 0 / 10 / 1023 / 1024 / 1025 buffers delivers the exact concatenation (${kind})`, async () => {
-    const [a, b] = await pair(kind);
+  testOn(`L4 writev of 0 / 10 / 1023 / 1024 / 1025 buffers delivers the exact concatenation (${kind})`, () => pair(kind), async ([a, b]) => {
     for (const count of [0, 10, 1023, 1024, 1025, 3000]) {
       const bufs = variedBuffers(count, count + 1);
       const want = concat(bufs);
@@ -99,17 +100,11 @@ for (const kind of ["tcp", "unix"] as const) {
       expect(await a.writev(bufs)).toBe(want.length);
       expectSameBytes(await reading, want);
     }
-    // Nothing extra was sent (the 0-buffer writev sent nothing either).
-    await a.closeWrite();
-    expect(await b.read(new Uint8Array(1))).toBeNull();
-    await a.close();
-    await b.close();
-    expectClean();
+    await expectNothingMore(a, b); // the 0-buffer writev sent nothing either
   });
 }
 
-test("L4 a writev larger than the socket buffers resumes after short writes and delivers the exact bytes", async () => {
-  const [a, b] = await pair("tcp");
+testOn("L4 a writev larger than the socket buffers resumes after short writes and delivers the exact bytes", tcp, async ([a, b]) => {
   const bufs: Uint8Array[] = [];
   for (let i = 0; i < 2500; i++) {
     const size = ((i * 2654435761) >>> 0) % 8192; // 0 … 8191, ~10 MiB in all
@@ -127,8 +122,6 @@ test("L4 a writev larger than the socket buffers resumes after short writes and 
   expectSameBytes(got, want);
   await a.close();
   expect(await b.read(new Uint8Array(1))).toBeNull();
-  await b.close();
-  expectClean();
 });
 
 const L1_WRITES = 3;
@@ -136,55 +129,53 @@ const L1_CHUNKS = 4096;
 const L1_CHUNK = 10_024;
 const L1_TOTAL = L1_WRITES * L1_CHUNKS * L1_CHUNK; // 123,174,912
 
-test("L1 3 writev x 4096 chunks x 10,024 B then closeWrite: writes resolve before the shutdown, the echo returns exactly 123,174,912 B then EOF", async () => {
-  expect(L1_TOTAL).toBe(123_174_912);
-  const [a, b] = await pair("tcp");
-  // Echo peer: copies back until EOF, then shuts down its write side.
-  const echo = (async () => {
-    const buf = new Uint8Array(new ArrayBuffer(256 * 1024));
-    let n = 0;
-    for (;;) {
-      const r = await b.read(buf);
-      if (r === null) break;
-      await b.write(buf.subarray(0, r));
-      n += r;
-    }
-    await b.closeWrite();
-    return n;
-  })();
-  const chunk = fillRandom(new Uint8Array(new ArrayBuffer(L1_CHUNK)), 7);
-  const bufs = new Array<Uint8Array>(L1_CHUNKS).fill(chunk);
-  const order: string[] = [];
-  const writes = Array.from({ length: L1_WRITES }, (_, i) =>
-    a.writev(bufs).then((n) => {
-      order.push(`w${i}`);
+testOn(
+  "L1 3 writev x 4096 chunks x 10,024 B then closeWrite: writes resolve before the shutdown, the echo returns exactly 123,174,912 B then EOF",
+  tcp,
+  async ([a, b]) => {
+    expect(L1_TOTAL).toBe(123_174_912);
+    // Echo peer: copies back until EOF, then shuts down its write side.
+    const echo = (async () => {
+      let n = 0;
+      for await (const chunk of b) {
+        await b.write(chunk);
+        n += chunk.length;
+      }
+      await b.closeWrite();
       return n;
-    }),
-  );
-  const shut = a.closeWrite().then(() => order.push("shutdown"));
-  // Read everything back, checking every byte against the repeating chunk.
-  const buf = new Uint8Array(new ArrayBuffer(256 * 1024));
-  let total = 0;
-  let bad = -1;
-  for (;;) {
-    const n = await a.read(buf);
-    if (n === null) break;
-    let off = 0;
-    while (off < n && bad < 0) {
-      const pos = (total + off) % L1_CHUNK;
-      const len = Math.min(n - off, L1_CHUNK - pos);
-      if (Buffer.compare(buf.subarray(off, off + len), chunk.subarray(pos, pos + len)) !== 0) bad = total + off;
-      off += len;
+    })();
+    const chunk = fillRandom(new Uint8Array(new ArrayBuffer(L1_CHUNK)), 7);
+    const bufs = new Array<Uint8Array>(L1_CHUNKS).fill(chunk);
+    const order: string[] = [];
+    const writes = Array.from({ length: L1_WRITES }, (_, i) =>
+      a.writev(bufs).then((n) => {
+        order.push(`w${i}`);
+        return n;
+      }),
+    );
+    const shut = a.closeWrite().then(() => order.push("shutdown"));
+    // Read everything back, checking every byte against the repeating chunk.
+    const buf = new Uint8Array(new ArrayBuffer(256 * 1024));
+    let total = 0;
+    let bad = -1;
+    for (;;) {
+      const n = await a.read(buf);
+      if (n === null) break;
+      let off = 0;
+      while (off < n && bad < 0) {
+        const pos = (total + off) % L1_CHUNK;
+        const len = Math.min(n - off, L1_CHUNK - pos);
+        if (Buffer.compare(buf.subarray(off, off + len), chunk.subarray(pos, pos + len)) !== 0) bad = total + off;
+        off += len;
+      }
+      total += n;
     }
-    total += n;
-  }
-  expect(bad).toBe(-1);
-  expect(total).toBe(L1_TOTAL);
-  expect(await Promise.all(writes)).toEqual([L1_CHUNKS * L1_CHUNK, L1_CHUNKS * L1_CHUNK, L1_CHUNKS * L1_CHUNK]);
-  await shut;
-  expect(order).toEqual(["w0", "w1", "w2", "shutdown"]);
-  expect(await echo).toBe(L1_TOTAL);
-  await a.close();
-  await b.close();
-  expectClean();
-}, 15_000);
+    expect(bad).toBe(-1);
+    expect(total).toBe(L1_TOTAL);
+    expect(await Promise.all(writes)).toEqual([L1_CHUNKS * L1_CHUNK, L1_CHUNKS * L1_CHUNK, L1_CHUNKS * L1_CHUNK]);
+    await shut;
+    expect(order).toEqual(["w0", "w1", "w2", "shutdown"]);
+    expect(await echo).toBe(L1_TOTAL);
+  },
+  15_000,
+);

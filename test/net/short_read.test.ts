@@ -8,9 +8,9 @@ import { errno, sys } from "../../ffi/libc.ts";
 import { CMSGHDR, cmsgSpace, IoVecs, writeCmsg } from "../../ffi/iovec.ts";
 import { C, platform } from "../../ffi/platform.ts";
 import { type Conn, DeadlineExceededError, runtimeStats } from "../../src/index.ts";
-import { connPairs, expectClean, sleep } from "../_support/index.ts";
+import { connPairs, sleep, testOn } from "../_support/index.ts";
 
-const pairs = connPairs();
+const { pair } = connPairs();
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const linux = platform.os === "linux";
@@ -46,8 +46,7 @@ function rawSend(fd: number, s: string, flags: number): void {
   if (n !== b.length) throw new Error(`send: ${n} (errno ${errno()})`);
 }
 
-test("C-short-read: TCP in-band bytes after the urgent mark arrive without more traffic; the urgent byte stays out of band; no spin", async () => {
-  const [a, b] = await pairs.pair("tcp");
+testOn("C-short-read: TCP in-band bytes after the urgent mark arrive without more traffic; the urgent byte stays out of band; no spin", () => pair("tcp"), async ([a, b]) => {
   const buf = new Uint8Array(64);
   const first = b.read(buf);
   await sleep(10);
@@ -68,13 +67,9 @@ test("C-short-read: TCP in-band bytes after the urgent mark arrive without more 
   expect(drains).toBeLessThan(50);
   await a.write(enc.encode("C"));
   expect(await parked).toBe(1);
-  await a.close();
-  await b.close();
-  expectClean();
 });
 
-test.skipIf(!linux)("C-short-read: AF_UNIX stream read stops after a message with SCM_RIGHTS; the next message still arrives", async () => {
-  const [a, b] = await pairs.pair("unix");
+testOn.skipIf(!linux)("C-short-read: AF_UNIX stream read stops after a message with SCM_RIGHTS; the next message still arrives", () => pair("unix"), async ([a, b]) => {
   const buf = new Uint8Array(64);
   const first = b.read(buf);
   await sleep(10);
@@ -96,13 +91,9 @@ test.skipIf(!linux)("C-short-read: AF_UNIX stream read stops after a message wit
   const got = await readExactly(b, first, buf, 4);
   expect(got.text).toBe("ABCD");
   expect(got.reads).toEqual([2, 2]);
-  await a.close();
-  await b.close();
-  expectClean();
 });
 
-test.skipIf(!linux)("C-short-read: AF_UNIX stream with SO_PASSCRED reads stop at a change of writer; the second writer's bytes arrive", async () => {
-  const [a, b] = await pairs.pair("unix");
+testOn.skipIf(!linux)("C-short-read: AF_UNIX stream with SO_PASSCRED reads stop at a change of writer; the second writer's bytes arrive", () => pair("unix"), async ([a, b]) => {
   const on = new Int32Array(new ArrayBuffer(4));
   on[0] = 1;
   expect(sys.setsockopt(b.fd, C.SOL_SOCKET, SO_PASSCRED_LINUX, on, 4)).toBe(0);
@@ -118,20 +109,13 @@ test.skipIf(!linux)("C-short-read: AF_UNIX stream with SO_PASSCRED reads stop at
   const got = await readExactly(b, first, buf, 4);
   expect(got.text).toBe("ABCD");
   expect(got.reads).toEqual([2, 2]);
-  await a.close();
-  await b.close();
-  expectClean();
 });
 
-test("C-short-read: a read deadline still fails a read that finds nothing", async () => {
-  const [a, b] = await pairs.pair("tcp");
+testOn("C-short-read: a read deadline still fails a read that finds nothing", () => pair("tcp"), async ([a, b]) => {
   await a.write(enc.encode("xy"));
   await sleep(20);
   const buf = new Uint8Array(64);
   expect(await b.read(buf)).toBe(2);
   b.setReadDeadline(Date.now() + 30);
   await expect(b.read(buf)).rejects.toBeInstanceOf(DeadlineExceededError);
-  await a.close();
-  await b.close();
-  expectClean();
 });
