@@ -1,6 +1,6 @@
 // Descriptor passing (SCM_RIGHTS) on unix stream Conns and unixgram
 // DatagramConns, and the peer's credentials.
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { CMSGHDR, cmsgSpace } from "../../ffi/iovec.ts";
 import { sys } from "../../ffi/libc.ts";
@@ -9,48 +9,32 @@ import {
   Conn,
   connect,
   ControlTruncatedError,
-  type DatagramConn,
   type IpAddr,
   listen,
   listenDatagram,
   NetError,
   type UnixAddr,
 } from "../../src/index.ts";
-import { closeFd, connPairs, expectClean, pipe, readFd, rejection, sleep, writeFd } from "../_support/index.ts";
+import { closeAll, connPairs, expectClean, pipesAfterEach, readFd, rejection, sleep, testOn, writeFd } from "../_support/index.ts";
 
+// Datagram sockets go to pairs.conns, descriptors the test receives to pipes.rawFds: closed after each test.
 const pairs = connPairs();
+const pipes = pipesAfterEach();
+const unixPair = () => pairs.pair("unix");
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const linux = platform.os === "linux";
-const raw: number[] = [];
-const dgrams: DatagramConn[] = [];
-
-afterEach(async () => {
-  for (const fd of raw.splice(0)) sys.close(fd);
-  for (const d of dgrams.splice(0)) if (!d.closed) await d.close();
-});
 
 function bytes(s: string): Uint8Array {
   const b = new Uint8Array(new ArrayBuffer(Math.max(1, s.length)));
   b.set(enc.encode(s));
   return b.subarray(0, s.length);
 }
-/** A pipe closed after the test (unless its ends are closed by the test, then removed from the list). */
-function testPipe(): [number, number] {
-  const p = pipe();
-  raw.push(...p);
-  return p;
-}
-function forget(fd: number): void {
-  const i = raw.indexOf(fd);
-  if (i >= 0) raw.splice(i, 1);
-}
 const isOpen = (fd: number): boolean => sys.fcntl(fd, C.F_GETFD, 0) >= 0;
 const openCount = (): number => fs.readdirSync("/proc/self/fd").length;
 
-test("writeWithFds / readWithFds: a pipe's write end arrives intact, close-on-exec, and writes into the same pipe", async () => {
-  const [a, b] = await pairs.pair("unix");
-  const [r, w] = testPipe();
+testOn("writeWithFds / readWithFds: a pipe's write end arrives intact, close-on-exec, and writes into the same pipe", unixPair, async ([a, b]) => {
+  const [r, w] = pipes.mkpipe();
   expect(await a.writeWithFds(bytes("pipe"), [w])).toBe(4);
   const buf = new Uint8Array(16);
   const got = await b.readWithFds(buf);
@@ -58,19 +42,15 @@ test("writeWithFds / readWithFds: a pipe's write end arrives intact, close-on-ex
   expect(dec.decode(buf.subarray(0, 4))).toBe("pipe");
   expect(got.fds.length).toBe(1);
   const passed = got.fds[0]!;
-  raw.push(passed);
+  pipes.rawFds.push(passed);
   expect(passed).not.toBe(w);
   expect(sys.fcntl(passed, C.F_GETFD, 0) & C.FD_CLOEXEC).toBe(C.FD_CLOEXEC);
   writeFd(passed, "through the passed end");
   expect(dec.decode(readFd(r)!)).toBe("through the passed end");
-  await a.close();
-  await b.close();
-  expectClean();
 });
 
-test("writeWithFds: several descriptors in one message arrive in order; bytes behind the message are read without a new edge", async () => {
-  const [a, b] = await pairs.pair("unix");
-  const ps = [testPipe(), testPipe(), testPipe()];
+testOn("writeWithFds: several descriptors in one message arrive in order; bytes behind the message are read without a new edge", unixPair, async ([a, b]) => {
+  const ps = [pipes.mkpipe(), pipes.mkpipe(), pipes.mkpipe()];
   // Both messages are queued before the first read: the second one raises no edge of its own.
   await a.writeWithFds(bytes("AB"), ps.map((p) => p[1]));
   await a.write(bytes("CD"));
@@ -78,7 +58,7 @@ test("writeWithFds: several descriptors in one message arrive in order; bytes be
   const buf = new Uint8Array(16);
   const first = await b.readWithFds(buf);
   expect([first.n, dec.decode(buf.subarray(0, 2)), first.fds.length]).toEqual([2, "AB", 3]);
-  raw.push(...first.fds);
+  pipes.rawFds.push(...first.fds);
   b.setReadDeadline(Date.now() + 1000);
   const second = await b.readWithFds(buf);
   expect([second.n, dec.decode(buf.subarray(0, 2)), second.fds]).toEqual([2, "CD", []]);
@@ -86,21 +66,15 @@ test("writeWithFds: several descriptors in one message arrive in order; bytes be
   expect(ps.map(([r]) => dec.decode(readFd(r)!))).toEqual(["p0", "p1", "p2"]);
   await a.close();
   expect(await b.readWithFds(buf)).toEqual({ n: null, fds: [] });
-  await b.close();
-  expectClean();
 });
 
-test.skipIf(!linux)("readWithFds: more descriptors than maxFds reject ControlTruncatedError, and those that arrived are closed exactly once", async () => {
-  const [a, b] = await pairs.pair("unix");
-  const [r, w] = testPipe();
+testOn.skipIf(!linux)("readWithFds: more descriptors than maxFds reject ControlTruncatedError, and those that arrived are closed exactly once", unixPair, async ([a, b]) => {
+  const [r, w] = pipes.mkpipe();
   const sent = [sys.dup(w), sys.dup(w), sys.dup(w)];
-  raw.push(...sent);
+  pipes.rawFds.push(...sent);
   await a.writeWithFds(bytes("xyz"), sent);
   // The sender's copies go: from here on only the descriptors in flight keep the write side open.
-  for (const fd of [w, ...sent]) {
-    forget(fd);
-    closeFd(fd);
-  }
+  for (const fd of [w, ...sent]) pipes.done(fd);
   await sleep(10);
   const before = openCount();
   const buf = new Uint8Array(16);
@@ -115,19 +89,15 @@ test.skipIf(!linux)("readWithFds: more descriptors than maxFds reject ControlTru
   // Every write end is gone: the pipe reads EOF.
   expect(readFd(r)).toEqual(new Uint8Array(0));
   // Numbers reused right after are not closed a second time later.
-  const [r2, w2] = testPipe();
+  const [r2, w2] = pipes.mkpipe();
   await sleep(20);
   expect([isOpen(r2), isOpen(w2)]).toEqual([true, true]);
-  await a.close();
-  await b.close();
-  expectClean();
 });
 
-test("received descriptors wrap as Conn (Conn.fromFd) and Listener (listen({ fd }))", async () => {
-  const [a, b] = await pairs.pair("unix");
+testOn("received descriptors wrap as Conn (Conn.fromFd) and Listener (listen({ fd }))", unixPair, async ([a, b]) => {
   const sp = new Int32Array(new ArrayBuffer(8));
   expect(sys.socketpair(C.AF_UNIX, C.SOCK_STREAM, 0, sp)).toBe(0);
-  raw.push(sp[0]!, sp[1]!);
+  pipes.rawFds.push(sp[0]!, sp[1]!);
   const ln = listen({ port: 0, hostname: "127.0.0.1" });
   await a.writeWithFds(bytes("s"), [sp[0]!, ln.fd]);
   const got = await b.readWithFds(new Uint8Array(4));
@@ -137,30 +107,20 @@ test("received descriptors wrap as Conn (Conn.fromFd) and Listener (listen({ fd 
   expect(ln2.addr).toEqual(ln.addr);
   await ln.close();
   // The original end is closed; the passed one is the only copy now.
-  forget(sp[0]!);
-  closeFd(sp[0]!);
+  pipes.done(sp[0]!);
   await conn.write(bytes("over the passed socket"));
   await sleep(10);
   expect(dec.decode(readFd(sp[1]!)!)).toBe("over the passed socket");
   const [c, s] = await Promise.all([connect({ hostname: "127.0.0.1", port: (ln2.addr as IpAddr).port }), ln2.accept()]);
-  await c.close();
-  await s.close();
-  await conn.close();
-  await ln2.close();
-  await a.close();
-  await b.close();
-  expectClean();
+  await closeAll(c, s, conn, ln2);
 });
 
-test("peerCredentials: both ends of a unix connection see this process's pid, uid and gid", async () => {
-  const [a, b] = await pairs.pair("unix");
+testOn("peerCredentials: both ends of a unix connection see this process's pid, uid and gid", unixPair, async ([a, b]) => {
   const me = { pid: process.pid, uid: process.getuid!(), gid: process.getgid!() };
   expect(a.peerCredentials()).toEqual(me);
   expect(b.peerCredentials()).toEqual(me);
   await a.close();
   expect(() => a.peerCredentials()).toThrow(expect.objectContaining({ code: "ERR_NET_CLOSED" }));
-  await b.close();
-  expectClean();
 });
 
 test("peerCredentials: a connection from another process reports that process's pid", async () => {
@@ -189,8 +149,8 @@ test("unixgram: sendWithFds to a path and receiveWithFds; a zero-length datagram
   const dir = pairs.dir();
   const x = listenDatagram({ path: `${dir}/x.dgram` });
   const y = listenDatagram({ path: `${dir}/y.dgram` });
-  dgrams.push(x, y);
-  const [r, w] = testPipe();
+  pairs.conns.push(x, y);
+  const [r, w] = pipes.mkpipe();
   expect(await x.sendWithFds(bytes("dg"), [w], { to: { path: `${dir}/y.dgram` } })).toBe(2);
   expect(await x.sendWithFds(bytes(""), [w], { to: { path: `${dir}/y.dgram` } })).toBe(0);
   const buf = new Uint8Array(8);
@@ -198,7 +158,7 @@ test("unixgram: sendWithFds to a path and receiveWithFds; a zero-length datagram
   expect([one.n, dec.decode(buf.subarray(0, 2)), (one.addr as UnixAddr).path, one.fds.length]).toEqual([2, "dg", `${dir}/x.dgram`, 1]);
   const two = await y.receiveWithFds(buf);
   expect([two.n, two.fds.length]).toEqual([0, 1]);
-  raw.push(...one.fds, ...two.fds);
+  pipes.rawFds.push(...one.fds, ...two.fds);
   writeFd(one.fds[0]!, "1");
   writeFd(two.fds[0]!, "2");
   expect(dec.decode(readFd(r)!)).toBe("12");
@@ -207,15 +167,15 @@ test("unixgram: sendWithFds to a path and receiveWithFds; a zero-length datagram
   expect(sys.socketpair(C.AF_UNIX, C.SOCK_DGRAM, 0, sp)).toBe(0);
   const p = listenDatagram({ fd: sp[0]! });
   const q = listenDatagram({ fd: sp[1]! });
-  dgrams.push(p, q);
+  pairs.conns.push(p, q);
   expect(await p.sendWithFds(bytes("pq"), [w])).toBe(2);
   const three = await q.receiveWithFds(buf);
   expect([three.n, three.fds.length]).toEqual([2, 1]);
-  raw.push(...three.fds);
+  pipes.rawFds.push(...three.fds);
   if (linux) expect(q.peerCredentials()).toEqual({ pid: process.pid, uid: process.getuid!(), gid: process.getgid!() });
   await expect(p.sendWithFds(bytes("x"), [w], { to: { path: `${dir}/y.dgram` } })).rejects.toThrow(expect.objectContaining({ code: "EISCONN" }));
   await expect(x.sendWithFds(bytes("x"), [w])).rejects.toThrow(expect.objectContaining({ code: "EDESTADDRREQ" }));
-  for (const d of dgrams.splice(0)) await d.close();
+  await closeAll(x, y, p, q);
   expectClean();
 });
 
@@ -226,7 +186,7 @@ test("descriptor passing: TCP and UDP are EOPNOTSUPP; bad arguments are TypeErro
   }
   expect(() => t1.peerCredentials()).toThrow(expect.objectContaining({ code: "EOPNOTSUPP", op: "peerCredentials" }));
   const u = listenDatagram({ port: 0, hostname: "127.0.0.1" });
-  dgrams.push(u);
+  pairs.conns.push(u);
   expect(await rejection(u.sendWithFds(bytes("x"), [0], { to: { path: "/nonexistent" } }))).toEqual(expect.objectContaining({ code: "EOPNOTSUPP" }));
   await t1.close();
   await t2.close();
@@ -249,8 +209,6 @@ test("descriptor passing: TCP and UDP are EOPNOTSUPP; bad arguments are TypeErro
   await a.write(bytes("ok"));
   const buf = new Uint8Array(4);
   expect(await b.readWithFds(buf)).toEqual({ n: 2, fds: [] });
-  await a.close();
-  await b.close();
-  for (const d of dgrams.splice(0)) await d.close();
+  await closeAll(a, b, u);
   expectClean();
 });
