@@ -1,7 +1,7 @@
 // BufferedReader / BufferedWriter over real socket pairs (TCP and unix):
 // exact bytes, delimiter limits, EOF in the middle of a unit, and deadlines,
 // close and aborts passing through from the Conn.
-import { describe, expect, test } from "bun:test";
+import { describe, expect } from "bun:test";
 import {
   BufferedReader,
   BufferedWriter,
@@ -13,7 +13,7 @@ import {
   TooLongError,
   UnexpectedEofError,
 } from "../../src/index.ts";
-import { connPairs, expectClean, type Kind, rejection, sleep } from "../_support/index.ts";
+import { connPairs, type Kind, rejection, sleep, testOn } from "../_support/index.ts";
 
 const { pair } = connPairs();
 const enc = new TextEncoder();
@@ -48,8 +48,7 @@ const KINDS: Kind[] = ["tcp", "unix"];
 
 for (const kind of KINDS) {
   describe(`bufio over ${kind}`, () => {
-    test("readExactly: length-prefixed frames of 1 B … 300 KB arrive byte-exact across arbitrary splits", async () => {
-      const [a, b] = await pair(kind);
+    testOn("readExactly: length-prefixed frames of 1 B … 300 KB arrive byte-exact across arbitrary splits", () => pair(kind), async ([a, b]) => {
       const sizes = [1, 3, 4095, 4096, 4097, 65535, 65536, 65537, 100_000, 300_000, 0, 17];
       const stream: Uint8Array[] = [];
       for (const [i, n] of sizes.entries()) {
@@ -78,13 +77,9 @@ for (const kind of KINDS) {
       }
       expect(await r.readExactly(4)).toBeNull(); // clean EOF between frames
       await sending;
-      await a.close();
-      await b.close();
-      expectClean();
     });
 
-    test("readExactly: EOF in the middle of a frame rejects with UnexpectedEofError carrying the bytes read", async () => {
-      const [a, b] = await pair(kind);
+    testOn("readExactly: EOF in the middle of a frame rejects with UnexpectedEofError carrying the bytes read", () => pair(kind), async ([a, b]) => {
       await a.write(enc.encode("hello"));
       await a.closeWrite();
       const r = new BufferedReader(b);
@@ -97,13 +92,9 @@ for (const kind of KINDS) {
       expect(dec.decode(e.partial)).toBe("hello");
       expect(e.message).toBe("unexpected EOF: 5 of 8 bytes read");
       expect(await r.readExactly(1)).toBeNull(); // and EOF after that
-      await a.close();
-      await b.close();
-      expectClean();
     });
 
-    test("readFull: a large destination is read into directly, with the buffered head copied first", async () => {
-      const [a, b] = await pair(kind);
+    testOn("readFull: a large destination is read into directly, with the buffered head copied first", () => pair(kind), async ([a, b]) => {
       const data = pattern(200_000);
       const spy = new Spy(b);
       const r = new BufferedReader(spy, { size: 4096 });
@@ -117,13 +108,9 @@ for (const kind of KINDS) {
       expect(spy.lengths.slice(1).every((n) => n > 4096)).toBe(true);
       await sending;
       expect(await r.readFull(new Uint8Array(1))).toBeNull();
-      await a.close();
-      await b.close();
-      expectClean();
     });
 
-    test("readUntil: a multi-byte delimiter split across reads is found; the copy includes it", async () => {
-      const [a, b] = await pair(kind);
+    testOn("readUntil: a multi-byte delimiter split across reads is found; the copy includes it", () => pair(kind), async ([a, b]) => {
       const sending = dribble(a, ["GET / HTTP/1.1\r\nHost: x\r", "\n\r", "\nBODY", "\r\n\r\n"]);
       const r = new BufferedReader(b);
       const head = await r.readUntil("\r\n\r\n");
@@ -131,13 +118,9 @@ for (const kind of KINDS) {
       const next = await r.readUntil(enc.encode("\r\n\r\n"));
       expect(dec.decode(next!)).toBe("BODY\r\n\r\n");
       await sending;
-      await a.close();
-      await b.close();
-      expectClean();
     });
 
-    test("readUntil: no delimiter within max rejects with TooLongError and keeps the bytes buffered", async () => {
-      const [a, b] = await pair(kind);
+    testOn("readUntil: no delimiter within max rejects with TooLongError and keeps the bytes buffered", () => pair(kind), async ([a, b]) => {
       await a.write(enc.encode("x".repeat(100) + "\nrest\n"));
       const r = new BufferedReader(b, { size: 64 });
       const err = await rejection(r.readUntil(0x0a, { max: 50 }));
@@ -153,13 +136,9 @@ for (const kind of KINDS) {
       // A delimiter exactly at the limit is accepted.
       await a.write(enc.encode("abcd\n"));
       expect(dec.decode((await r.readUntil("\n", { max: 5 }))!)).toBe("abcd\n");
-      await a.close();
-      await b.close();
-      expectClean();
     });
 
-    test("readUntil: EOF before the delimiter rejects with UnexpectedEofError; nothing buffered resolves null", async () => {
-      const [a, b] = await pair(kind);
+    testOn("readUntil: EOF before the delimiter rejects with UnexpectedEofError; nothing buffered resolves null", () => pair(kind), async ([a, b]) => {
       await dribble(a, ["partial line"]);
       await a.closeWrite();
       const r = new BufferedReader(b);
@@ -168,13 +147,9 @@ for (const kind of KINDS) {
       expect(dec.decode((err as UnexpectedEofError).partial)).toBe("partial line");
       expect((err as UnexpectedEofError).expected).toBeNull();
       expect(await r.readUntil("\n")).toBeNull();
-      await a.close();
-      await b.close();
-      expectClean();
     });
 
-    test("readLine: LF and CR LF lines, UTF-8, an empty line, then EOF", async () => {
-      const [a, b] = await pair(kind);
+    testOn("readLine: LF and CR LF lines, UTF-8, an empty line, then EOF", () => pair(kind), async ([a, b]) => {
       await dribble(a, ["+OK\r\n", "héllo wörld\n", "\r\n", "spl", "it\r", "\n"]);
       await a.closeWrite();
       const r = new BufferedReader(b);
@@ -183,13 +158,9 @@ for (const kind of KINDS) {
       expect(await r.readLine()).toBe("");
       expect(await r.readLine()).toBe("split");
       expect(await r.readLine()).toBeNull();
-      await a.close();
-      await b.close();
-      expectClean();
     });
 
-    test("peek: does not consume, grows the buffer past its size, and stops at maxSize", async () => {
-      const [a, b] = await pair(kind);
+    testOn("peek: does not consume, grows the buffer past its size, and stops at maxSize", () => pair(kind), async ([a, b]) => {
       const data = pattern(3000);
       const sending = dribble(a, [data.subarray(0, 1000), data.subarray(1000)]);
       const r = new BufferedReader(b, { size: 1024, maxSize: 4096 });
@@ -204,13 +175,9 @@ for (const kind of KINDS) {
       await sending;
       await a.closeWrite();
       expect(await r.peek(1)).toBeNull();
-      await a.close();
-      await b.close();
-      expectClean();
     });
 
-    test("peek: EOF with fewer bytes than asked rejects with UnexpectedEofError; discard skips across reads", async () => {
-      const [a, b] = await pair(kind);
+    testOn("peek: EOF with fewer bytes than asked rejects with UnexpectedEofError; discard skips across reads", () => pair(kind), async ([a, b]) => {
       await dribble(a, ["0123456789", "abcdef"]);
       await a.closeWrite();
       const r = new BufferedReader(b, { size: 8 });
@@ -219,13 +186,9 @@ for (const kind of KINDS) {
       expect(err).toBeInstanceOf(UnexpectedEofError);
       expect(dec.decode((err as UnexpectedEofError).partial)).toBe("cdef");
       expect(await r.discard(100)).toBe(0); // the error took the partial bytes
-      await a.close();
-      await b.close();
-      expectClean();
     });
 
-    test("read(): buffered bytes first, then reads; a large buffer with nothing buffered bypasses the buffer", async () => {
-      const [a, b] = await pair(kind);
+    testOn("read(): buffered bytes first, then reads; a large buffer with nothing buffered bypasses the buffer", () => pair(kind), async ([a, b]) => {
       await a.write(enc.encode("line\nabc"));
       const spy = new Spy(b);
       const r = new BufferedReader(spy, { size: 16 });
@@ -243,13 +206,9 @@ for (const kind of KINDS) {
       expect(spy.lengths.at(-1)).toBe(64); // handed the caller's buffer itself
       await a.closeWrite();
       expect(await r.read(big)).toBeNull();
-      await a.close();
-      await b.close();
-      expectClean();
     });
 
-    test("the source is never handed a slice smaller than 4 KiB: the tail is compacted first", async () => {
-      const [a, b] = await pair(kind);
+    testOn("the source is never handed a slice smaller than 4 KiB: the tail is compacted first", () => pair(kind), async ([a, b]) => {
       // 2,000 lines of 1–200 bytes, written in uneven batches.
       const lines: string[] = [];
       for (let i = 0; i < 2000; i++) lines.push(`${i}:` + "z".repeat((i * 37) % 200));
@@ -269,13 +228,9 @@ for (const kind of KINDS) {
       await sending;
       expect(spy.lengths.length).toBeGreaterThan(3);
       expect(Math.min(...spy.lengths)).toBeGreaterThanOrEqual(4096);
-      await a.close();
-      await b.close();
-      expectClean();
     });
 
-    test("deadlines pass through: the Conn's read deadline rejects with DeadlineExceededError and the bytes stay buffered", async () => {
-      const [a, b] = await pair(kind);
+    testOn("deadlines pass through: the Conn's read deadline rejects with DeadlineExceededError and the bytes stay buffered", () => pair(kind), async ([a, b]) => {
       await a.write(enc.encode("abc"));
       const r = new BufferedReader(b);
       b.setReadDeadline(Date.now() + 50);
@@ -304,13 +259,9 @@ for (const kind of KINDS) {
       const whole = await r2.readExactly(100_000);
       expect(Buffer.from(whole!).equals(Buffer.from(big))).toBe(true);
       await sending;
-      await a.close();
-      await b.close();
-      expectClean();
     });
 
-    test("close and abort pass through: ClosedError, and the signal's reason", async () => {
-      const [a, b] = await pair(kind);
+    testOn("close and abort pass through: ClosedError, and the signal's reason", () => pair(kind), async ([, b]) => {
       const r = new BufferedReader(b);
       const ac = new AbortController();
       const aborted = rejection(r.readLine({ signal: ac.signal }));
@@ -323,12 +274,9 @@ for (const kind of KINDS) {
       const err = await pending;
       expect(err).toBeInstanceOf(ClosedError);
       expect((err as Error).message).toContain("use of closed network connection");
-      await a.close();
-      expectClean();
     });
 
-    test("BufferedWriter: 1,000 small writes reach the peer in one write(2) on flush, byte-exact", async () => {
-      const [a, b] = await pair(kind);
+    testOn("BufferedWriter: 1,000 small writes reach the peer in one write(2) on flush, byte-exact", () => pair(kind), async ([a, b]) => {
       let writes = 0;
       const w = new BufferedWriter({
         write: (buf) => {
@@ -355,13 +303,9 @@ for (const kind of KINDS) {
       const got = await r.readExactly(expected.length);
       expect(dec.decode(got!)).toBe(expected);
       expect(await r.readExactly(1)).toBeNull();
-      await a.close();
-      await b.close();
-      expectClean();
     });
 
-    test("BufferedWriter: flushes when the buffer fills; a large write goes out with the buffered head in one writev", async () => {
-      const [a, b] = await pair(kind);
+    testOn("BufferedWriter: flushes when the buffer fills; a large write goes out with the buffered head in one writev", () => pair(kind), async ([a, b]) => {
       const calls: string[] = [];
       const w = new BufferedWriter(
         {
@@ -389,26 +333,18 @@ for (const kind of KINDS) {
       expect(calls.at(-1)).toBe("write 10");
       const got = await reading;
       expect(Buffer.from(got!).equals(Buffer.from(data))).toBe(true);
-      await a.close();
-      await b.close();
-      expectClean();
     });
 
-    test("BufferedWriter: calls made during a flush wait for it and keep their order", async () => {
-      const [a, b] = await pair(kind);
+    testOn("BufferedWriter: calls made during a flush wait for it and keep their order", () => pair(kind), async ([a, b]) => {
       const w = new BufferedWriter(a, { size: 8 });
       const done = [w.write(enc.encode("0123456789")), w.writeString("ab"), w.flush(), w.writeString("cd"), w.flush()];
       await Promise.all(done);
       await a.closeWrite();
       const r = new BufferedReader(b);
       expect(dec.decode((await r.readExactly(14))!)).toBe("0123456789abcd");
-      await a.close();
-      await b.close();
-      expectClean();
     });
 
-    test("BufferedWriter: a failed write is sticky; later writes and flushes reject with the same error", async () => {
-      const [a, b] = await pair(kind);
+    testOn("BufferedWriter: a failed write is sticky; later writes and flushes reject with the same error", () => pair(kind), async ([a, b]) => {
       const w = new BufferedWriter(a, { size: 16 });
       await b.close();
       await a.close();
@@ -418,13 +354,11 @@ for (const kind of KINDS) {
       expect(await rejection(w.writeString("more than sixteen bytes"))).toBe(err);
       expect(await rejection(w.flush())).toBe(err);
       expect(await rejection(w.write(new Uint8Array(1)))).toBe(err);
-      expectClean();
     });
   });
 }
 
-test("a peer that resets mid-frame: the NetError passes through with its code", async () => {
-  const [a, b] = await pair("tcp");
+testOn("a peer that resets mid-frame: the NetError passes through with its code", () => pair("tcp"), async ([a, b]) => {
   await a.write(enc.encode("abc"));
   a.setLinger(0);
   const r = new BufferedReader(b);
@@ -433,12 +367,9 @@ test("a peer that resets mid-frame: the NetError passes through with its code", 
   const err = await rejection(r.readExactly(10));
   expect(err).toBeInstanceOf(NetError);
   expect((err as NetError).code).toBe("ECONNRESET");
-  await b.close();
-  expectClean();
 });
 
-test("bad arguments are RangeErrors before any read", async () => {
-  const [a, b] = await pair("unix");
+testOn("bad arguments are RangeErrors before any read", () => pair("unix"), async ([, b]) => {
   expect(() => new BufferedReader(b, { size: 0 })).toThrow(RangeError);
   expect(() => new BufferedReader(b, { size: 100, maxSize: 50 })).toThrow(RangeError);
   const r = new BufferedReader(b, { maxSize: 1024 * 1024 });
@@ -446,7 +377,4 @@ test("bad arguments are RangeErrors before any read", async () => {
   expect(await rejection(r.readUntil(""))).toBeInstanceOf(RangeError);
   expect(await rejection(r.readUntil(256))).toBeInstanceOf(RangeError);
   expect(await rejection(r.readUntil("\n", { max: 2 * 1024 * 1024 }))).toBeInstanceOf(RangeError);
-  await a.close();
-  await b.close();
-  expectClean();
 });
