@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll } from "bun:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
-import { type PollFd, pollFd } from "../../src/index.ts";
+import { type PollFd, type PollFdOptions, pollFd } from "../../src/index.ts";
 import { closeFd, pipe } from "./fd.ts";
 import { tick } from "./time.ts";
 
@@ -67,8 +67,8 @@ export async function closeAll(...xs: Closable[]): Promise<void> {
 export interface Pipes {
   /** A non-blocking pipe [readEnd, writeEnd], closed after the test unless done() closed it. */
   mkpipe(): [number, number];
-  /** pollFd(fd), closed after the test if still open. */
-  poll(fd: number): PollFd;
+  /** pollFd(fd, opts), closed after the test if still open. */
+  poll(fd: number, opts?: PollFdOptions): PollFd;
   /** Closes a raw fd opened by this test (once). */
   done(fd: number): void;
   /** The raw fds to close after the test; push other fds the test opens. */
@@ -97,8 +97,8 @@ export function pipesAfterEach(): Pipes {
       rawFds.push(...p);
       return p;
     },
-    poll(fd) {
-      const p = pollFd(fd);
+    poll(fd, opts) {
+      const p = pollFd(fd, opts);
       polls.push(p);
       return p;
     },

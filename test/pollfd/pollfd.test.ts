@@ -5,14 +5,15 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
-import { ClosedError, DeadlineExceededError, NetError, pollFd, runtimeStats } from "../../src/index.ts";
+import { ClosedError, DeadlineExceededError, NetError, type PollFd, pollFd, runtimeStats } from "../../src/index.ts";
 import { backendName } from "../../src/poll/index.ts";
-import { expectClean, pipesAfterEach, readFd, settlement as track, sleep, tick, writeFd } from "../_support/index.ts";
+import { expectClean, pipesAfterEach, pipeTest, readFd, rejection, settlement as track, sleep, thrown, tick, writeFd } from "../_support/index.ts";
 
 const dec = new TextDecoder();
 
 // Every raw fd and PollFd a test opens, closed in afterEach if the test failed midway.
-const { mkpipe, poll, done, rawFds, polls } = pipesAfterEach();
+const pipes = pipesAfterEach();
+const { poll, done, rawFds, polls } = pipes;
 
 /** Fills a non-blocking fd until EAGAIN; returns bytes written. */
 function fill(fd: number): number {
@@ -39,9 +40,16 @@ function drain(fd: number): number {
   }
 }
 
+/** A waitReadable on p, seen still parked 10 ms later. */
+async function parkedRead(p: PollFd, opts?: { signal?: AbortSignal }) {
+  const t = track(p.waitReadable(opts));
+  await sleep(10);
+  expect(t.settled).toBe(false);
+  return t;
+}
+
 describe("pollFd", () => {
-  test("a task parked on a pipe resumes when the other end writes", async () => {
-    const [r, w] = mkpipe();
+  pipeTest(pipes, "a task parked on a pipe resumes when the other end writes", async (r, w) => {
     const p = poll(r);
     expect(p.fd).toBe(r);
     const t0 = performance.now();
@@ -57,34 +65,22 @@ describe("pollFd", () => {
     expect(readFd(r)).toBe(null); // exactly those bytes: now EAGAIN
     p.close();
     expect(p.closed).toBe(true);
-    done(r);
-    done(w);
-    expectClean();
   });
 
-  test("EOF: closing the write end wakes the reader; read returns 0 bytes", async () => {
-    const [r, w] = mkpipe();
+  pipeTest(pipes, "EOF: closing the write end wakes the reader; read returns 0 bytes", async (r, w) => {
     const p = poll(r);
-    const t = track(p.waitReadable());
-    await sleep(10);
-    expect(t.settled).toBe(false);
+    const t = await parkedRead(p);
     done(w);
     await t.p;
     expect(t.ok).toBe(true);
     const b = readFd(r);
     expect(b).not.toBe(null);
     expect(b!.length).toBe(0);
-    p.close();
-    done(r);
-    expectClean();
   });
 
-  test("close while parked rejects with ClosedError within one loop turn", async () => {
-    const [r, w] = mkpipe();
+  pipeTest(pipes, "close while parked rejects with ClosedError within one loop turn", async (r, w) => {
     const p = poll(r);
-    const t = track(p.waitReadable());
-    await sleep(10);
-    expect(t.settled).toBe(false);
+    const t = await parkedRead(p);
     const t0 = performance.now();
     p.close();
     await t.p.catch(() => {});
@@ -95,13 +91,7 @@ describe("pollFd", () => {
     expect((t.error as ClosedError).code).toBe("ERR_NET_CLOSED");
     expect((t.error as ClosedError).timeout).toBe(false);
     // A second close throws ClosedError and touches nothing.
-    let second: unknown;
-    try {
-      p.close();
-    } catch (e) {
-      second = e;
-    }
-    expect(second).toBeInstanceOf(ClosedError);
+    expect(thrown(() => p.close())).toBeInstanceOf(ClosedError);
     // New waits and deadline setters fail with ClosedError too.
     await expect(p.waitReadable()).rejects.toBeInstanceOf(ClosedError);
     await expect(p.waitWritable()).rejects.toBeInstanceOf(ClosedError);
@@ -109,23 +99,14 @@ describe("pollFd", () => {
     // the caller still owns the fd: it is open and usable
     expect(writeFd(w, "x")).toBe(1);
     expect(dec.decode(readFd(r)!)).toBe("x");
-    done(r);
-    done(w);
-    expectClean();
   });
 
-  test("deadline in the past rejects at once and consumes nothing", async () => {
-    const [r, w] = mkpipe();
+  pipeTest(pipes, "deadline in the past rejects at once and consumes nothing", async (r, w) => {
     writeFd(w, "pending");
     const p = poll(r);
     await sleep(5); // the registration's readiness edge is latched by now
     const t0 = performance.now();
-    let err: unknown;
-    try {
-      await p.waitReadable({ deadline: Date.now() - 1000 });
-    } catch (e) {
-      err = e;
-    }
+    const err = await rejection(p.waitReadable({ deadline: Date.now() - 1000 }));
     expect(performance.now() - t0).toBeLessThan(20);
     expect(err).toBeInstanceOf(DeadlineExceededError);
     expect(err).not.toBeInstanceOf(ClosedError);
@@ -137,14 +118,9 @@ describe("pollFd", () => {
     // clearing the deadline lets the latched readiness through
     p.setReadDeadline(null);
     await p.waitReadable();
-    p.close();
-    done(r);
-    done(w);
-    expectClean();
   });
 
-  test("deadline +100 ms fires in 50-250 ms", async () => {
-    const [r, w] = mkpipe();
+  pipeTest(pipes, "deadline +100 ms fires in 50-250 ms", async (r) => {
     const p = poll(r);
     const t0 = performance.now();
     const t = track(p.waitReadable({ deadline: Date.now() + 100 }));
@@ -154,14 +130,9 @@ describe("pollFd", () => {
     expect((t.error as DeadlineExceededError).timeout).toBe(true);
     expect(dt).toBeGreaterThanOrEqual(50);
     expect(dt).toBeLessThanOrEqual(250);
-    p.close();
-    done(r);
-    done(w);
-    expectClean();
   });
 
-  test("deadline extended while parked: no wake at 50 ms, fires near 300 ms", async () => {
-    const [r, w] = mkpipe();
+  pipeTest(pipes, "deadline extended while parked: no wake at 50 ms, fires near 300 ms", async (r) => {
     const p = poll(r);
     const t0 = performance.now();
     p.setReadDeadline(Date.now() + 50);
@@ -175,20 +146,13 @@ describe("pollFd", () => {
     expect(t.error).toBeInstanceOf(DeadlineExceededError);
     expect(dt).toBeGreaterThanOrEqual(250);
     expect(dt).toBeLessThanOrEqual(600);
-    p.close();
-    done(r);
-    done(w);
-    expectClean();
   });
 
-  test("AbortSignal rejects with exactly signal.reason", async () => {
-    const [r, w] = mkpipe();
+  pipeTest(pipes, "AbortSignal rejects with exactly signal.reason", async (r, w) => {
     const p = poll(r);
     const ac = new AbortController();
     const reason = { custom: "reason" };
-    const t = track(p.waitReadable({ signal: ac.signal }));
-    await sleep(10);
-    expect(t.settled).toBe(false);
+    const t = await parkedRead(p, { signal: ac.signal });
     ac.abort(reason);
     await t.p.catch(() => {});
     expect(t.error).toBe(reason);
@@ -198,26 +162,16 @@ describe("pollFd", () => {
     expect(dec.decode(readFd(r)!)).toBe("y");
     // an already-aborted signal rejects with its reason
     await expect(p.waitReadable({ signal: ac.signal })).rejects.toBe(reason);
-    p.close();
-    done(r);
-    done(w);
-    expectClean();
   });
 
-  test("waitWritable on a fresh pipe's write end resolves at once", async () => {
-    const [r, w] = mkpipe();
+  pipeTest(pipes, "waitWritable on a fresh pipe's write end resolves at once", async (_r, w) => {
     const p = poll(w);
     const t0 = performance.now();
     await p.waitWritable();
     expect(performance.now() - t0).toBeLessThan(50);
-    p.close();
-    done(r);
-    done(w);
-    expectClean();
   });
 
-  test("waitWritable on a full pipe parks until the reader drains", async () => {
-    const [r, w] = mkpipe();
+  pipeTest(pipes, "waitWritable on a full pipe parks until the reader drains", async (r, w) => {
     const filled = fill(w);
     expect(filled).toBeGreaterThan(0);
     const p = poll(w); // registered while full: no writable edge yet
@@ -235,10 +189,6 @@ describe("pollFd", () => {
     expect(t.at - t0).toBeGreaterThanOrEqual(35);
     expect(t.at - t0).toBeLessThan(250);
     expect(writeFd(w, "room")).toBe(4);
-    p.close();
-    done(r);
-    done(w);
-    expectClean();
   });
 
   test("pollFd on an eventfd wakes after an 8-byte write", async () => {
@@ -246,9 +196,7 @@ describe("pollFd", () => {
     expect(efd).toBeGreaterThanOrEqual(0);
     rawFds.push(efd);
     const p = poll(efd);
-    const t = track(p.waitReadable());
-    await sleep(10);
-    expect(t.settled).toBe(false);
+    const t = await parkedRead(p);
     const one = new Uint8Array(new ArrayBuffer(8));
     new DataView(one.buffer).setBigUint64(0, 7n, true);
     expect(writeFd(efd, one)).toBe(8);
@@ -262,8 +210,7 @@ describe("pollFd", () => {
     expectClean();
   });
 
-  test("two concurrent waitReadable on one PollFd resolve in FIFO order after two edges", async () => {
-    const [r, w] = mkpipe();
+  pipeTest(pipes, "two concurrent waitReadable on one PollFd resolve in FIFO order after two edges", async (r, w) => {
     const p = poll(r);
     const order: string[] = [];
     const a = p.waitReadable().then(() => order.push("a"));
@@ -279,14 +226,9 @@ describe("pollFd", () => {
     await b;
     expect(order).toEqual(["a", "b"]);
     expect(dec.decode(readFd(r)!)).toBe("2");
-    p.close();
-    done(r);
-    done(w);
-    expectClean();
   });
 
-  test("close with a parked and a queued waiter rejects both and releases the fd after the last", async () => {
-    const [r, w] = mkpipe();
+  pipeTest(pipes, "close with a parked and a queued waiter rejects both and releases the fd after the last", async (r) => {
     const p = poll(r);
     const a = track(p.waitReadable());
     const b = track(p.waitReadable());
@@ -299,9 +241,6 @@ describe("pollFd", () => {
     expect(a.error).toBeInstanceOf(ClosedError);
     expect(b.error).toBeInstanceOf(ClosedError);
     expect(a.at).toBeLessThanOrEqual(b.at);
-    done(r);
-    done(w);
-    expectClean();
   });
 
   test("invalid fds throw TypeError", () => {
@@ -320,12 +259,7 @@ describe("pollFd", () => {
     try {
       fs.writeSync(fd, "data", 0); // pwrite: the offset stays at 0, so 4 bytes are unread
       if (backendName() === "epoll") {
-        let err: unknown;
-        try {
-          poll(fd);
-        } catch (e) {
-          err = e;
-        }
+        const err = thrown(() => poll(fd));
         expect(err).toBeInstanceOf(NetError);
         expect((err as NetError).code).toBe("EPERM");
         expect((err as NetError).errno).toBe(E.EPERM!);

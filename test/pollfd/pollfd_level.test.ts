@@ -1,18 +1,14 @@
 // pollFd level mode, and descriptors replaced under the same number: what C
 // libraries that own their sockets (libpq, libcurl, zeromq) need.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
-import { ClosedError, DeadlineExceededError, NetError, type PollFd, pollFd, runtimeStats } from "../../src/index.ts";
-import { closeFd, expectClean, pipe, readFd, sleep, tick, writeFd } from "../_support/index.ts";
+import { ClosedError, DeadlineExceededError, NetError, type PollFd, pollFd, type PollMode, runtimeStats } from "../../src/index.ts";
+import { pipesAfterEach, pipeTest, readFd, sleep, writeFd } from "../_support/index.ts";
 
-const rawFds: number[] = [];
-const polls: PollFd[] = [];
-function mkpipe(): [number, number] {
-  const p = pipe();
-  rawFds.push(...p);
-  return p;
-}
+// Every raw fd and PollFd a test opens, closed in afterEach if the test failed midway.
+const pipes = pipesAfterEach();
+const { mkpipe, done, rawFds } = pipes;
 function mksocketpair(): [number, number] {
   const fds = new Int32Array(new ArrayBuffer(8));
   const r = sys.socketpair(C.AF_UNIX, C.SOCK_STREAM | C.SOCK_NONBLOCK | C.SOCK_CLOEXEC, 0, fds);
@@ -20,21 +16,16 @@ function mksocketpair(): [number, number] {
   rawFds.push(fds[0]!, fds[1]!);
   return [fds[0]!, fds[1]!];
 }
-function poll(fd: number, mode: "edge" | "level" = "level"): PollFd {
-  const p = pollFd(fd, { mode });
-  polls.push(p);
-  return p;
+
+/** pipeTest over a connected unix socket pair [a, b] instead of a pipe. */
+function socketTest(name: string, body: (a: number, b: number) => Promise<void>): void {
+  pipeTest(pipes, name, body, mksocketpair);
 }
-function done(fd: number): void {
-  const i = rawFds.indexOf(fd);
-  if (i >= 0) rawFds.splice(i, 1);
-  closeFd(fd);
+
+/** pollFd(fd) in level mode unless told, closed after the test if still open. */
+function poll(fd: number, mode: PollMode = "level"): PollFd {
+  return pipes.poll(fd, { mode });
 }
-afterEach(async () => {
-  for (const p of polls.splice(0)) if (!p.closed) p.close();
-  await tick();
-  for (const fd of rawFds.splice(0)) closeFd(fd);
-});
 
 /** Resolves true if the promise settles within ms, false otherwise (it keeps running). */
 async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
@@ -63,15 +54,13 @@ describe("pollFd level mode", () => {
     expect(() => pollFd(r, { mode: "both" as "level" })).toThrow(TypeError);
     expect(() => pollFd(r, { mode: "both" as "level" })).toThrow('pollFd: mode must be "edge" or "level", not both');
     expect(runtimeStats().fds).toBe(0);
-    const e = pollFd(r);
-    polls.push(e);
+    const e = pipes.poll(r);
     expect(e.mode).toBe("edge");
     e.close();
     expect(poll(r).mode).toBe("level");
   });
 
-  test("a read wait resolves at once while unread data remains; the edge mode parks", async () => {
-    const [r, w] = mkpipe();
+  pipeTest(pipes, "a read wait resolves at once while unread data remains; the edge mode parks", async (r, w) => {
     writeFd(w, "x".repeat(100));
     const p = poll(r);
     await p.waitReadable();
@@ -93,30 +82,20 @@ describe("pollFd level mode", () => {
     await e.waitReadable();
     expect(readOnce(r, 10)).toBe(10);
     await expect(e.waitReadable({ deadline: Date.now() + 100 })).rejects.toBeInstanceOf(DeadlineExceededError);
-    e.close();
-    done(r);
-    done(w);
-    expectClean();
   });
 
   // libpq's PQconnectPoll may say "wait until writable" twice in a row
   // without writing anything in between: no new writable edge ever comes.
-  test("a write wait resolves at once on a writable socket, again and again with nothing written", async () => {
-    const [a, b] = mksocketpair();
+  socketTest("a write wait resolves at once on a writable socket, again and again with nothing written", async (a) => {
     const p = poll(a);
     for (let i = 0; i < 5; i++) expect(await within(p.waitWritable(), 50)).toBe(true);
     p.close();
     const e = poll(a, "edge");
     await e.waitWritable({ deadline: Date.now() + 1000 }); // the registration's first edge
     await expect(e.waitWritable({ deadline: Date.now() + 100 })).rejects.toBeInstanceOf(DeadlineExceededError);
-    e.close();
-    done(a);
-    done(b);
-    expectClean();
   });
 
-  test("a full send buffer parks the write wait until the peer reads", async () => {
-    const [a, b] = mksocketpair();
+  socketTest("a full send buffer parks the write wait until the peer reads", async (a, b) => {
     const chunk = new Uint8Array(new ArrayBuffer(65536));
     while (sys.write(a, chunk, chunk.length) > 0);
     expect(errno()).toBe(E.EAGAIN);
@@ -127,16 +106,11 @@ describe("pollFd level mode", () => {
     for (let n = readOnce(b, 65536); n > 0; n = readOnce(b, 65536)) drained += n;
     expect(drained).toBeGreaterThan(0);
     await wait;
-    p.close();
-    done(a);
-    done(b);
-    expectClean();
   });
 
   // libpq's PQconsumeInput does one recv of about 16 KB per call: a 110 KB
   // result already in the kernel would never wake an edge-mode reader again.
-  test("a reader taking 16 KB per wakeup gets all of 110 KB already queued", async () => {
-    const [a, b] = mksocketpair();
+  socketTest("a reader taking 16 KB per wakeup gets all of 110 KB already queued", async (a, b) => {
     const total = 110 * 1024;
     const src = new Uint8Array(new ArrayBuffer(total));
     for (let i = 0; i < total; i++) src[i] = i % 251;
@@ -164,15 +138,9 @@ describe("pollFd level mode", () => {
     expect(have).toBe(total);
     expect(Buffer.from(got).equals(Buffer.from(src))).toBe(true);
     expect(wakeups).toBeGreaterThanOrEqual(7);
-    pw.close();
-    p.close();
-    done(a);
-    done(b);
-    expectClean();
   });
 
-  test("a hung-up pipe: every level read wait resolves (read says EOF); the write end's waits see the error", async () => {
-    const [r, w] = mkpipe();
+  pipeTest(pipes, "a hung-up pipe: every level read wait resolves (read says EOF); the write end's waits see the error", async (r, w) => {
     const pr = poll(r);
     done(w);
     for (let i = 0; i < 3; i++) {
@@ -184,14 +152,9 @@ describe("pollFd level mode", () => {
     const pw = poll(w2);
     done(r2);
     expect(await within(pw.waitWritable(), 50)).toBe(true); // POLLERR: the write fails with EPIPE
-    pw.close();
-    done(w2);
-    done(r);
-    expectClean();
   });
 
-  test("close, deadline and abort end a parked level wait with their errors", async () => {
-    const [r, w] = mkpipe();
+  pipeTest(pipes, "close, deadline and abort end a parked level wait with their errors", async (r, w) => {
     const p = poll(r);
     const parked = p.waitReadable();
     await sleep(10);
@@ -207,10 +170,6 @@ describe("pollFd level mode", () => {
     // A wait after all that still works.
     writeFd(w, "z");
     expect(await within(q.waitReadable(), 50)).toBe(true);
-    q.close();
-    done(r);
-    done(w);
-    expectClean();
   });
 });
 
@@ -223,8 +182,7 @@ describe("no spinning on a hung-up descriptor", () => {
     return (c.user + c.system) / 1000;
   }
 
-  test("level: a HUP'd socket registered with nobody waiting leaves the loop idle", async () => {
-    const [a, b] = mksocketpair();
+  socketTest("level: a HUP'd socket registered with nobody waiting leaves the loop idle", async (a, b) => {
     const p = poll(a);
     done(b);
     expect(await within(p.waitReadable(), 50)).toBe(true);
@@ -234,13 +192,9 @@ describe("no spinning on a hung-up descriptor", () => {
     const drains = runtimeStats().loop.drains - d0;
     expect(drains).toBeLessThan(10);
     expect(cpu).toBeLessThan(100);
-    p.close();
-    done(a);
-    expectClean();
   });
 
-  test("edge: a task waiting again on a HUP'd socket parks (one wakeup, not a loop)", async () => {
-    const [a, b] = mksocketpair();
+  socketTest("edge: a task waiting again on a HUP'd socket parks (one wakeup, not a loop)", async (a, b) => {
     const p = poll(a, "edge");
     done(b);
     let wakeups = 0;
@@ -259,8 +213,6 @@ describe("no spinning on a hung-up descriptor", () => {
     expect(cpu).toBeLessThan(100);
     p.close();
     expect(await task).toBeInstanceOf(ClosedError);
-    done(a);
-    expectClean();
   });
 });
 
@@ -275,8 +227,7 @@ describe("a descriptor replaced under the same number", () => {
   }
 
   for (const mode of ["level", "edge"] as const) {
-    test(`${mode}: a wait on the number follows the new file and wakes on its data`, async () => {
-      const [r, w] = mkpipe();
+    pipeTest(pipes, `${mode}: a wait on the number follows the new file and wakes on its data`, async (r, w) => {
       const p = poll(r, mode);
       writeFd(w, "old");
       await p.waitReadable();
@@ -291,15 +242,10 @@ describe("a descriptor replaced under the same number", () => {
       writeFd(w2, "again");
       await again.waitReadable({ deadline: Date.now() + 1000 });
       expect(dec(readFd(r2)!)).toBe("again");
-      again.close();
-      done(r2);
-      done(w2);
-      expectClean();
     });
   }
 
-  test("a closed number rejects the wait with NetError EBADF instead of parking forever", async () => {
-    const [r, w] = mkpipe();
+  pipeTest(pipes, "a closed number rejects the wait with NetError EBADF instead of parking forever", async (r, w) => {
     const p = poll(r, "edge");
     done(r);
     done(w);
@@ -309,12 +255,9 @@ describe("a descriptor replaced under the same number", () => {
     expect((err as NetError).code).toBe("EBADF");
     expect((err as NetError).syscall).toBe("fstat");
     expect((err as NetError).op).toBe("waitReadable");
-    p.close();
-    expectClean();
   });
 
-  test("a number another PollFd registered since: NetError EEXIST, and that PollFd keeps its registration", async () => {
-    const [r, w] = mkpipe();
+  pipeTest(pipes, "a number another PollFd registered since: NetError EEXIST, and that PollFd keeps its registration", async (r, w) => {
     const p = poll(r, "level");
     const [r2, w2] = replacePipe(r, w);
     const other = poll(r2, "edge");
@@ -325,10 +268,6 @@ describe("a descriptor replaced under the same number", () => {
     setTimeout(() => writeFd(w2, "mine"), 10);
     await other.waitReadable({ deadline: Date.now() + 1000 });
     expect(dec(readFd(r2)!)).toBe("mine");
-    other.close();
-    done(r2);
-    done(w2);
-    expectClean();
   });
 });
 
