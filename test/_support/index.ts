@@ -8,6 +8,7 @@ export * from "./process.ts";
 export * from "./promises.ts";
 export * from "./random.ts";
 export * from "./resources.ts";
+export * from "./run_script.ts";
 export * from "./time.ts";
 export * from "./exchanges.ts";
 export * from "./net_errors.ts";

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { pollFd, runtimeStats } from "../../src/index.ts";
-import { closeFd, expectClean, pipe, readFd, sleep, writeFd } from "../_support/index.ts";
+import { closeFd, expectClean, pipe, readFd, runScript, sleep, writeFd } from "../_support/index.ts";
 
 const ROOT = path.resolve(import.meta.dir, "../..");
 const INDEX = path.join(ROOT, "src/index.ts");
@@ -39,14 +39,8 @@ console.log(JSON.stringify({ got, bridge: after.bridge, fallback: after.bridgeFa
 const wakeFile = path.join(tmp, "wake_child.ts");
 fs.writeFileSync(wakeFile, WAKE_CHILD);
 
-async function runChild(file: string, env: Record<string, string | undefined>, ms = 10_000) {
-  const e: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) e[k] = v;
-  const proc = Bun.spawn([process.execPath, file], { env: e, stdout: "pipe", stderr: "pipe" });
-  const code = await Promise.race([proc.exited, sleep(ms).then(() => "timeout" as const)]);
-  if (code === "timeout") proc.kill();
-  return { code, out: await new Response(proc.stdout).text(), err: await new Response(proc.stderr).text() };
-}
+/** A child script run with env added, for 10 s unless told. */
+const runChild = (file: string, env: Record<string, string | undefined>, ms = 10_000) => runScript(file, { env, ms });
 
 describe("wake bridge", () => {
   test("this thread's loop reports its bridge: uring by default on Linux/epoll, kqueue on kqueue", async () => {

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { runtimeStats } from "../../src/index.ts";
-import { expectClean, pipesAfterEach, readFd, sleep, writeFd } from "../_support/index.ts";
+import { pipesAfterEach, pipeTest, readFd, runScript, sleep, writeFd } from "../_support/index.ts";
 
 const ROOT = path.resolve(import.meta.dir, "../..");
 const INDEX = path.join(ROOT, "src/index.ts");
@@ -48,11 +48,11 @@ async function readRest(reader: { read(): Promise<{ done: boolean; value?: Uint8
 
 // In-process tests: every raw fd and PollFd opened, released in afterEach if a
 // test failed midway (so one failure does not leak into the next test's leak check).
-const { mkpipe, poll, done } = pipesAfterEach();
+const pipes = pipesAfterEach();
+const { poll } = pipes;
 
 describe("in-process coexistence while a task is parked", () => {
-  test("a setTimeout(10) fires within 50 ms", async () => {
-    const [r, w] = mkpipe();
+  pipeTest(pipes, "a setTimeout(10) fires within 50 ms", async (r, w) => {
     const p = poll(r);
     const parked = p.waitReadable().catch((e) => e);
     await sleep(5);
@@ -68,14 +68,9 @@ describe("in-process coexistence while a task is parked", () => {
     writeFd(w, "z");
     expect(await parked).toBe(undefined);
     expect(new TextDecoder().decode(readFd(r)!)).toBe("z");
-    p.close();
-    done(r);
-    done(w);
-    expectClean();
   });
 
-  test("Bun.serve in the same process answers fetch()", async () => {
-    const [r, w] = mkpipe();
+  pipeTest(pipes, "Bun.serve in the same process answers fetch()", async (r) => {
     const p = poll(r);
     const parked = p.waitReadable().catch((e) => e);
     const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("pong") });
@@ -93,13 +88,9 @@ describe("in-process coexistence while a task is parked", () => {
     p.close();
     const err = await parked;
     expect((err as Error).name).toBe("ClosedError");
-    done(r);
-    done(w);
-    expectClean();
   });
 
-  test("an idle loop does not poll: no drains while a task is parked and nothing happens", async () => {
-    const [r, w] = mkpipe();
+  pipeTest(pipes, "an idle loop does not poll: no drains while a task is parked and nothing happens", async (r, w) => {
     const p = poll(r);
     const parked = p.waitReadable().catch((e) => e);
     await sleep(50); // the wake bridge has started by now
@@ -115,10 +106,6 @@ describe("in-process coexistence while a task is parked", () => {
     expect(woke.events - after.events).toBe(1);
     expect(woke.rings - after.rings).toBe(1);
     expect(new TextDecoder().decode(readFd(r)!)).toBe("q");
-    p.close();
-    done(r);
-    done(w);
-    expectClean();
   });
 });
 
@@ -180,17 +167,11 @@ const s = runtimeStats();
 console.log("closed " + s.fds + " " + s.pollDescs + " " + s.parked);
 `,
     );
-    const t0 = performance.now();
-    const proc = Bun.spawn([process.execPath, file], { stdout: "pipe", stderr: "pipe" });
-    try {
-      const code = await Promise.race([proc.exited, sleep(2000).then(() => "timeout" as const)]);
-      expect(code).toBe(0);
-      expect(performance.now() - t0).toBeLessThan(2000);
-      expect(await new Response(proc.stdout).text()).toBe("closed 0 0 0\n");
-      expect(await new Response(proc.stderr).text()).toBe("");
-    } finally {
-      if (proc.exitCode === null) proc.kill();
-    }
+    const run = await runScript(file, { ms: 2000 });
+    expect(run.code).toBe(0);
+    expect(run.ms).toBeLessThan(2000);
+    expect(run.out).toBe("closed 0 0 0\n");
+    expect(run.err).toBe("");
   });
 
   test("a parked wait with a deadline keeps the process alive until the deadline, then it exits", async () => {
@@ -212,19 +193,12 @@ p.waitReadable({ deadline: Date.now() + 300 }).then(
 );
 `,
     );
-    const t0 = performance.now();
-    const proc = Bun.spawn([process.execPath, file], { stdout: "pipe", stderr: "pipe" });
-    try {
-      const code = await Promise.race([proc.exited, sleep(3000).then(() => "timeout" as const)]);
-      const dt = performance.now() - t0;
-      expect(code).toBe(0);
-      expect(await new Response(proc.stdout).text()).toBe("DeadlineExceededError true true\n");
-      expect(await new Response(proc.stderr).text()).toBe("");
-      expect(dt).toBeGreaterThanOrEqual(300);
-      expect(dt).toBeLessThan(3000);
-    } finally {
-      if (proc.exitCode === null) proc.kill();
-    }
+    const run = await runScript(file, { ms: 3000 });
+    expect(run.code).toBe(0);
+    expect(run.out).toBe("DeadlineExceededError true true\n");
+    expect(run.err).toBe("");
+    expect(run.ms).toBeGreaterThanOrEqual(300);
+    expect(run.ms).toBeLessThan(3000);
   });
 
   test("100 parked pollFds with no traffic cost < 1% of a core", async () => {
@@ -258,29 +232,17 @@ for (const fd of raw) sys.close(fd);
 console.log(JSON.stringify({ user: c.user, system: c.system, wall, drains: s1.drains - s0.drains, rings: s1.rings - s0.rings, closed: outcomes.filter((o) => o === "ClosedError").length }));
 `,
     );
-    const proc = Bun.spawn([process.execPath, file], { stdout: "pipe", stderr: "pipe" });
-    try {
-      const code = await Promise.race([proc.exited, sleep(8000).then(() => "timeout" as const)]);
-      expect(code).toBe(0);
-      expect(await new Response(proc.stderr).text()).toBe("");
-      const out = JSON.parse(await new Response(proc.stdout).text()) as {
-        user: number;
-        system: number;
-        wall: number;
-        drains: number;
-        rings: number;
-        closed: number;
-      };
-      expect(out.closed).toBe(100);
-      expect(out.wall).toBeGreaterThanOrEqual(1990);
-      const cpuMs = (out.user + out.system) / 1000;
-      console.log(
-        `idle cost: ${cpuMs.toFixed(2)} ms CPU over ${out.wall.toFixed(0)} ms with 100 parked pollFds (${out.drains} drains, ${out.rings} rings)`,
-      );
-      expect(cpuMs).toBeLessThan(40);
-      expect({ drains: out.drains, rings: out.rings }).toEqual({ drains: 0, rings: 0 });
-    } finally {
-      if (proc.exitCode === null) proc.kill();
-    }
+    const run = await runScript(file, { ms: 8000 });
+    expect(run.code).toBe(0);
+    expect(run.err).toBe("");
+    const out = JSON.parse(run.out) as { user: number; system: number; wall: number; drains: number; rings: number; closed: number };
+    expect(out.closed).toBe(100);
+    expect(out.wall).toBeGreaterThanOrEqual(1990);
+    const cpuMs = (out.user + out.system) / 1000;
+    console.log(
+      `idle cost: ${cpuMs.toFixed(2)} ms CPU over ${out.wall.toFixed(0)} ms with 100 parked pollFds (${out.drains} drains, ${out.rings} rings)`,
+    );
+    expect(cpuMs).toBeLessThan(40);
+    expect({ drains: out.drains, rings: out.rings }).toEqual({ drains: 0, rings: 0 });
   });
 });
