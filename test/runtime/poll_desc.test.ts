@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { hooks } from "../../src/runtime/hooks.ts";
 import { CLOSED, NIL, PollDesc, READY, TIMEOUT, WAITING } from "../../src/runtime/poll_desc.ts";
-import { settlement as track, sleep } from "../_support/index.ts";
+import { type Settlement, settlement as track, sleep } from "../_support/index.ts";
 
 const pds: PollDesc[] = [];
 function newPd(): PollDesc {
@@ -20,9 +20,30 @@ afterEach(() => {
   for (const pd of pds.splice(0)) if (!pd.closing) pd.close();
 });
 
-describe("pollDesc latch", () => {
-  test("ready before wait is not lost: consume() true once, then false", () => {
+/** t, a park on pd.r, fails with TIMEOUT between min and max ms after t0 and leaves nothing latched. */
+async function expectTimeout(pd: PollDesc, t: Settlement<void>, at: { t0: number; min: number; max: number }): Promise<void> {
+  await t.p.catch(() => {});
+  expect(t.error).toBe(TIMEOUT);
+  expect(t.at - at.t0).toBeGreaterThanOrEqual(at.min);
+  expect(t.at - at.t0).toBeLessThan(at.max);
+  expect(pd.consume(pd.r)).toBe(false);
+}
+
+/**
+ * test(name) over a fresh pollDesc: after the body it is closed (unless the
+ * body closed it) and nothing is left parked or timed.
+ */
+function pdTest(name: string, body: (pd: PollDesc) => Promise<void> | void): void {
+  test(name, async () => {
     const pd = newPd();
+    await body(pd);
+    if (!pd.closing) pd.close();
+    expectCountersZero();
+  });
+}
+
+describe("pollDesc latch", () => {
+  pdTest("ready before wait is not lost: consume() true once, then false", (pd) => {
     expect(pd.r.state).toBe(NIL);
     pd.ready(pd.r);
     expect(pd.r.state).toBe(READY);
@@ -34,12 +55,9 @@ describe("pollDesc latch", () => {
     // the other direction is independent
     expect(pd.w.state).toBe(NIL);
     expect(pd.consume(pd.w)).toBe(false);
-    pd.close();
-    expectCountersZero();
   });
 
-  test("ready before wait is not lost: park() resolves at once without parking", async () => {
-    const pd = newPd();
+  pdTest("ready before wait is not lost: park() resolves at once without parking", async (pd) => {
     pd.ready(pd.r);
     const t = track(pd.park(pd.r));
     expect(pd.r.state).toBe(NIL);
@@ -58,12 +76,9 @@ describe("pollDesc latch", () => {
     expect(t2.ok).toBe(true);
     expect(pd.r.state).toBe(NIL); // a wake resolves the waiter and does not also latch READY
     expect(pd.consume(pd.r)).toBe(false);
-    pd.close();
-    expectCountersZero();
   });
 
-  test("timeout while parked rejects with TIMEOUT and never plants READY", async () => {
-    const pd = newPd();
+  pdTest("timeout while parked rejects with TIMEOUT and never plants READY", async (pd) => {
     const t = track(pd.park(pd.r));
     expect(hooks.counters.parked).toBe(1);
     pd.setDeadline(pd.r, performance.now() - 1);
@@ -78,30 +93,20 @@ describe("pollDesc latch", () => {
     await expect(pd.park(pd.r)).rejects.toBe(TIMEOUT);
     expect(pd.r.state).toBe(NIL);
     expect(hooks.counters.parked).toBe(0);
-    pd.close();
-    expectCountersZero();
   });
 
-  test("timeout by timer while parked rejects with TIMEOUT and never plants READY", async () => {
-    const pd = newPd();
+  pdTest("timeout by timer while parked rejects with TIMEOUT and never plants READY", async (pd) => {
     const t0 = performance.now();
     pd.setDeadline(pd.r, t0 + 20);
     expect(hooks.counters.timers).toBe(0); // nobody parked: no timer yet
     const t = track(pd.park(pd.r));
     expect(hooks.counters.timers).toBe(1);
-    await t.p.catch(() => {});
-    expect(t.error).toBe(TIMEOUT);
-    expect(t.at - t0).toBeGreaterThanOrEqual(19);
-    expect(t.at - t0).toBeLessThan(200);
-    expect(pd.consume(pd.r)).toBe(false);
+    await expectTimeout(pd, t, { t0, min: 19, max: 200 });
     expect(hooks.counters.timers).toBe(0);
     expect(hooks.counters.parked).toBe(0);
-    pd.close();
-    expectCountersZero();
   });
 
-  test("close while parked rejects both directions with CLOSED and never plants READY", async () => {
-    const pd = newPd();
+  pdTest("close while parked rejects both directions with CLOSED and never plants READY", async (pd) => {
     const tr = track(pd.park(pd.r));
     const tw = track(pd.park(pd.w));
     expect(hooks.counters.parked).toBe(2);
@@ -121,11 +126,9 @@ describe("pollDesc latch", () => {
     expect(pd2.consume(pd2.r)).toBe(false);
     await expect(pd2.park(pd2.r)).rejects.toBe(CLOSED);
     pd.close(); // idempotent
-    expectCountersZero();
   });
 
-  test("double wait throws 'double wait' and leaves the first waiter parked", async () => {
-    const pd = newPd();
+  pdTest("double wait throws 'double wait' and leaves the first waiter parked", async (pd) => {
     const t = track(pd.park(pd.r));
     expect(() => pd.park(pd.r)).toThrow("double wait");
     expect(hooks.counters.parked).toBe(1);
@@ -138,12 +141,9 @@ describe("pollDesc latch", () => {
     await t.p;
     await tw.p;
     expect(t.ok && tw.ok).toBe(true);
-    pd.close();
-    expectCountersZero();
   });
 
-  test("spurious wakeup: the caller retries its syscall and parks again", async () => {
-    const pd = newPd();
+  pdTest("spurious wakeup: the caller retries its syscall and parks again", async (pd) => {
     let dataAvailable = false;
     let attempts = 0;
     let parks = 0;
@@ -177,12 +177,9 @@ describe("pollDesc latch", () => {
     expect(attempts).toBe(3);
     expect(parks).toBe(2);
     expect(pd.r.state).toBe(NIL);
-    pd.close();
-    expectCountersZero();
   });
 
-  test("extending the deadline while parked does not wake the waiter", async () => {
-    const pd = newPd();
+  pdTest("extending the deadline while parked does not wake the waiter", async (pd) => {
     const t0 = performance.now();
     const t = track(pd.park(pd.r));
     pd.setDeadline(pd.r, t0 + 10_000);
@@ -198,12 +195,9 @@ describe("pollDesc latch", () => {
     pd.ready(pd.r);
     await t.p;
     expect(t.ok).toBe(true);
-    pd.close();
-    expectCountersZero();
   });
 
-  test("stale timer: a deadline moved from +30ms to +200ms does not time out at ~30ms", async () => {
-    const pd = newPd();
+  pdTest("stale timer: a deadline moved from +30ms to +200ms does not time out at ~30ms", async (pd) => {
     const t0 = performance.now();
     pd.setDeadline(pd.r, t0 + 30);
     const t = track(pd.park(pd.r));
@@ -215,19 +209,12 @@ describe("pollDesc latch", () => {
     expect(t.settled).toBe(false);
     expect(pd.check(pd.r)).toBe(null);
     expect(hooks.counters.parked).toBe(1);
-    await t.p.catch(() => {});
-    expect(t.error).toBe(TIMEOUT);
-    expect(t.at - t0).toBeGreaterThanOrEqual(199);
-    expect(t.at - t0).toBeLessThan(450);
-    expect(pd.consume(pd.r)).toBe(false);
-    pd.close();
-    expectCountersZero();
+    await expectTimeout(pd, t, { t0, min: 199, max: 450 });
   });
 
-  test("stale timer callback from an old deadline cannot time out a newer parked op", async () => {
+  pdTest("stale timer callback from an old deadline cannot time out a newer parked op", async (pd) => {
     // deadline A fires the timer, but the deadline was cleared and reset since:
     // the seq check must drop the old callback.
-    const pd = newPd();
     const t0 = performance.now();
     pd.setDeadline(pd.r, t0 + 20);
     const t1 = track(pd.park(pd.r));
@@ -241,12 +228,9 @@ describe("pollDesc latch", () => {
     pd.ready(pd.r);
     await t2.p;
     expect(t2.ok).toBe(true);
-    pd.close();
-    expectCountersZero();
   });
 
-  test("AbortSignal while parked rejects with signal.reason and unparks", async () => {
-    const pd = newPd();
+  pdTest("AbortSignal while parked rejects with signal.reason and unparks", async (pd) => {
     const ac = new AbortController();
     const reason = { why: "custom" };
     const t = track(pd.park(pd.r, ac.signal));
@@ -265,12 +249,9 @@ describe("pollDesc latch", () => {
     // a later readiness is latched normally (the aborted waiter is gone)
     pd.ready(pd.r);
     expect(pd.r.state).toBe(READY);
-    pd.close();
-    expectCountersZero();
   });
 
-  test("AbortSignal listener is removed once the waiter resumes normally", async () => {
-    const pd = newPd();
+  pdTest("AbortSignal listener is removed once the waiter resumes normally", async (pd) => {
     const ac = new AbortController();
     const t = track(pd.park(pd.r, ac.signal));
     pd.ready(pd.r);
@@ -284,11 +265,9 @@ describe("pollDesc latch", () => {
     pd.close();
     await t2.p.catch(() => {});
     expect(t2.error).toBe(CLOSED);
-    expectCountersZero();
   });
 
-  test("check(): null, CLOSED after close, TIMEOUT after an expired deadline", async () => {
-    const pd = newPd();
+  pdTest("check(): null, CLOSED after close, TIMEOUT after an expired deadline", async (pd) => {
     expect(pd.check(pd.r)).toBe(null);
     expect(pd.check(pd.w)).toBe(null);
     pd.setDeadline(pd.r, performance.now() - 5);
@@ -306,6 +285,5 @@ describe("pollDesc latch", () => {
     pd.close();
     expect(pd.check(pd.r)).toBe(CLOSED);
     expect(pd.check(pd.w)).toBe(CLOSED);
-    expectCountersZero();
   });
 });
