@@ -3,15 +3,19 @@ import { describe, expect, test } from "bun:test";
 import { PollDesc } from "../../src/runtime/poll_desc.ts";
 import { Table } from "../../src/runtime/table.ts";
 
+/** A new pollDesc, added to t. */
+function added(t: Table): PollDesc {
+  const pd = new PollDesc(-1);
+  t.add(pd);
+  return pd;
+}
+
 describe("pollDesc table", () => {
   test("add assigns fresh slots 0,1,2 with generation 0", () => {
     const t = new Table();
-    const a = new PollDesc(-1);
-    const b = new PollDesc(-1);
-    const c = new PollDesc(-1);
-    t.add(a);
-    t.add(b);
-    t.add(c);
+    const a = added(t);
+    const b = added(t);
+    const c = added(t);
     expect([a.slot, b.slot, c.slot]).toEqual([0, 1, 2]);
     expect([a.gen, b.gen, c.gen]).toEqual([0, 0, 0]);
     expect(t.size).toBe(3);
@@ -24,17 +28,14 @@ describe("pollDesc table", () => {
 
   test("a freed slot is reused with its generation bumped; the old generation is stale", () => {
     const t = new Table();
-    const a = new PollDesc(-1);
-    const b = new PollDesc(-1);
-    t.add(a);
-    t.add(b);
+    const a = added(t);
+    const b = added(t);
     t.remove(a);
     expect(a.slot).toBe(-1);
     expect(t.size).toBe(1);
     expect(t.lookup(0, 0)).toBeUndefined(); // freed: old cookie finds nothing
     expect(t.lookup(0, 1)).toBeUndefined(); // empty slot, even with the new generation
-    const a2 = new PollDesc(-1);
-    t.add(a2);
+    const a2 = added(t);
     expect(a2.slot).toBe(0);
     expect(a2.gen).toBe(1);
     expect(t.size).toBe(2);
@@ -46,18 +47,14 @@ describe("pollDesc table", () => {
 
   test("free list is LIFO and each slot keeps its own generation", () => {
     const t = new Table();
-    const pds = Array.from({ length: 4 }, () => new PollDesc(-1));
-    for (const pd of pds) t.add(pd);
+    const pds = Array.from({ length: 4 }, () => added(t));
     t.remove(pds[1]!);
     t.remove(pds[3]!);
     t.remove(pds[3]!); // second remove is a no-op: no double bump, no double free
     expect(t.size).toBe(2);
-    const x = new PollDesc(-1);
-    const y = new PollDesc(-1);
-    const z = new PollDesc(-1);
-    t.add(x);
-    t.add(y);
-    t.add(z);
+    const x = added(t);
+    const y = added(t);
+    const z = added(t);
     expect([x.slot, x.gen]).toEqual([3, 1]);
     expect([y.slot, y.gen]).toEqual([1, 1]);
     expect([z.slot, z.gen]).toEqual([4, 0]); // free list empty: a new slot
@@ -69,8 +66,7 @@ describe("pollDesc table", () => {
 
   test("removing a pd that is not (or no longer) in the table changes nothing", () => {
     const t = new Table();
-    const a = new PollDesc(-1);
-    t.add(a);
+    const a = added(t);
     const stranger = new PollDesc(-1);
     t.remove(stranger); // slot -1
     stranger.slot = 0; // claims a's slot but is not a
@@ -85,14 +81,12 @@ describe("pollDesc table", () => {
 
   test("generations on one slot increase by exactly 1, stay unsigned 32-bit integers", () => {
     const t = new Table();
-    const other = new PollDesc(-1);
-    t.add(other); // slot 0 stays live throughout
+    const other = added(t); // slot 0 stays live throughout
     let prev = -1;
     const N = 100_000;
     let bad = 0;
     for (let i = 0; i < N; i++) {
-      const pd = new PollDesc(-1);
-      t.add(pd);
+      const pd = added(t);
       if (pd.slot !== 1 || pd.gen !== prev + 1 || pd.gen < 0 || pd.gen > 0xffffffff || !Number.isInteger(pd.gen)) bad++;
       if (t.lookup(1, pd.gen) !== pd) bad++;
       if (prev >= 0 && t.lookup(1, prev) !== undefined) bad++;
