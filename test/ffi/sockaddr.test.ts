@@ -245,27 +245,24 @@ describe("sockaddr_in6", () => {
 });
 
 describe("sockaddr_un", () => {
-  test("path, Linux layout", () => {
-    const addr: SockAddr = { family: "unix", path: "/tmp/a.sock" };
-    const { bytes: b, len, buf } = encode(addr, LINUX);
-    expect(len).toBe(2 + 11 + 1);
-    expect([...b]).toEqual(bytes([1, 0], ascii("/tmp/a.sock"), [0]));
-    // the whole sun_path is zeroed, not just the bytes inside socklen
-    expect([...buf.subarray(len, 2 + 108)]).toEqual(zeros(108 - 12));
-    expect(decodeSockaddr(b, len, LINUX)).toEqual(addr);
-    // the kernel may report the full struct length; the path stops at NUL
-    expect(decodeSockaddr(buf, 110, LINUX)).toEqual(addr);
-  });
-
-  test("path, BSD layout (len byte = socklen)", () => {
-    const addr: SockAddr = { family: "unix", path: "/tmp/a.sock" };
-    const { bytes: b, len, buf } = encode(addr, BSD);
-    expect(len).toBe(14);
-    expect([...b]).toEqual(bytes([14, 1], ascii("/tmp/a.sock"), [0]));
-    expect([...buf.subarray(len, 2 + 104)]).toEqual(zeros(104 - 12));
-    expect(decodeSockaddr(b, len, BSD)).toEqual(addr);
-    expect(decodeSockaddr(buf, 106, BSD)).toEqual(addr);
-  });
+  // The 2-byte header is sun_family on Linux, sun_len and sun_family on BSD;
+  // after it "/tmp/a.sock" (11 bytes) and its NUL: socklen 14.
+  for (const { name, C, header, sunPath } of [
+    { name: "path, Linux layout", C: LINUX, header: [1, 0], sunPath: 108 },
+    { name: "path, BSD layout (len byte = socklen)", C: BSD, header: [14, 1], sunPath: 104 },
+  ]) {
+    test(name, () => {
+      const addr: SockAddr = { family: "unix", path: "/tmp/a.sock" };
+      const { bytes: b, len, buf } = encode(addr, C);
+      expect(len).toBe(2 + 11 + 1);
+      expect([...b]).toEqual(bytes(header, ascii("/tmp/a.sock"), [0]));
+      // the whole sun_path is zeroed, not just the bytes inside socklen
+      expect([...buf.subarray(len, 2 + sunPath)]).toEqual(zeros(sunPath - 12));
+      expect(decodeSockaddr(b, len, C)).toEqual(addr);
+      // the kernel may report the full struct length; the path stops at NUL
+      expect(decodeSockaddr(buf, 2 + sunPath, C)).toEqual(addr);
+    });
+  }
 
   test("UTF-8 path", () => {
     const addr: SockAddr = { family: "unix", path: "/tmp/☺" };
