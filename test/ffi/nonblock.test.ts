@@ -5,7 +5,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { errno, FdFlagError, setFdFlags, setNonblockCloexec, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
 import { connect, connectDatagram, type IpAddr, listen, listenDatagram } from "../../src/index.ts";
-import { closeFd, expectClean, tick } from "../_support/index.ts";
+import { closeFd, expectClean, thrown, tick } from "../_support/index.ts";
 
 const raw: number[] = [];
 afterEach(() => {
@@ -60,12 +60,7 @@ describe("a flag that does not stick fails loudly", () => {
     // A binding whose F_SETFL value goes nowhere (the Apple arm64 trap): the
     // call returns 0, the flag stays off.
     const lost = (fd: number, cmd: number, arg: number) => (cmd === C.F_SETFL ? 0 : sys.fcntl(fd, cmd, arg));
-    let err: unknown;
-    try {
-      setFdFlags(lost, r, C.O_NONBLOCK);
-    } catch (e) {
-      err = e;
-    }
+    const err = thrown(() => setFdFlags(lost, r, C.O_NONBLOCK));
     expect(err).toBeInstanceOf(FdFlagError);
     expect((err as FdFlagError).code).toBe("ERR_FLAG_NOT_SET");
     expect((err as FdFlagError).flag).toBe("O_NONBLOCK");
@@ -85,12 +80,7 @@ describe("a flag that does not stick fails loudly", () => {
     const [r] = blockingPipe();
     raw.splice(raw.indexOf(r), 1);
     closeFd(r);
-    let err: unknown;
-    try {
-      setFdFlags(sys.fcntl, r, C.O_NONBLOCK | C.O_CLOEXEC);
-    } catch (e) {
-      err = e;
-    }
+    const err = thrown(() => setFdFlags(sys.fcntl, r, C.O_NONBLOCK | C.O_CLOEXEC));
     expect(err).toBeInstanceOf(FdFlagError);
     expect((err as FdFlagError).code).toBe("EBADF");
   });

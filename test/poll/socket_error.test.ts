@@ -8,7 +8,7 @@ import { C, E } from "../../ffi/platform.ts";
 import { NetError } from "../../src/errors.ts";
 import { FD } from "../../src/runtime/fd.ts";
 import { PollDesc } from "../../src/runtime/poll_desc.ts";
-import { closeFd, expectClean, tick } from "../_support/index.ts";
+import { closeFd, expectClean, rejection, settlement, tick } from "../_support/index.ts";
 
 const raw: number[] = [];
 const fds: FD[] = [];
@@ -49,12 +49,7 @@ describe("socket errors carried by events", () => {
     raw.splice(raw.indexOf(b), 1);
     closeFd(b);
     const buf = new Uint8Array(new ArrayBuffer(16));
-    let err: unknown;
-    try {
-      await fd.read(buf);
-    } catch (e) {
-      err = e;
-    }
+    const err = await rejection(fd.read(buf));
     expect(err).toBeInstanceOf(NetError);
     expect((err as NetError).code).toBe("ECONNRESET");
     expect((err as NetError).syscall).toBe("read");
@@ -71,21 +66,13 @@ describe("socket errors carried by events", () => {
     setNonblockCloexec(a);
     const fd = fdOver(a);
     const buf = new Uint8Array(new ArrayBuffer(16));
-    const p = fd.read(buf);
-    let settled = false;
-    p.then(
-      () => (settled = true),
-      () => (settled = true),
-    );
+    const p = settlement(fd.read(buf));
     await tick();
-    expect(settled).toBe(false);
+    expect(p.settled).toBe(false);
     // What the drain does for an event with an error: record it, wake the reader.
     fd.pd.noteSocketError(E.ECONNREFUSED!);
     fd.pd.ready(fd.pd.r);
-    const err = await p.then(
-      () => null,
-      (e: unknown) => e,
-    );
+    const err = await rejection(p.p);
     expect(err).toBeInstanceOf(NetError);
     expect((err as NetError).code).toBe("ECONNREFUSED");
     await fd.close();
