@@ -1,7 +1,15 @@
 // WaitGroup, Mutex, RWMutex and Once (Go's sync package semantics).
 import { describe, expect, test } from "bun:test";
 import { go, Mutex, Once, RWMutex, sleep, WaitGroup } from "../../src/index.ts";
-import { flush, guarded, settlement } from "../_support/index.ts";
+import { flush, guarded, type Settlement, settlement } from "../_support/index.ts";
+
+/** Aborts ac with reason and lets continuations run: the waiter s has rejected with exactly that reason. */
+async function expectAbortRejects(ac: AbortController, s: Settlement<unknown>, reason: unknown): Promise<void> {
+  ac.abort(reason);
+  await flush();
+  expect(s.rejected).toBe(true);
+  expect(s.error).toBe(reason);
+}
 
 describe("WaitGroup", () => {
   test("wait resolves exactly when the counter reaches zero", async () => {
@@ -71,11 +79,7 @@ describe("WaitGroup", () => {
     const aborted = settlement(wg.wait({ signal: ac.signal }));
     const other = settlement(wg.wait());
     await flush();
-    const reason = new Error("stop waiting");
-    ac.abort(reason);
-    await flush();
-    expect(aborted.rejected).toBe(true);
-    expect(aborted.error).toBe(reason);
+    await expectAbortRejects(ac, aborted, new Error("stop waiting"));
     expect(other.settled).toBe(false);
     wg.done();
     await flush();
@@ -188,10 +192,7 @@ describe("Mutex", () => {
     const a = settlement(mu.lock({ signal: ac.signal }));
     const b = settlement(mu.lock());
     await flush();
-    ac.abort("no");
-    await flush();
-    expect(a.rejected).toBe(true);
-    expect(a.error).toBe("no");
+    await expectAbortRejects(ac, a, "no");
     mu.unlock();
     await flush();
     expect(b.settled).toBe(true);
@@ -305,10 +306,7 @@ describe("RWMutex", () => {
     const r = settlement(rw.rlock());
     await flush();
     expect(r.settled).toBe(false); // held back by the waiting writer
-    ac.abort("gone");
-    await flush();
-    expect(w.rejected).toBe(true);
-    expect(w.error).toBe("gone");
+    await expectAbortRejects(ac, w, "gone");
     expect(r.settled).toBe(true);
     rw.runlock();
     rw.runlock();
