@@ -5,17 +5,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { sys } from "../../ffi/libc.ts";
 import { E } from "../../ffi/platform.ts";
-import {
-  ClosedError,
-  type Conn,
-  connect,
-  DeadlineExceededError,
-  type IpAddr,
-  listen,
-  NetError,
-  runtimeStats,
-} from "../../src/index.ts";
-import { closeAfterEach, expectClean, readN, rejection, settlement, sleep, tempDirs, tick } from "../_support/index.ts";
+import { ClosedError, type Conn, connect, type ConnectOptions, DeadlineExceededError, type IpAddr, type Listener, listen, NetError, runtimeStats } from "../../src/index.ts";
+import { closeAfterEach, closeAll, expectClean, readN, rejection, settlement, sleep, tempDirs, thrown, tick } from "../_support/index.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -24,8 +15,17 @@ const dec = new TextDecoder();
 const keep = closeAfterEach();
 const tempDir = tempDirs();
 
-function ip(a: unknown): IpAddr {
-  return a as IpAddr;
+const ip = (a: unknown) => a as IpAddr;
+
+/** A loopback TCP listener (kept) on port, 0 for any free one; and the port it got. */
+function tcpListener(port = 0): [Listener, number] {
+  const ln = keep(listen({ port, hostname: "127.0.0.1" }));
+  return [ln, ip(ln.addr).port];
+}
+
+/** A conn (kept) dialed to 127.0.0.1:port. */
+async function dial(port: number): Promise<Conn> {
+  return keep(await connect({ port, hostname: "127.0.0.1" }));
 }
 
 /** Asserts conn can carry bytes both ways. */
@@ -36,21 +36,24 @@ async function roundTrip(client: Conn, server: Conn, msg = "ping"): Promise<void
   expect(dec.decode(await readN(client, msg.length))).toBe(msg.toUpperCase());
 }
 
+/** Dials ln (at `to`; by default its loopback TCP port), accepts, checks the pair carries bytes both ways, then closes the pair and ln. */
+async function servesThenClose(ln: Listener, to: ConnectOptions = { port: ip(ln.addr).port, hostname: "127.0.0.1" }): Promise<void> {
+  const c = keep(await connect(to));
+  const s = keep(await ln.accept());
+  await roundTrip(c, s);
+  await closeAll(c, s, ln);
+}
+
 describe("A listen / accept", () => {
   test("A1 listen on 127.0.0.1:0 reports a non-zero port and the exact host", async () => {
-    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
+    const [ln] = tcpListener();
     const a = ip(ln.addr);
     expect(a.transport).toBe("tcp");
     expect(a.family).toBe("IPv4");
     expect(a.hostname).toBe("127.0.0.1");
     expect(a.port).toBeGreaterThan(0);
     expect(a.port).toBeLessThan(65536);
-    const c = keep(await connect({ port: a.port, hostname: "127.0.0.1" }));
-    const s = keep(await ln.accept());
-    await roundTrip(c, s);
-    await c.close();
-    await s.close();
-    await ln.close();
+    await servesThenClose(ln, { port: a.port, hostname: "127.0.0.1" });
     expectClean();
   });
 
@@ -70,21 +73,13 @@ describe("A listen / accept", () => {
       await s.write(enc.encode("PONG\n"));
       expect(dec.decode(await readN(c, 5))).toBe("PONG\n");
     }
-    await c.close();
-    await s.close();
-    await ln.close();
+    await closeAll(c, s, ln);
     expectClean();
   });
 
   test("A2 a second listen on a bound TCP port throws EADDRINUSE synchronously; the first keeps working", async () => {
-    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
-    const port = ip(ln.addr).port;
-    let err: unknown = null;
-    try {
-      keep(listen({ port, hostname: "127.0.0.1" }));
-    } catch (e) {
-      err = e;
-    }
+    const [ln, port] = tcpListener();
+    const err = thrown(() => tcpListener(port));
     expect(err).toBeInstanceOf(NetError);
     expect(err).not.toBeInstanceOf(ClosedError);
     const ne = err as NetError;
@@ -94,24 +89,14 @@ describe("A listen / accept", () => {
     expect(ne.syscall).toBe("bind");
     expect(ne.port).toBe(port);
     expect(runtimeStats().fds).toBe(1); // the failed listen left nothing behind
-    const c = keep(await connect({ port, hostname: "127.0.0.1" }));
-    const s = keep(await ln.accept());
-    await roundTrip(c, s);
-    await c.close();
-    await s.close();
-    await ln.close();
+    await servesThenClose(ln);
     expectClean();
   });
 
   test("A2 a second listen on a bound unix path throws EADDRINUSE synchronously; the first keeps working", async () => {
     const p = path.join(tempDir(), "a2.sock");
     const ln = keep(listen({ path: p }));
-    let err: unknown = null;
-    try {
-      keep(listen({ path: p }));
-    } catch (e) {
-      err = e;
-    }
+    const err = thrown(() => keep(listen({ path: p })));
     expect(err).toBeInstanceOf(NetError);
     expect((err as NetError).code).toBe("EADDRINUSE");
     expect((err as NetError).op).toBe("listen");
@@ -119,76 +104,53 @@ describe("A listen / accept", () => {
     // The failed listen must not have unlinked the first listener's socket file.
     expect(fs.statSync(p).isSocket()).toBe(true);
     expect(runtimeStats().fds).toBe(1);
-    const c = keep(await connect({ path: p }));
-    const s = keep(await ln.accept());
-    await roundTrip(c, s);
-    await c.close();
-    await s.close();
-    await ln.close();
+    await servesThenClose(ln, { path: p });
     expect(fs.existsSync(p)).toBe(false);
     expectClean();
   });
 
   test("A3 listen → close → listen on the same host:port succeeds first try", async () => {
     for (let i = 0; i < 5; i++) {
-      const ln1 = keep(listen({ port: 0, hostname: "127.0.0.1" }));
-      const port = ip(ln1.addr).port;
+      const [ln1, port] = tcpListener();
       await ln1.close();
-      const ln2 = keep(listen({ port, hostname: "127.0.0.1" }));
-      expect(ip(ln2.addr).port).toBe(port);
-      const c = keep(await connect({ port, hostname: "127.0.0.1" }));
-      const s = keep(await ln2.accept());
-      await roundTrip(c, s);
-      await c.close();
-      await s.close();
-      await ln2.close();
+      const [ln2, port2] = tcpListener(port);
+      expect(port2).toBe(port);
+      await servesThenClose(ln2);
     }
     expectClean();
   });
 
   test("A3 re-listen succeeds while a server-closed conn on that port sits in TIME_WAIT (SO_REUSEADDR)", async () => {
-    const ln1 = keep(listen({ port: 0, hostname: "127.0.0.1" }));
-    const port = ip(ln1.addr).port;
-    const c = keep(await connect({ port, hostname: "127.0.0.1" }));
+    const [ln1, port] = tcpListener();
+    const c = await dial(port);
     const s = keep(await ln1.accept());
     await roundTrip(c, s);
     await s.close(); // the server closes first: its side goes to TIME_WAIT
     expect(await c.read(new Uint8Array(8))).toBe(null);
-    await c.close();
-    await ln1.close();
-    const ln2 = keep(listen({ port, hostname: "127.0.0.1" }));
-    const c2 = keep(await connect({ port, hostname: "127.0.0.1" }));
-    const s2 = keep(await ln2.accept());
-    await roundTrip(c2, s2);
-    await c2.close();
-    await s2.close();
-    await ln2.close();
+    await closeAll(c, ln1);
+    await servesThenClose(tcpListener(port)[0]);
     expectClean();
   });
 
   test("A3 re-listen succeeds when the close happened while an accept was parked", async () => {
-    const ln1 = keep(listen({ port: 0, hostname: "127.0.0.1" }));
-    const port = ip(ln1.addr).port;
+    const [ln1, port] = tcpListener();
     const acc = settlement(ln1.accept());
     await tick();
     expect(runtimeStats().parked).toBe(1);
     await ln1.close();
     const e = await rejection(acc.p);
     expect(e).toBeInstanceOf(ClosedError);
-    const ln2 = keep(listen({ port, hostname: "127.0.0.1" }));
+    const [ln2] = tcpListener(port);
     const acc2 = settlement(ln2.accept());
-    const c = keep(await connect({ port, hostname: "127.0.0.1" }));
+    const c = await dial(port);
     const s = keep(await acc2.p);
     await roundTrip(c, s);
-    await c.close();
-    await s.close();
-    await ln2.close();
+    await closeAll(c, s, ln2);
     expectClean();
   });
 
   test("A4 after listener.close(), accept rejects Closed and a dial ≥1 ms later fails ECONNREFUSED", async () => {
-    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
-    const port = ip(ln.addr).port;
+    const [ln, port] = tcpListener();
     await ln.close();
     const e = await rejection(ln.accept());
     expect(e).toBeInstanceOf(ClosedError);
@@ -208,7 +170,7 @@ describe("A listen / accept", () => {
   });
 
   test("A5 closing the listener rejects a parked accept with Closed within one loop turn", async () => {
-    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
+    const [ln] = tcpListener();
     const acc = settlement(ln.accept());
     await sleep(5);
     expect(acc.settled).toBe(false);
@@ -224,7 +186,7 @@ describe("A listen / accept", () => {
   });
 
   test("A5 the async iterator yields {done:true} when the listener closes while it waits, and on every later next()", async () => {
-    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
+    const [ln] = tcpListener();
     const it = ln[Symbol.asyncIterator]();
     const n1 = settlement(it.next());
     await sleep(5);
@@ -240,8 +202,7 @@ describe("A listen / accept", () => {
   });
 
   test("A5 a for-await loop over the listener yields each conn, then ends when the listener is closed", async () => {
-    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
-    const port = ip(ln.addr).port;
+    const [ln, port] = tcpListener();
     const got: number[] = [];
     const loop = (async () => {
       for await (const s of ln) {
@@ -253,7 +214,7 @@ describe("A listen / accept", () => {
     })();
     const ports: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const c = keep(await connect({ port, hostname: "127.0.0.1" }));
+      const c = await dial(port);
       ports.push(ip(c.localAddr).port);
       expect(await c.read(new Uint8Array(4))).toBe(null); // server closed it
       await c.close();
@@ -265,9 +226,8 @@ describe("A listen / accept", () => {
   });
 
   test("A6 a listener deadline in the past fails accept with Timeout even with a connection queued", async () => {
-    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
-    const port = ip(ln.addr).port;
-    const c = keep(await connect({ port, hostname: "127.0.0.1" })); // queued in the backlog
+    const [ln, port] = tcpListener();
+    const c = await dial(port); // queued in the backlog
     ln.setDeadline(Date.now() - 1);
     const t0 = performance.now();
     const e = await rejection(ln.accept());
@@ -283,17 +243,14 @@ describe("A listen / accept", () => {
     const s = keep(await ln.accept());
     expect(ip(s.remoteAddr).port).toBe(ip(c.localAddr).port);
     await roundTrip(c, s);
-    await c.close();
-    await s.close();
-    await ln.close();
+    await closeAll(c, s, ln);
     expectClean();
   });
 
   test("A6 a +50 ms listener deadline hands out the queued conns first, then Timeout", async () => {
-    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
-    const port = ip(ln.addr).port;
+    const [ln, port] = tcpListener();
     const clients: Conn[] = [];
-    for (let i = 0; i < 3; i++) clients.push(keep(await connect({ port, hostname: "127.0.0.1" })));
+    for (let i = 0; i < 3; i++) clients.push(await dial(port));
     const t0 = performance.now();
     ln.setDeadline(Date.now() + 50);
     for (let i = 0; i < 3; i++) {
@@ -307,13 +264,12 @@ describe("A listen / accept", () => {
     expect(e).toBeInstanceOf(DeadlineExceededError);
     expect(dt).toBeGreaterThanOrEqual(45);
     expect(dt).toBeLessThan(1000);
-    for (const c of clients) await c.close();
-    await ln.close();
+    await closeAll(...clients, ln);
     expectClean();
   });
 
   test("A7 a +10 ms deadline makes a parked accept reject Timeout in under 1 s", async () => {
-    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
+    const [ln] = tcpListener();
     const t0 = performance.now();
     ln.setDeadline(Date.now() + 10);
     const e = await rejection(ln.accept());
@@ -327,8 +283,7 @@ describe("A listen / accept", () => {
   });
 
   test("A7 a deadline set in the past and then cleared leaves accept parked for ≥100 ms", async () => {
-    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
-    const port = ip(ln.addr).port;
+    const [ln, port] = tcpListener();
     ln.setDeadline(Date.now() - 3_600_000);
     ln.setDeadline(null);
     const acc = settlement(ln.accept());
@@ -337,12 +292,10 @@ describe("A listen / accept", () => {
     expect(runtimeStats().parked).toBe(1);
     expect(runtimeStats().timers).toBe(0);
     // Still a working accept: a dial now completes it.
-    const c = keep(await connect({ port, hostname: "127.0.0.1" }));
+    const c = await dial(port);
     const s = keep(await acc.p);
     expect(ip(s.remoteAddr).port).toBe(ip(c.localAddr).port);
-    await c.close();
-    await s.close();
-    await ln.close();
+    await closeAll(c, s, ln);
     expectClean();
   });
 
@@ -350,14 +303,13 @@ describe("A listen / accept", () => {
     // Linux does not drop a reset connection from the accept queue: accept4
     // may hand it out (its read then fails ECONNRESET). What must hold: accept
     // itself never rejects, and the normal client comes through.
-    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
-    const port = ip(ln.addr).port;
-    const bad = keep(await connect({ port, hostname: "127.0.0.1" }));
+    const [ln, port] = tcpListener();
+    const bad = await dial(port);
     const badPort = ip(bad.localAddr).port;
     bad.setLinger(0);
     await bad.close(); // RST before the server accepted it
     await sleep(5);
-    const good = keep(await connect({ port, hostname: "127.0.0.1" }));
+    const good = await dial(port);
     const goodPort = ip(good.localAddr).port;
     await good.write(enc.encode("hello"));
     ln.setDeadline(Date.now() + 1000); // a bound, so a missing conn fails instead of hanging
@@ -377,16 +329,13 @@ describe("A listen / accept", () => {
     }
     expect(normal).not.toBe(null);
     expect(dec.decode(await readN(normal!, 5))).toBe("hello");
-    await normal!.close();
-    await good.close();
-    await ln.close();
+    await closeAll(normal!, good, ln);
     expectClean();
   });
 
   test("A8 ECONNABORTED and EPROTO from accept4 are retried, never returned to the caller", async () => {
     // The kernel's aborted-handshake errors, injected at the FFI boundary.
-    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
-    const port = ip(ln.addr).port;
+    const [ln, port] = tcpListener();
     const real = sys.accept4;
     const errnoView = new Int32Array(toArrayBuffer(sys.__errno_location() as never, 0, 4));
     const inject = [E.ECONNABORTED!, E.EPROTO!, E.ECONNABORTED!];
@@ -404,7 +353,7 @@ describe("A listen / accept", () => {
     }) as typeof real;
     try {
       // One conn already queued, one arriving while accept is parked.
-      const c1 = keep(await connect({ port, hostname: "127.0.0.1" }));
+      const c1 = await dial(port);
       const s1 = keep(await ln.accept());
       expect(ip(s1.remoteAddr).port).toBe(ip(c1.localAddr).port);
       expect(injected).toBe(3);
@@ -413,13 +362,13 @@ describe("A listen / accept", () => {
       expect(acc.settled).toBe(false);
       expect(runtimeStats().parked).toBe(1);
       inject.push(E.EPROTO!); // the wakeup's first accept4 fails
-      const c2 = keep(await connect({ port, hostname: "127.0.0.1" }));
+      const c2 = await dial(port);
       const s2 = keep(await acc.p);
       expect(ip(s2.remoteAddr).port).toBe(ip(c2.localAddr).port);
       expect(injected).toBe(4);
       expect(calls).toBeGreaterThanOrEqual(6);
       await roundTrip(c2, s2);
-      for (const x of [c1, s1, c2, s2]) await x.close();
+      await closeAll(c1, s1, c2, s2);
     } finally {
       (sys as { accept4: typeof real }).accept4 = real;
     }
@@ -428,8 +377,7 @@ describe("A listen / accept", () => {
   });
 
   test("A9 an accept loop re-arming a 5 ms deadline sees only Timeout or Closed, and each dialed conn exactly once", async () => {
-    const ln = keep(listen({ port: 0, hostname: "127.0.0.1" }));
-    const port = ip(ln.addr).port;
+    const [ln, port] = tcpListener();
     const errors: unknown[] = [];
     const accepted: number[] = [];
     const loop = (async () => {
@@ -452,7 +400,7 @@ describe("A listen / accept", () => {
     const dialed: number[] = [];
     const t0 = performance.now();
     while (performance.now() - t0 < 100) {
-      const c = keep(await connect({ port, hostname: "127.0.0.1" }));
+      const c = await dial(port);
       dialed.push(ip(c.localAddr).port);
       await c.close();
       await sleep(7);
@@ -475,8 +423,7 @@ describe("A listen / accept", () => {
 
 describe("close with a parked accept", () => {
   test("A7 the listening socket is gone when close() returns: a connect right after is refused, the parked accept rejects Closed", async () => {
-    const ln = keep(listen({ hostname: "127.0.0.1", port: 0 }));
-    const port = (ln.addr as IpAddr).port;
+    const [ln, port] = tcpListener();
     const acc = settlement(ln.accept());
     await sleep(5); // parked on the pollDesc
     expect(runtimeStats().parked).toBe(1);
@@ -485,13 +432,7 @@ describe("close with a parked accept", () => {
     // Released inside close(), before it returns: no descriptor, no pollDesc, nothing parked.
     const after = runtimeStats();
     expect([before.fds - after.fds, before.pollDescs - after.pollDescs, after.parked]).toEqual([1, 1, 0]);
-    const err = await connect({ hostname: "127.0.0.1", port }).then(
-      async (c) => {
-        await c.close();
-        return null;
-      },
-      (e: unknown) => e,
-    );
+    const err = await rejection(connect({ hostname: "127.0.0.1", port }));
     expect((err as NetError).code).toBe("ECONNREFUSED");
     await closing;
     expect(acc.settled).toBe(true);
