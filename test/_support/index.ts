@@ -14,3 +14,4 @@ export * from "./exchanges.ts";
 export * from "./net_errors.ts";
 export * from "./pair_tests.ts";
 export * from "./ports.ts";
+export * from "./net_fixtures.ts";
