@@ -6,21 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Subprocess } from "bun";
 import * as fs from "node:fs";
 import * as os from "node:os";
-import {
-  BufferedReader,
-  BufferedWriter,
-  ClosedError,
-  connectTls,
-  DeadlineExceededError,
-  type IpAddr,
-  listenTls,
-  NetError,
-  type TlsConn,
-  type TlsListener,
-  connect,
-  listen,
-  upgradeTls,
-} from "../../src/index.ts";
+import { BufferedReader, BufferedWriter, ClosedError, connect, connectTls, DeadlineExceededError, type IpAddr, listen, listenTls, NetError, type TlsConn, type TlsListener, upgradeTls } from "../../src/index.ts";
 import { expectClean, rejection, sleep } from "../_support/index.ts";
 
 const enc = new TextEncoder();
@@ -84,9 +70,44 @@ async function sServer(): Promise<{ port: number; proc: Subprocess<"pipe", "pipe
   }
 }
 
+/** A listenTls listener on a free loopback port with the test certificate (and any other tls options given), and that port. */
+function tlsListener(tls: { ALPNProtocols?: string[] } = {}): { ln: TlsListener; port: number } {
+  const ln = listenTls({ port: 0, hostname: "127.0.0.1", tls: { key, cert, ...tls } });
+  return { ln, port: (ln.addr as IpAddr).port };
+}
+
+/** A connectTls client (verified against the test CA) of a fresh tlsListener, and the server side it accepted, its handshake done. */
+async function handshaken(): Promise<{ ln: TlsListener; t: TlsConn; server: TlsConn }> {
+  const { ln, port } = tlsListener();
+  const accepted = ln.accept();
+  const t = await connectTls({ hostname: "localhost", port, tls: { ca } });
+  const server = await accepted;
+  await server.handshake();
+  return { ln, t, server };
+}
+
+/**
+ * A tlsListener (with any extra tls options) whose first conn, under a
+ * 10 s deadline, is handed to serve with a BufferedReader on it and closed
+ * when serve is done; `served` settles as serve does.
+ */
+function serveOne<T>(serve: (c: TlsConn, r: BufferedReader) => Promise<T>, tls: { ALPNProtocols?: string[] } = {}): { ln: TlsListener; port: number; served: Promise<T> } {
+  const { ln, port } = tlsListener(tls);
+  const served = (async () => {
+    const c = await ln.accept();
+    c.setDeadline(Date.now() + 10_000);
+    try {
+      return await serve(c, new BufferedReader(c));
+    } finally {
+      await c.close();
+    }
+  })();
+  return { ln, port, served };
+}
+
 /** A listenTls echo server: every conn echoes until EOF, then closes. */
 function echoServer(): { ln: TlsListener; port: number; done: Promise<void> } {
-  const ln = listenTls({ port: 0, hostname: "127.0.0.1", tls: { key, cert } });
+  const { ln, port } = tlsListener();
   const tasks: Promise<void>[] = [];
   const done = (async () => {
     for await (const c of ln) {
@@ -106,7 +127,7 @@ function echoServer(): { ln: TlsListener; port: number; done: Promise<void> } {
     }
     await Promise.all(tasks);
   })();
-  return { ln, port: (ln.addr as IpAddr).port, done };
+  return { ln, port, done };
 }
 
 describe.skipIf(!haveOpenssl)("TLS", () => {
@@ -138,16 +159,10 @@ describe.skipIf(!haveOpenssl)("TLS", () => {
   });
 
   test("listenTls served to openssl s_client: verified, the request read and answered byte-exact", async () => {
-    const ln = listenTls({ port: 0, hostname: "127.0.0.1", tls: { key, cert } });
-    const port = (ln.addr as IpAddr).port;
-    const served = (async () => {
-      const c = await ln.accept();
-      c.setDeadline(Date.now() + 10_000);
-      const r = new BufferedReader(c);
+    const { ln, port, served } = serveOne(async (c, r) => {
       const line = await r.readLine();
       await c.write(enc.encode(`got: ${line}\n`));
-      await c.close();
-    })();
+    });
     const client = Bun.spawn(
       ["openssl", "s_client", "-connect", `127.0.0.1:${port}`, "-CAfile", `${dir}/ca.pem`, "-verify_return_error", "-verify_hostname", "localhost", "-servername", "localhost", "-quiet"],
       { stdin: "pipe", stdout: "pipe", stderr: "pipe" },
@@ -165,12 +180,7 @@ describe.skipIf(!haveOpenssl)("TLS", () => {
   });
 
   test.skipIf(!haveCurl)("curl --cacert fetches from an HTTP server on listenTls (two requests on one keep-alive connection)", async () => {
-    const ln = listenTls({ port: 0, hostname: "127.0.0.1", tls: { key, cert, ALPNProtocols: ["http/1.1"] } });
-    const port = (ln.addr as IpAddr).port;
-    const served = (async () => {
-      const c = await ln.accept();
-      c.setReadDeadline(Date.now() + 10_000);
-      const r = new BufferedReader(c);
+    const { ln, port, served } = serveOne(async (c, r) => {
       let answered = 0;
       for (;;) {
         let head: Uint8Array | null;
@@ -191,8 +201,7 @@ describe.skipIf(!haveOpenssl)("TLS", () => {
         const body = `hello ${path} over ${c.protocol} alpn=${c.alpnProtocol}\n`;
         await c.write(enc.encode(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nContent-Type: text/plain\r\n\r\n${body}`));
       }
-      await c.close();
-    })();
+    }, { ALPNProtocols: ["http/1.1"] });
     const url = `https://localhost:${port}`;
     const curl = Bun.spawn(["curl", "-sS", "--http1.1", "--cacert", `${dir}/ca.pem`, "--resolve", `localhost:${port}:127.0.0.1`, `${url}/a`, `${url}/b`], {
       stdout: "pipe",
@@ -275,17 +284,11 @@ describe.skipIf(!haveOpenssl)("TLS", () => {
   });
 
   test("closeWrite sends close_notify: the peer reads the bytes before it, then EOF", async () => {
-    const ln = listenTls({ port: 0, hostname: "127.0.0.1", tls: { key, cert } });
-    const port = (ln.addr as IpAddr).port;
-    const served = (async () => {
-      const c = await ln.accept();
-      c.setReadDeadline(Date.now() + 10_000);
-      const r = new BufferedReader(c);
+    const { ln, port, served } = serveOne(async (_c, r) => {
       const all = await r.readExactly(12);
       const after = await r.readExactly(1);
-      await c.close();
       return [dec.decode(all!), after];
-    })();
+    });
     const t = await connectTls({ hostname: "localhost", port, tls: { ca } });
     await t.write(enc.encode("last words\r\n"));
     await t.closeWrite();
@@ -296,12 +299,7 @@ describe.skipIf(!haveOpenssl)("TLS", () => {
   });
 
   test("a reset underneath (no close_notify) rejects a parked read with the Conn's ECONNRESET, never EOF", async () => {
-    const ln = listenTls({ port: 0, hostname: "127.0.0.1", tls: { key, cert } });
-    const port = (ln.addr as IpAddr).port;
-    const accepted = ln.accept();
-    const t = await connectTls({ hostname: "localhost", port, tls: { ca } });
-    const server = await accepted;
-    await server.handshake();
+    const { ln, t, server } = await handshaken();
     server.conn.setLinger(0);
     const parked = rejection(t.read(new Uint8Array(16)));
     await sleep(10);
@@ -352,12 +350,7 @@ describe.skipIf(!haveOpenssl)("TLS", () => {
   });
 
   test("a write deadline rejects with DeadlineExceededError when the peer does not read, and later writes fail the same way", async () => {
-    const ln = listenTls({ port: 0, hostname: "127.0.0.1", tls: { key, cert } });
-    const port = (ln.addr as IpAddr).port;
-    const accepted = ln.accept();
-    const t = await connectTls({ hostname: "localhost", port, tls: { ca } });
-    const server = await accepted;
-    await server.handshake(); // then never reads
+    const { ln, t, server } = await handshaken(); // the server side never reads
     t.setWriteDeadline(Date.now() + 200);
     const chunk = new Uint8Array(1024 * 1024);
     let err: unknown = null;
