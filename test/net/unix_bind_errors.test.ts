@@ -5,10 +5,9 @@
 // The failure is injected by mocking node:fs statSync for one path only.
 import { afterAll, afterEach, describe, expect, mock, test } from "bun:test";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { listen, listenDatagram, NetError, runtimeStats } from "../../src/index.ts";
-import { expectClean, sleep } from "../_support/index.ts";
+import { expectClean, sleep, tempDirs, thrown } from "../_support/index.ts";
 
 const realFs = { ...fs };
 const realStat = fs.statSync;
@@ -31,55 +30,31 @@ afterAll(() => {
   mock.module("node:fs", () => realFs);
 });
 
-const dirs: string[] = [];
+const tempDir = tempDirs();
 afterEach(async () => {
   failPath = null;
   await sleep(1);
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
   expectClean();
 });
-function sockPath(name: string): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), "bnp-ux-"));
-  dirs.push(d);
-  return path.join(d, name);
-}
 
 describe("stat of the bound socket file throws", () => {
-  test("listenDatagram({ path }): NetError, no pollDesc left in the table, the bound file unlinked", () => {
-    const p = sockPath("dg.sock");
-    failPath = p;
-    let err: unknown = null;
-    try {
-      listenDatagram({ path: p });
-    } catch (e) {
-      err = e;
-    }
-    expect(failPath).toBeNull(); // the stat was reached
-    expect(err).toBeInstanceOf(NetError);
-    expect({ code: (err as NetError).code, syscall: (err as NetError).syscall }).toEqual({ code: "EIO", syscall: "stat" });
-    expect({ pollDescs: runtimeStats().pollDescs, fds: runtimeStats().fds }).toEqual({ pollDescs: 0, fds: 0 });
-    expect(fs.existsSync(p)).toBe(false);
-    // The path is free again: the same bind now works.
-    const again = listenDatagram({ path: p });
-    void again.close();
-  });
-
-  test("listen({ path }): NetError, no descriptor left, the bound file unlinked", async () => {
-    const p = sockPath("ln.sock");
-    failPath = p;
-    let err: unknown = null;
-    try {
-      listen({ path: p });
-    } catch (e) {
-      err = e;
-    }
-    expect(failPath).toBeNull();
-    expect(err).toBeInstanceOf(NetError);
-    expect({ code: (err as NetError).code, syscall: (err as NetError).syscall }).toEqual({ code: "EIO", syscall: "stat" });
-    expect({ pollDescs: runtimeStats().pollDescs, fds: runtimeStats().fds }).toEqual({ pollDescs: 0, fds: 0 });
-    expect(fs.existsSync(p)).toBe(false);
-    const again = listen({ path: p });
-    await again.close();
-    expect(fs.existsSync(p)).toBe(false);
-  });
+  const cases = [
+    { name: "listenDatagram({ path }): NetError, no pollDesc left in the table, the bound file unlinked", file: "dg.sock", open: (p: string) => listenDatagram({ path: p }) },
+    { name: "listen({ path }): NetError, no descriptor left, the bound file unlinked", file: "ln.sock", open: (p: string) => listen({ path: p }) },
+  ];
+  for (const { name, file, open } of cases) {
+    test(name, async () => {
+      const p = path.join(tempDir(), file);
+      failPath = p;
+      const err = thrown(() => open(p));
+      expect(failPath).toBeNull(); // the stat was reached
+      expect(err).toBeInstanceOf(NetError);
+      expect({ code: (err as NetError).code, syscall: (err as NetError).syscall }).toEqual({ code: "EIO", syscall: "stat" });
+      expect({ pollDescs: runtimeStats().pollDescs, fds: runtimeStats().fds }).toEqual({ pollDescs: 0, fds: 0 });
+      expect(fs.existsSync(p)).toBe(false);
+      // The path is free again: the same bind now works, and its close unlinks the file.
+      await open(p).close();
+      expect(fs.existsSync(p)).toBe(false);
+    });
+  }
 });
