@@ -2,7 +2,7 @@
 import { expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { ClosedError, type Conn, DeadlineExceededError, NetError, runtimeStats } from "../../src/index.ts";
-import { connPairs, expectClean, rejection, settlement, sleep, until } from "../_support/index.ts";
+import { connPairs, expectClean, rejection, type Settlement, settlement, sleep, until } from "../_support/index.ts";
 
 const { pair, dir } = connPairs();
 
@@ -16,6 +16,14 @@ async function readAll(c: Conn): Promise<Uint8Array> {
     parts.push(buf.slice(0, n));
   }
   return Buffer.concat(parts);
+}
+
+/** After closeRead: the read r has ended with EOF (or an error), and nothing is left parked. */
+function expectReadEnded(r: Settlement<number | null>): void {
+  expect(r.settled).toBe(true);
+  if (r.ok) expect(r.value).toBeNull();
+  else expect(r.error).toBeInstanceOf(NetError);
+  expect(runtimeStats().parked).toBe(0);
 }
 
 const enc = new TextEncoder();
@@ -47,10 +55,7 @@ for (const kind of ["tcp", "unix"] as const) {
     await a.closeRead();
     const r = settlement(a.read(new Uint8Array(16)));
     await sleep(20);
-    expect(r.settled).toBe(true);
-    if (r.ok) expect(r.value).toBeNull();
-    else expect(r.error).toBeInstanceOf(NetError);
-    expect(runtimeStats().parked).toBe(0);
+    expectReadEnded(r);
     await a.close();
     await b.close();
     expectClean();
@@ -62,9 +67,7 @@ for (const kind of ["tcp", "unix"] as const) {
     await until(() => runtimeStats().parked === 1);
     await a.closeRead();
     await until(() => r.settled, 500);
-    if (r.ok) expect(r.value).toBeNull();
-    else expect(r.error).toBeInstanceOf(NetError);
-    expect(runtimeStats().parked).toBe(0);
+    expectReadEnded(r);
     await a.close();
     await b.close();
     expectClean();
