@@ -4,17 +4,8 @@
 // the epoch) is a RangeError naming both forms instead of a deadline in 1970
 // that fails at once with "i/o timeout".
 import { afterEach, describe, expect, test } from "bun:test";
-import {
-  connect,
-  DeadlineExceededError,
-  type IpAddr,
-  listen,
-  listenDatagram,
-  pollFd,
-  runtimeStats,
-  upgradeTls,
-} from "../../src/index.ts";
-import { closeFd, connPairs, expectClean, pipe, rejection, settlement as track, sleep } from "../_support/index.ts";
+import { connect, DeadlineExceededError, type IpAddr, listen, listenDatagram, pollFd, runtimeStats, upgradeTls } from "../../src/index.ts";
+import { closeFd, connPairs, expectClean, pipe, rejection, settlement as track, sleep, thrown } from "../_support/index.ts";
 
 const pairs = connPairs();
 afterEach(() => expectClean());
@@ -22,15 +13,6 @@ afterEach(() => expectClean());
 function expectTimeout(e: unknown, op: string): void {
   expect(e).toBeInstanceOf(DeadlineExceededError);
   expect((e as DeadlineExceededError).op).toBe(op);
-}
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return "no error";
 }
 
 describe("an absolute deadline that is obviously a duration", () => {
