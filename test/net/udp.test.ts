@@ -3,7 +3,7 @@
 // receive is parked).
 import { expect, test } from "bun:test";
 import { ClosedError, connectDatagram, type DatagramConn, DeadlineExceededError, type IpAddr, listenDatagram, NetError, runtimeStats } from "../../src/index.ts";
-import { buf, bytes, closeAfterEach, closeAll, expectClean, expectDatagram, rejection, sleep, tick } from "../_support/index.ts";
+import { buf, bytes, closeAfterEach, closeAll, expectClean, expectDatagram, rejection, sleep, testOn, tick } from "../_support/index.ts";
 
 const dec = new TextDecoder();
 
@@ -39,19 +39,15 @@ async function connectedToDeadPort(): Promise<DatagramConn> {
   return connectedTo(port);
 }
 
-/**
- * test(name) on two fresh loopback sockets: a, and a second one either
- * unconnected or connected to a. After the body whatever is still open is
- * closed and the runtime must be clean.
- */
-function udpTest(name: string, second: "unconnected" | "connected", body: (a: DatagramConn, b: DatagramConn) => Promise<void>): void {
-  test(name, async () => {
-    const a = udp4();
-    const b = second === "connected" ? await connectedTo(portOf(a)) : udp4();
-    await body(a, b);
-    await closeAll(a, b);
-    expectClean();
-  });
+/** Two fresh loopback sockets (kept), for testOn. */
+async function twoSockets(): Promise<[DatagramConn, DatagramConn]> {
+  return [udp4(), udp4()];
+}
+
+/** A fresh loopback socket and a second one connected to it (both kept), for testOn. */
+async function connectedPair(): Promise<[DatagramConn, DatagramConn]> {
+  const a = udp4();
+  return [a, await connectedTo(portOf(a))];
 }
 
 /** Reads one datagram on connected c and asserts it holds exactly text. */
@@ -79,7 +75,7 @@ async function expectNothingQueued(c: DatagramConn, ms = 30): Promise<void> {
 
 // ---------------------------------------------------------------- K1
 
-udpTest("K1 send([1,2,3]) → 3; receive gets those bytes and the sender's address (IPv4)", "unconnected", async (a, b) => {
+testOn("K1 send([1,2,3]) → 3; receive gets those bytes and the sender's address (IPv4)", twoSockets, async ([a, b]) => {
   expect(a.addr).toEqual(v4(a));
   expect(portOf(a)).toBeGreaterThan(0);
 
@@ -104,7 +100,7 @@ test("K1 send/receive over IPv6 loopback reports the sender as [::1]:port", asyn
   expectClean();
 });
 
-udpTest("K1 connected socket: write/read round-trip, remoteAddr is the peer", "connected", async (a, c) => {
+testOn("K1 connected socket: write/read round-trip, remoteAddr is the peer", connectedPair, async ([a, c]) => {
   expect(c.remoteAddr).toEqual(v4(a));
   expect(await c.write(bytes("ping"))).toBe(4);
   const got = await expectDatagram(a, "ping", v4(c));
@@ -115,7 +111,7 @@ udpTest("K1 connected socket: write/read round-trip, remoteAddr is the peer", "c
 
 // ---------------------------------------------------------------- K2 / C4
 
-udpTest("K2 zero-length datagram: send → 0, receive resolves n=0 with the sender's address", "unconnected", async (a, b) => {
+testOn("K2 zero-length datagram: send → 0, receive resolves n=0 with the sender's address", twoSockets, async ([a, b]) => {
   expect(await b.send(buf(0), to(a))).toBe(0);
   const got = await expectDatagram(a, "", v4(b));
   expect(got).not.toBeNull();
@@ -125,7 +121,7 @@ udpTest("K2 zero-length datagram: send → 0, receive resolves n=0 with the send
   await expectDatagram(a, "after");
 });
 
-udpTest("C4 a zero-byte datagram on a connected socket reads as 0, not EOF (null)", "connected", async (a, c) => {
+testOn("C4 a zero-byte datagram on a connected socket reads as 0, not EOF (null)", connectedPair, async ([a, c]) => {
   expect(await a.send(buf(0), to(c))).toBe(0);
   expect(await c.read(buf(16))).toBe(0);
   // Reads after it are not at "EOF" either: they wait for the next datagram.
@@ -133,7 +129,7 @@ udpTest("C4 a zero-byte datagram on a connected socket reads as 0, not EOF (null
   expect(await c.read(buf(16))).toBe(1);
 });
 
-udpTest("C4 a receive into an empty buffer on a closed datagram socket rejects Closed, not n=0", "unconnected", async (a, b) => {
+testOn("C4 a receive into an empty buffer on a closed datagram socket rejects Closed, not n=0", twoSockets, async ([a, b]) => {
   // A datagram is queued, so the recv syscall would return 0 if it ran.
   expect(await b.send(bytes("queued"), to(a))).toBe(6);
   await sleep(5);
@@ -144,7 +140,7 @@ udpTest("C4 a receive into an empty buffer on a closed datagram socket rejects C
   expect((err as ClosedError).timeout).toBe(false);
 });
 
-udpTest("C4 closing while a zero-length receive is parked rejects it with Closed, not n=0", "connected", async (a, c) => {
+testOn("C4 closing while a zero-length receive is parked rejects it with Closed, not n=0", connectedPair, async ([a, c]) => {
   const pr = rejection(a.receive(new Uint8Array(0)));
   const pc = rejection(c.read(new Uint8Array(0)));
   await tick();
@@ -156,7 +152,7 @@ udpTest("C4 closing while a zero-length receive is parked rejects it with Closed
 
 // ---------------------------------------------------------------- K3
 
-udpTest("K3 a buffer one byte short: receive → len−1, no error, the rest discarded", "unconnected", async (a, b) => {
+testOn("K3 a buffer one byte short: receive → len−1, no error, the rest discarded", twoSockets, async ([a, b]) => {
   expect(await b.send(bytes("0123456789"), to(a))).toBe(10);
   expect(await b.send(bytes("next"), to(a))).toBe(4);
 
@@ -169,7 +165,7 @@ udpTest("K3 a buffer one byte short: receive → len−1, no error, the rest dis
   await expectDatagram(a, "next");
 });
 
-udpTest("K3 connected read with a buffer one byte short → len−1; the next read gets the next datagram", "connected", async (a, c) => {
+testOn("K3 connected read with a buffer one byte short → len−1; the next read gets the next datagram", connectedPair, async ([a, c]) => {
   expect(await a.send(bytes("abcdef"), to(c))).toBe(6);
   expect(await a.send(bytes("XY"), to(c))).toBe(2);
 
@@ -260,7 +256,7 @@ test("K6 a parked receive and a send to itself on the same socket both complete"
   expectClean();
 });
 
-udpTest("K6 two concurrent sends on one socket both resolve and both datagrams arrive in order", "unconnected", async (a, b) => {
+testOn("K6 two concurrent sends on one socket both resolve and both datagrams arrive in order", twoSockets, async ([a, b]) => {
   const [n1, n2] = await Promise.all([b.send(bytes("first"), to(a)), b.send(bytes("second!"), to(a))]);
   expect(n1).toBe(5);
   expect(n2).toBe(7);
@@ -268,7 +264,7 @@ udpTest("K6 two concurrent sends on one socket both resolve and both datagrams a
   await expectDatagram(a, "second!");
 });
 
-udpTest("K6 concurrent receives on one socket are served in order, one datagram each", "unconnected", async (a, b) => {
+testOn("K6 concurrent receives on one socket are served in order, one datagram each", twoSockets, async ([a, b]) => {
   const p1 = expectDatagram(a, "one");
   const p2 = expectDatagram(a, "two");
   await tick();
@@ -295,7 +291,7 @@ test("F4 close 250 ms after receive parked settles it with Closed promptly", asy
   expectClean();
 });
 
-udpTest("F4 close 250 ms into async iteration ends the iterator; next() stays done", "unconnected", async (a, b) => {
+testOn("F4 close 250 ms into async iteration ends the iterator; next() stays done", twoSockets, async ([a, b]) => {
   const it = a[Symbol.asyncIterator]();
   expect(await b.send(bytes("one"), to(a))).toBe(3);
   const first = await it.next();
