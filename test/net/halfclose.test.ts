@@ -1,22 +1,10 @@
 // D: half-close (CONFORMANCE.md section D; D7 is in test/stress/readwrite.stress.ts).
 import { expect, test } from "bun:test";
 import * as fs from "node:fs";
-import { ClosedError, type Conn, DeadlineExceededError, NetError, runtimeStats } from "../../src/index.ts";
-import { connPairs, expectClean, rejection, type Settlement, settlement, sleep, until } from "../_support/index.ts";
+import { ClosedError, DeadlineExceededError, NetError, runtimeStats } from "../../src/index.ts";
+import { connPairs, expectClean, readToEof, rejection, type Settlement, settlement, sleep, testOn, until } from "../_support/index.ts";
 
 const { pair, dir } = connPairs();
-
-/** Reads until EOF; returns all bytes. */
-async function readAll(c: Conn): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  const buf = new Uint8Array(new ArrayBuffer(65536));
-  for (;;) {
-    const n = await c.read(buf);
-    if (n === null) break;
-    parts.push(buf.slice(0, n));
-  }
-  return Buffer.concat(parts);
-}
 
 /** After closeRead: the read r has ended with EOF (or an error), and nothing is left parked. */
 function expectReadEnded(r: Settlement<number | null>): void {
@@ -30,8 +18,7 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 for (const kind of ["tcp", "unix"] as const) {
-  test(`D1 after closeWrite the peer reads EOF, local reads still work, the next local write rejects EPIPE (${kind})`, async () => {
-    const [a, b] = await pair(kind);
+  testOn(`D1 after closeWrite the peer reads EOF, local reads still work, the next local write rejects EPIPE (${kind})`, () => pair(kind), async ([a, b]) => {
     await a.closeWrite();
     const buf = new Uint8Array(16);
     expect(await b.read(buf)).toBeNull();
@@ -45,48 +32,32 @@ for (const kind of ["tcp", "unix"] as const) {
     expect(e.op).toBe("write");
     expect(e.bytesWritten).toBe(0);
     expect(a.closed).toBe(false);
-    await a.close();
-    await b.close();
-    expectClean();
   });
 
-  test(`D2 after closeRead a new read returns EOF at once (${kind})`, async () => {
-    const [a, b] = await pair(kind);
+  testOn(`D2 after closeRead a new read returns EOF at once (${kind})`, () => pair(kind), async ([a]) => {
     await a.closeRead();
     const r = settlement(a.read(new Uint8Array(16)));
     await sleep(20);
     expectReadEnded(r);
-    await a.close();
-    await b.close();
-    expectClean();
   });
 
-  test(`D2 closeRead wakes a parked read with EOF (or an error); it never stays blocked (${kind})`, async () => {
-    const [a, b] = await pair(kind);
+  testOn(`D2 closeRead wakes a parked read with EOF (or an error); it never stays blocked (${kind})`, () => pair(kind), async ([a]) => {
     const r = settlement(a.read(new Uint8Array(16)));
     await until(() => runtimeStats().parked === 1);
     await a.closeRead();
     await until(() => r.settled, 500);
     expectReadEnded(r);
-    await a.close();
-    await b.close();
-    expectClean();
   });
 
-  test(`D3 write("TEST") then closeWrite() at once: both resolve and the peer gets TEST before EOF (${kind})`, async () => {
-    const [a, b] = await pair(kind);
+  testOn(`D3 write("TEST") then closeWrite() at once: both resolve and the peer gets TEST before EOF (${kind})`, () => pair(kind), async ([a, b]) => {
     const w = a.write(enc.encode("TEST"));
     const s = a.closeWrite();
     expect(await w).toBe(4);
     expect(await s).toBeUndefined();
-    expect(dec.decode(await readAll(b))).toBe("TEST");
-    await a.close();
-    await b.close();
-    expectClean();
+    expect(dec.decode(await readToEof(b))).toBe("TEST");
   });
 
-  test(`D4 a repeated closeWrite is a no-op or an error and leaves no pending op (${kind})`, async () => {
-    const [a, b] = await pair(kind);
+  testOn(`D4 a repeated closeWrite is a no-op or an error and leaves no pending op (${kind})`, () => pair(kind), async ([a, b]) => {
     await a.closeWrite();
     for (let i = 0; i < 2; i++) {
       try {
@@ -104,23 +75,16 @@ for (const kind of ["tcp", "unix"] as const) {
     const buf = new Uint8Array(4);
     expect(await a.read(buf)).toBe(1);
     expect(buf[0]).toBe(3);
-    await a.close();
-    await b.close();
-    expectClean();
   });
 
-  test(`D5 receiving EOF does not auto-close: the conn stays writable until close (${kind})`, async () => {
-    const [a, b] = await pair(kind);
+  testOn(`D5 receiving EOF does not auto-close: the conn stays writable until close (${kind})`, () => pair(kind), async ([a, b]) => {
     await b.closeWrite();
     expect(await a.read(new Uint8Array(8))).toBeNull();
     await sleep(10);
     expect(a.closed).toBe(false);
     expect(await a.write(enc.encode("still here"))).toBe(10);
     await a.closeWrite();
-    expect(dec.decode(await readAll(b))).toBe("still here");
-    await a.close();
-    await b.close();
-    expectClean();
+    expect(dec.decode(await readToEof(b))).toBe("still here");
   });
 }
 
@@ -148,8 +112,7 @@ test("D4 a process that calls closeWrite twice then closes exits on its own", as
   expectClean();
 }, 8000);
 
-test("D6 peer closeWrites and stops reading: a write parked on the full buffer ends by a 5 ms deadline, without spinning", async () => {
-  const [a, b] = await pair("tcp");
+testOn("D6 peer closeWrites and stops reading: a write parked on the full buffer ends by a 5 ms deadline, without spinning", () => pair("tcp"), async ([a, b]) => {
   await b.closeWrite();
   expect(await a.read(new Uint8Array(8))).toBeNull();
   const big = new Uint8Array(new ArrayBuffer(64 << 20)); // far more than both socket buffers
@@ -174,7 +137,4 @@ test("D6 peer closeWrites and stops reading: a write parked on the full buffer e
   const e2 = (await rejection(a.write(new Uint8Array(10)))) as DeadlineExceededError;
   expect(e2).toBeInstanceOf(DeadlineExceededError);
   expect(e2.bytesWritten).toBe(0);
-  await a.close();
-  await b.close();
-  expectClean();
 });
