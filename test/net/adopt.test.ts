@@ -4,21 +4,18 @@
 // hands it over.
 import { afterEach, expect, test } from "bun:test";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import { errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
 import { encodeSockaddr, type SockAddr } from "../../ffi/sockaddr.ts";
 import { Conn, connect, type IpAddr, listen, listenDatagram, NetError, type UnixAddr } from "../../src/index.ts";
-import { expectClean } from "../_support/index.ts";
+import { bytes, expectClean, tempDirs, thrown } from "../_support/index.ts";
 
-const enc = new TextEncoder();
 const dec = new TextDecoder();
 const raw: number[] = [];
-const dirs: string[] = [];
+const tmpDir = tempDirs();
 
 afterEach(() => {
   for (const fd of raw.splice(0)) sys.close(fd);
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
 /** A raw socket (blocking, no FD_CLOEXEC), closed after the test unless taken with `own`. */
@@ -46,16 +43,6 @@ function rawPair(type: number): [number, number] {
 }
 const flags = (fd: number) => sys.fcntl(fd, C.F_GETFL, 0);
 const fdFlags = (fd: number) => sys.fcntl(fd, C.F_GETFD, 0);
-function tmpDir(): string {
-  const d = fs.mkdtempSync(`${os.tmpdir()}/bnp-adopt-`);
-  dirs.push(d);
-  return d;
-}
-function bytes(s: string): Uint8Array {
-  const b = new Uint8Array(new ArrayBuffer(s.length));
-  b.set(enc.encode(s));
-  return b;
-}
 
 async function roundTrip(port: number, ln: ReturnType<typeof listen>): Promise<string> {
   const [c, s] = await Promise.all([connect({ hostname: "127.0.0.1", port }), ln.accept()]);
@@ -133,12 +120,7 @@ test("listen({ fd }): a pipe, a UDP socket, a closed number and a connected sock
   cases.push([a, "EINVAL", "listen"]);
   for (const [fd, code, syscall] of cases) {
     const before = [flags(fd), fdFlags(fd)];
-    let err: unknown;
-    try {
-      listen({ fd });
-    } catch (e) {
-      err = e;
-    }
+    const err = thrown(() => listen({ fd }));
     expect(err).toBeInstanceOf(NetError);
     expect([(err as NetError).code, (err as NetError).syscall, (err as NetError).op]).toEqual([code, syscall, "listen"]);
     expect([flags(fd), fdFlags(fd)]).toEqual(before);
@@ -146,12 +128,7 @@ test("listen({ fd }): a pipe, a UDP socket, a closed number and a connected sock
   // A number that names nothing (closed a moment ago).
   const gone = sys.dup(p[0]!);
   sys.close(gone);
-  let err: unknown;
-  try {
-    listen({ fd: gone });
-  } catch (e) {
-    err = e;
-  }
+  const err = thrown(() => listen({ fd: gone }));
   expect((err as NetError).code).toBe("EBADF");
   expect((err as NetError).message).toBe(`listen fd ${gone}: EBADF: Bad file descriptor (os error ${E.EBADF})`);
   for (const bad of [-1, 1.5, Number.NaN, "3", 2 ** 31]) {
