@@ -1,16 +1,6 @@
 // Deadlines and timeouts (CONFORMANCE E1–E12; E8 and E13 are in test/stress/deadline.stress.ts).
 import { expect, test } from "bun:test";
-import {
-  ClosedError,
-  type Conn,
-  type DatagramConn,
-  DeadlineExceededError,
-  type IpAddr,
-  listen,
-  listenDatagram,
-  NetError,
-  runtimeStats,
-} from "../../src/index.ts";
+import { ClosedError, type Conn, type DatagramConn, DeadlineExceededError, type IpAddr, listen, listenDatagram, NetError, runtimeStats } from "../../src/index.ts";
 import { closeAfterEach, closeAll, expectClean, listenAndPair, pairOn, readToEof, sleep, testOn, tick } from "../_support/index.ts";
 
 const enc = new TextEncoder();

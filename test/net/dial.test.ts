@@ -4,37 +4,8 @@ import * as path from "node:path";
 import { errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
 import { encodeSockaddr } from "../../ffi/sockaddr.ts";
-import {
-  type Addr,
-  AddrError,
-  ClosedError,
-  type Conn,
-  connect,
-  type ConnectOptions,
-  DeadlineExceededError,
-  type IpAddr,
-  type Listener,
-  listen,
-  type LookupAddress,
-  type LookupFunction,
-  NetError,
-  runtimeStats,
-} from "../../src/index.ts";
-import {
-  closeAfterEach,
-  closeAll,
-  closedPort,
-  expectClean,
-  expectKernelError,
-  expectOpError,
-  readN,
-  rejection,
-  settlement as track,
-  sleep,
-  tempDirs,
-  testOn,
-  tick,
-} from "../_support/index.ts";
+import { type Addr, AddrError, ClosedError, type Conn, connect, type ConnectOptions, DeadlineExceededError, type IpAddr, type Listener, listen, type LookupAddress, type LookupFunction, NetError, runtimeStats } from "../../src/index.ts";
+import { closeAfterEach, closeAll, closedPort, expectClean, expectKernelError, expectOpError, readN, rejection, settlement as track, sleep, tempDirs, testOn, tick } from "../_support/index.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

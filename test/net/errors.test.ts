@@ -4,32 +4,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
-import {
-  AddrError,
-  ClosedError,
-  connect,
-  DeadlineExceededError,
-  type IpAddr,
-  listen,
-  listenDatagram,
-  NetError,
-  runtimeStats,
-} from "../../src/index.ts";
-import {
-  closeAfterEach,
-  closeAll,
-  closedPort,
-  expectClean,
-  expectKernelError,
-  expectOpError,
-  listenAndPair,
-  rejection,
-  sleep,
-  tempDirs,
-  testOn,
-  thrown,
-  tick,
-} from "../_support/index.ts";
+import { AddrError, ClosedError, connect, DeadlineExceededError, type IpAddr, listen, listenDatagram, NetError, runtimeStats } from "../../src/index.ts";
+import { closeAfterEach, closeAll, closedPort, expectClean, expectKernelError, expectOpError, listenAndPair, rejection, sleep, tempDirs, testOn, thrown, tick } from "../_support/index.ts";
 
 const enc = new TextEncoder();
 
