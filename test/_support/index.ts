@@ -3,6 +3,7 @@ export * from "./clean.ts";
 export * from "./conns.ts";
 export * from "./fd.ts";
 export * from "./http-stream.ts";
+export * from "./lines.ts";
 export * from "./pipe_tests.ts";
 export * from "./primes.ts";
 export * from "./process.ts";
