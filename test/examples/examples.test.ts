@@ -187,13 +187,18 @@ describe("echo", () => {
 });
 
 describe("chat", () => {
+  /** A new chat client: it is told its name, then each of others is told it joined. */
+  async function join(port: number, name: string, ...others: LineConn[]): Promise<LineConn> {
+    const c = new LineConn(await dial(port));
+    expect(await c.line()).toBe(`* you are ${name}`);
+    for (const o of others) expect(await o.line()).toBe(`* ${name} joined`);
+    return c;
+  }
+
   test("joins, broadcast, /nick and leaves are announced exactly", async () => {
     const { proc, port } = await server("chat.ts", "chat");
-    const a = new LineConn(await dial(port));
-    expect(await a.line()).toBe("* you are guest1");
-    const b = new LineConn(await dial(port));
-    expect(await b.line()).toBe("* you are guest2");
-    expect(await a.line()).toBe("* guest2 joined");
+    const a = await join(port, "guest1");
+    const b = await join(port, "guest2", a);
 
     await a.send("hello all");
     expect(await b.line()).toBe("guest1: hello all");
@@ -202,10 +207,7 @@ describe("chat", () => {
     expect(await b.line()).toBe("* guest2 is now bob");
     expect(await a.line()).toBe("* guest2 is now bob"); // and not its own "hello all"
 
-    const c = new LineConn(await dial(port));
-    expect(await c.line()).toBe("* you are guest3");
-    expect(await a.line()).toBe("* guest3 joined");
-    expect(await b.line()).toBe("* guest3 joined");
+    const c = await join(port, "guest3", a, b);
 
     await b.send("hi from bob\r"); // CRLF clients work too
     expect(await a.line()).toBe("bob: hi from bob");
@@ -235,11 +237,8 @@ describe("chat", () => {
     const { proc, port } = await server("chat.ts", "chat", { QUEUE_MAX_LINES: "200" });
     const slow = await dial(port); // guest1: never reads a byte
     await sleep(50);
-    const a = new LineConn(await dial(port));
-    expect(await a.line()).toBe("* you are guest2");
-    const b = new LineConn(await dial(port));
-    expect(await b.line()).toBe("* you are guest3");
-    expect(await a.line()).toBe("* guest3 joined");
+    const a = await join(port, "guest2");
+    const b = await join(port, "guest3", a);
 
     // ~10 MB of chat: far more than the slow client's socket buffers hold.
     const N = 10_000;
