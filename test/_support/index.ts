@@ -4,6 +4,7 @@ export * from "./conns.ts";
 export * from "./fd.ts";
 export * from "./http-stream.ts";
 export * from "./lines.ts";
+export * from "./pacing.ts";
 export * from "./pipe_tests.ts";
 export * from "./primes.ts";
 export * from "./process.ts";
