@@ -1,4 +1,5 @@
 // The test-support module: every helper the tests share, by topic.
+export * from "./chunks.ts";
 export * from "./clean.ts";
 export * from "./conns.ts";
 export * from "./fd.ts";
