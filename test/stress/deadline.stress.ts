@@ -1,15 +1,6 @@
 // Deadline stress (CONFORMANCE E8, E13). Run: bun test ./test/stress/deadline.stress.ts
 import { expect, test } from "bun:test";
-import {
-  ClosedError,
-  type Conn,
-  connect,
-  DeadlineExceededError,
-  type IpAddr,
-  listen,
-  NetError,
-  runtimeStats,
-} from "../../src/index.ts";
+import { ClosedError, type Conn, connect, DeadlineExceededError, type IpAddr, listen, NetError, runtimeStats } from "../../src/index.ts";
 import { closeAfterEach, closeAll, expectClean, repeatUntil, roundTrips, sleep, within } from "../_support/index.ts";
 
 const enc = new TextEncoder();

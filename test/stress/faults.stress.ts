@@ -7,18 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
-import {
-  ClosedError,
-  type Conn,
-  connect,
-  DeadlineExceededError,
-  type IpAddr,
-  listen,
-  type Listener,
-  NetError,
-  netpollReady,
-  runtimeStats,
-} from "../../src/index.ts";
+import { ClosedError, type Conn, connect, DeadlineExceededError, type IpAddr, listen, type Listener, NetError, netpollReady, runtimeStats } from "../../src/index.ts";
 import { cleanupsAfterEach, closeAfterEach, closeFd, eachChunk, expectClean, pairOn, pipe, sleep, until, within } from "../_support/index.ts";
 
 const BUN = process.execPath;
