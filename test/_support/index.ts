@@ -1,7 +1,11 @@
 // The test-support module: every helper the tests share, by topic.
+export * from "./chunks.ts";
 export * from "./clean.ts";
 export * from "./conns.ts";
 export * from "./fd.ts";
+export * from "./http-stream.ts";
+export * from "./lines.ts";
+export * from "./pacing.ts";
 export * from "./pipe_tests.ts";
 export * from "./primes.ts";
 export * from "./process.ts";

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { type Conn, connect } from "../../src/index.ts";
-import { sleep, within } from "../_support/index.ts";
+import { LineConn, sleep, within } from "../_support/index.ts";
 
 const ROOT = path.resolve(import.meta.dir, "../..");
 const EX = path.join(ROOT, "examples");
@@ -127,59 +127,41 @@ function randomBytes(n: number): Uint8Array {
 
 const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
 
-/** Line-at-a-time reads from a connection, each bounded by a deadline. */
-class Lines {
-  #text = "";
-  #eof = false;
-  readonly #buf = new Uint8Array(new ArrayBuffer(65536));
-  readonly #dec = new TextDecoder();
-  constructor(readonly conn: Conn) {}
+/** Writes text on c and expects the same text back. */
+async function expectEcho(c: Conn, text: string): Promise<void> {
+  const bytes = enc.encode(text);
+  await c.write(bytes);
+  expect(dec.decode(await readExactly(c, bytes.length))).toBe(text);
+}
 
-  /** The next line (without "\n"), or null at EOF. */
-  async next(ms = 3000): Promise<string | null> {
-    for (;;) {
-      const i = this.#text.indexOf("\n");
-      if (i >= 0) {
-        const line = this.#text.slice(0, i);
-        this.#text = this.#text.slice(i + 1);
-        return line;
-      }
-      if (this.#eof) return null;
-      this.conn.setReadDeadline(Date.now() + ms);
-      const n = await this.conn.read(this.#buf);
-      if (n === null) this.#eof = true;
-      else this.#text += this.#dec.decode(this.#buf.subarray(0, n), { stream: true });
-    }
-  }
+/** Writes payload on c, reading concurrently (the echo comes back while we write), and expects the same bytes back. */
+async function expectEchoOf(c: Conn, payload: Uint8Array): Promise<void> {
+  const reading = readExactly(c, payload.length);
+  await c.write(payload);
+  expect(same(await reading, payload)).toBe(true);
+}
 
-  send(line: string): Promise<number> {
-    return this.conn.write(enc.encode(`${line}\n`));
-  }
+/** SIGTERM with a connection open (text echoed through it first): the process exits 0, and the connection ends in EOF with no stray bytes. */
+async function expectCleanExitWithConnOpen(proc: Proc, name: string, port: number, text: string): Promise<void> {
+  const open = await dial(port);
+  await expectEcho(open, text);
+  await expectCleanExit(proc, name);
+  expect((await readAll(open)).length).toBe(0);
+  await open.close();
 }
 
 describe("echo", () => {
   test("echoes bytes exactly, including a 1 MiB payload, and half-close ends the echo", async () => {
     const { proc, port } = await server("echo.ts", "echo");
     const c = await dial(port);
-    await c.write(enc.encode("hello\n"));
-    expect(dec.decode(await readExactly(c, 6))).toBe("hello\n");
-
-    const payload = randomBytes(1 << 20);
-    const reading = readExactly(c, payload.length);
-    await c.write(payload); // read concurrently: the echo comes back while we write
-    expect(same(await reading, payload)).toBe(true);
+    await expectEcho(c, "hello\n");
+    await expectEchoOf(c, randomBytes(1 << 20));
 
     await c.closeWrite();
     expect((await readAll(c)).length).toBe(0); // server saw EOF and closed: no stray bytes
     await c.close();
 
-    // SIGTERM with a connection open: it is closed, and the process exits 0.
-    const open = await dial(port);
-    await open.write(enc.encode("x"));
-    expect(dec.decode(await readExactly(open, 1))).toBe("x");
-    await expectCleanExit(proc, "echo");
-    expect((await readAll(open)).length).toBe(0);
-    await open.close();
+    await expectCleanExitWithConnOpen(proc, "echo", port, "x");
   });
 
   test("idle deadline: traffic keeps a connection open, silence closes it", async () => {
@@ -188,8 +170,7 @@ describe("echo", () => {
     const t0 = performance.now();
     // Active for ~600 ms (twice the idle timeout) with a gap of 150 ms at most.
     for (let i = 0; i < 4; i++) {
-      await c.write(enc.encode(`ping ${i}`));
-      expect(dec.decode(await readExactly(c, 6))).toBe(`ping ${i}`);
+      await expectEcho(c, `ping ${i}`);
       await sleep(150);
     }
     const quiet = performance.now();
@@ -206,46 +187,48 @@ describe("echo", () => {
 });
 
 describe("chat", () => {
+  /** A new chat client: it is told its name, then each of others is told it joined. */
+  async function join(port: number, name: string, ...others: LineConn[]): Promise<LineConn> {
+    const c = new LineConn(await dial(port));
+    expect(await c.line()).toBe(`* you are ${name}`);
+    for (const o of others) expect(await o.line()).toBe(`* ${name} joined`);
+    return c;
+  }
+
   test("joins, broadcast, /nick and leaves are announced exactly", async () => {
     const { proc, port } = await server("chat.ts", "chat");
-    const a = new Lines(await dial(port));
-    expect(await a.next()).toBe("* you are guest1");
-    const b = new Lines(await dial(port));
-    expect(await b.next()).toBe("* you are guest2");
-    expect(await a.next()).toBe("* guest2 joined");
+    const a = await join(port, "guest1");
+    const b = await join(port, "guest2", a);
 
     await a.send("hello all");
-    expect(await b.next()).toBe("guest1: hello all");
+    expect(await b.line()).toBe("guest1: hello all");
 
     await b.send("/nick bob");
-    expect(await b.next()).toBe("* guest2 is now bob");
-    expect(await a.next()).toBe("* guest2 is now bob"); // and not its own "hello all"
+    expect(await b.line()).toBe("* guest2 is now bob");
+    expect(await a.line()).toBe("* guest2 is now bob"); // and not its own "hello all"
 
-    const c = new Lines(await dial(port));
-    expect(await c.next()).toBe("* you are guest3");
-    expect(await a.next()).toBe("* guest3 joined");
-    expect(await b.next()).toBe("* guest3 joined");
+    const c = await join(port, "guest3", a, b);
 
     await b.send("hi from bob\r"); // CRLF clients work too
-    expect(await a.next()).toBe("bob: hi from bob");
-    expect(await c.next()).toBe("bob: hi from bob");
+    expect(await a.line()).toBe("bob: hi from bob");
+    expect(await c.line()).toBe("bob: hi from bob");
 
     await c.send("/nick bob");
-    expect(await c.next()).toBe("* nick bob is taken");
+    expect(await c.line()).toBe("* nick bob is taken");
     await c.send("/who");
-    expect(await c.next()).toBe("* online: guest1, bob, guest3");
+    expect(await c.line()).toBe("* online: guest1, bob, guest3");
 
     await c.conn.close();
-    expect(await a.next()).toBe("* guest3 left");
-    expect(await b.next()).toBe("* guest3 left");
+    expect(await a.line()).toBe("* guest3 left");
+    expect(await b.line()).toBe("* guest3 left");
 
     await b.send("/quit");
-    expect(await a.next()).toBe("* bob left");
-    expect(await b.next()).toBe("* bye");
-    expect(await b.next()).toBe(null); // the server closes after the queue is flushed
+    expect(await a.line()).toBe("* bob left");
+    expect(await b.line()).toBe("* bye");
+    expect(await b.line()).toBe(null); // the server closes after the queue is flushed
 
     await expectCleanExit(proc, "chat");
-    expect(await a.next()).toBe(null); // shutdown closed the remaining client
+    expect(await a.line()).toBe(null); // shutdown closed the remaining client
     await a.conn.close();
     await b.conn.close();
   });
@@ -254,11 +237,8 @@ describe("chat", () => {
     const { proc, port } = await server("chat.ts", "chat", { QUEUE_MAX_LINES: "200" });
     const slow = await dial(port); // guest1: never reads a byte
     await sleep(50);
-    const a = new Lines(await dial(port));
-    expect(await a.next()).toBe("* you are guest2");
-    const b = new Lines(await dial(port));
-    expect(await b.next()).toBe("* you are guest3");
-    expect(await a.next()).toBe("* guest3 joined");
+    const a = await join(port, "guest2");
+    const b = await join(port, "guest3", a);
 
     // ~10 MB of chat: far more than the slow client's socket buffers hold.
     const N = 10_000;
@@ -269,7 +249,7 @@ describe("chat", () => {
     let got = 0;
     let dropped = false;
     while (got < N) {
-      const line = await b.next(2000); // never a 2 s stall
+      const line = await b.line(2000); // never a 2 s stall
       if (line === "* guest1 dropped (too slow)") {
         dropped = true;
         continue;
@@ -281,9 +261,9 @@ describe("chat", () => {
     expect(dropped).toBe(true);
     expect(performance.now() - t0).toBeLessThan(8000);
     // A sees the drop announcement as well, and the room still works.
-    expect(await a.next()).toBe("* guest1 dropped (too slow)");
+    expect(await a.line()).toBe("* guest1 dropped (too slow)");
     await b.send("still here");
-    expect(await a.next(1000)).toBe("guest3: still here");
+    expect(await a.line(1000)).toBe("guest3: still here");
     await proc.waitFor(/too slow/, 2000, "err");
 
     await expectCleanExit(proc, "chat");
@@ -297,10 +277,7 @@ describe("proxy", () => {
     const { proc, port } = await server("proxy.ts", "proxy", { UPSTREAM_PORT: String(up.port) });
 
     const c = await dial(port);
-    const payload = randomBytes(512 * 1024);
-    const reading = readExactly(c, payload.length);
-    await c.write(payload);
-    expect(same(await reading, payload)).toBe(true);
+    await expectEchoOf(c, randomBytes(512 * 1024));
     await c.close();
 
     // Half-close: the client sends, shuts down its write side, and still gets
@@ -313,12 +290,7 @@ describe("proxy", () => {
     await h.close();
 
     // SIGTERM with a proxied connection open.
-    const open = await dial(port);
-    await open.write(enc.encode("ok"));
-    expect(dec.decode(await readExactly(open, 2))).toBe("ok");
-    await expectCleanExit(proc, "proxy");
-    expect((await readAll(open)).length).toBe(0);
-    await open.close();
+    await expectCleanExitWithConnOpen(proc, "proxy", port, "ok");
     await expectCleanExit(up.proc, "echo");
   });
 
@@ -326,8 +298,7 @@ describe("proxy", () => {
     const up = await server("echo.ts", "echo");
     const { proc, port } = await server("proxy.ts", "proxy", { UPSTREAM_PORT: String(up.port), IDLE_TIMEOUT_MS: "300" });
     const c = await dial(port);
-    await c.write(enc.encode("once"));
-    expect(dec.decode(await readExactly(c, 4))).toBe("once");
+    await expectEcho(c, "once");
     const t0 = performance.now();
     expect((await readAll(c)).length).toBe(0);
     const idle = performance.now() - t0;

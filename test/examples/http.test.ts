@@ -3,21 +3,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as net from "node:net";
 import * as path from "node:path";
-import {
-  type ChunkedState,
-  decodeChunked,
-  DEFAULT_LIMITS,
-  findHeader,
-  headerCount,
-  headerName,
-  headerValue,
-  type Limits,
-  newChunkedState,
-  parseRequest,
-  type Request,
-  resetChunked,
-} from "../../examples/http/parser.ts";
-import { sleep, type SpawnedServer, spawnServer } from "../_support/index.ts";
+import { decodeChunked, DEFAULT_LIMITS, findHeader, headerCount, headerName, headerValue, type Limits, newChunkedState, parseRequest } from "../../examples/http/parser.ts";
+import { decodeStream, type Outcome, sleep, type SpawnedServer, spawnServer } from "../_support/index.ts";
 
 const ROOT = path.resolve(import.meta.dir, "../..");
 const enc = new TextEncoder();
@@ -26,58 +13,6 @@ const b = (s: string): Uint8Array => enc.encode(s);
 
 // ---------------------------------------------------------------------------
 // Parser
-
-/** What a stream of bytes decodes to, request by request. */
-type Outcome =
-  | { method: string; path: string; version: number; keepAlive: boolean; body: string }
-  | { error: number }
-  | { pending: number };
-
-/**
- * Feeds input to the parser in pieces cut at `cuts`, the way the server does
- * (parse every complete request, keep the rest, resume the chunked decoder).
- */
-function decodeStream(input: Uint8Array, cuts: number[], limits: Limits = DEFAULT_LIMITS): Outcome[] {
-  const buf = new Uint8Array(input.length + 1);
-  const out: Outcome[] = [];
-  const st: ChunkedState = newChunkedState();
-  let req: Request | null = null;
-  let start = 0;
-  let end = 0;
-  const bounds = [...cuts.filter((c) => c > 0 && c < input.length).sort((x, y) => x - y), input.length];
-  for (const to of bounds) {
-    buf.set(input.subarray(end, to), end);
-    end = to;
-    for (;;) {
-      if (start >= end) break;
-      if (req === null) {
-        const h = parseRequest(buf, start, end, limits);
-        if (h.kind === "incomplete") break;
-        if (h.kind === "error") return [...out, { error: h.status }];
-        req = h;
-      }
-      let bodyEnd: number;
-      let next: number;
-      if (req.chunked) {
-        const r = decodeChunked(buf, req.bodyStart, end, st, limits);
-        if (r === "incomplete") break;
-        if (r !== "done") return [...out, { error: r }];
-        bodyEnd = req.bodyStart + st.write;
-        next = req.bodyStart + st.read;
-      } else {
-        bodyEnd = req.bodyStart + Math.max(0, req.contentLength);
-        if (bodyEnd > end) break;
-        next = bodyEnd;
-      }
-      out.push({ method: req.method, path: req.path, version: req.version, keepAlive: req.keepAlive, body: dec.decode(buf.subarray(req.bodyStart, bodyEnd)) });
-      start = next;
-      req = null;
-      resetChunked(st);
-    }
-  }
-  if (start < end) out.push({ pending: end - start });
-  return out;
-}
 
 const VALID: Array<[string, string, Outcome[]]> = [
   ["simple GET", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", [{ method: "GET", path: "/", version: 1, keepAlive: true, body: "" }]],

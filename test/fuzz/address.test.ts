@@ -41,6 +41,15 @@ class Failures {
   add(msg: string): void {
     if (this.list.length < 10) this.list.push(msg);
   }
+  /** fn()'s value, or undefined after recording that `what` threw. */
+  attempt<T>(what: string, fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (e) {
+      this.add(`${what} threw ${String(e)}`);
+      return undefined;
+    }
+  }
   check(): void {
     if (this.list.length > 0) console.error(`address fuzz failed with seed ${SEED}; reproduce with ${REPRO}\n  ${this.list.join("\n  ")}`);
     expect(this.list).toEqual([]);
@@ -199,13 +208,8 @@ test(`IPv4 text: random and mutated strings are accepted exactly when a strict d
     } else {
       s = Array.from({ length: rnd(18) }, () => alphabet[rnd(alphabet.length)]).join("");
     }
-    let got: Uint8Array | null;
-    try {
-      got = parseIPv4(s);
-    } catch (e) {
-      f.add(`parseIPv4(${JSON.stringify(s)}) threw ${String(e)}`);
-      continue;
-    }
+    const got = f.attempt(`parseIPv4(${JSON.stringify(s)})`, () => parseIPv4(s));
+    if (got === undefined) continue;
     if ((got !== null) !== V4_RE.test(s)) f.add(`parseIPv4(${JSON.stringify(s)}) = ${got && hex(got)}, regex ${V4_RE.test(s)}`);
     const ref = pton("inet", s);
     if (!eq(got, ref)) f.add(`parseIPv4(${JSON.stringify(s)}) = ${got && hex(got)}, inet_pton ${ref && hex(ref)}`);
@@ -265,13 +269,8 @@ test(`IPv6 text: random and mutated strings are accepted exactly when inet_pton 
   let accepted = 0;
   for (let i = 0; i < 50_000; i++) {
     const s = rnd.one(3) ? Array.from({ length: rnd(46) }, () => alphabet[rnd(alphabet.length)]).join("") : mutateText(rnd, spellV6(rnd, randomV6(rnd)), alphabet);
-    let got: Uint8Array | null;
-    try {
-      got = parseIPv6(s);
-    } catch (e) {
-      f.add(`parseIPv6(${JSON.stringify(s)}) threw ${String(e)}`);
-      continue;
-    }
+    const got = f.attempt(`parseIPv6(${JSON.stringify(s)})`, () => parseIPv6(s));
+    if (got === undefined) continue;
     const ref = pton("inet6", s);
     if (!eq(got, ref)) {
       f.add(`parseIPv6(${JSON.stringify(s)}) = ${got && formatIPv6(got)}, inet_pton: ${ref && formatIPv6(ref)}`);

@@ -23,32 +23,11 @@
 import { expect, test } from "bun:test";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { prng, type Rnd } from "../_support/random.ts";
-import {
-  type ChunkedState,
-  decodeChunked,
-  compactChunked,
-  DEFAULT_LIMITS,
-  type Limits,
-  newChunkedState,
-  parseRequest,
-  type ParseResult,
-  type Request,
-  resetChunked,
-} from "../../examples/http/parser.ts";
+import { type ChunkedResult, type ChunkedState, compactChunked, DEFAULT_LIMITS, type Limits, type ParseResult } from "../../examples/http/parser.ts";
+import { type DecodeChecks, decodeStream, decoding, latin1, type Outcome, pieceEnds, takeRequests } from "../_support/http-stream.ts";
 
 // ---------------------------------------------------------------- decoding
 
-/** What a stream decodes to, request by request (bodies as latin1). */
-type Outcome =
-  | { method: string; path: string; version: number; keepAlive: boolean; body: string }
-  | { error: number }
-  | { pending: number };
-
-const latin1 = (b: Uint8Array, from = 0, to = b.length): string => {
-  let s = "";
-  for (let i = from; i < to; i++) s += String.fromCharCode(b[i]!);
-  return s;
-};
 const bytesOf = (s: string): number[] => Array.from(s, (c) => c.charCodeAt(0) & 0xff);
 
 const SIZE_LINE_MAX = 4096; // the parser's MAX_SIZE_LINE
@@ -80,7 +59,7 @@ function checkHead(r: ParseResult, buf: Uint8Array, start: number, end: number, 
 }
 
 /** Checks the chunked decoder's state after a call. */
-function checkChunked(res: ReturnType<typeof decodeChunked>, s: ChunkedState, bodyStart: number, end: number, limits: Limits): void {
+function checkChunked(res: ChunkedResult, s: ChunkedState, bodyStart: number, end: number, limits: Limits): void {
   if (!(0 <= s.write && s.write <= s.read && bodyStart + s.read <= end)) throw new Error(`chunked state write=${s.write} read=${s.read} bodyStart=${bodyStart} end=${end}`);
   if (s.write > limits.maxBodyBytes) throw new Error(`decoded ${s.write} body bytes (limit ${limits.maxBodyBytes})`);
   if (res === "incomplete") {
@@ -91,130 +70,54 @@ function checkChunked(res: ReturnType<typeof decodeChunked>, s: ChunkedState, bo
   } else if (res !== "done" && res !== 400 && res !== 413 && res !== 431) throw new Error(`chunked result ${String(res)}`);
 }
 
-/**
- * Feeds input cut at `cuts` to the parser the simple way (one buffer the size
- * of the input, parse every complete request, resume the chunked decoder).
- */
-function decodeStream(input: Uint8Array, cuts: readonly number[], limits: Limits): Outcome[] {
-  const buf = new Uint8Array(input.length + 1);
-  const out: Outcome[] = [];
-  const st = newChunkedState();
-  let req: Request | null = null;
-  let start = 0;
-  let end = 0;
-  const bounds = [...cuts.filter((c) => c > 0 && c < input.length).sort((x, y) => x - y), input.length];
-  for (const to of bounds) {
-    buf.set(input.subarray(end, to), end);
-    end = to;
-    for (;;) {
-      if (start >= end) break;
-      if (req === null) {
-        const h = parseRequest(buf, start, end, limits);
-        checkHead(h, buf, start, end, limits);
-        if (h.kind === "incomplete") break;
-        if (h.kind === "error") return [...out, { error: h.status }];
-        req = h;
-      }
-      let bodyEnd: number;
-      let next: number;
-      if (req.chunked) {
-        const r = decodeChunked(buf, req.bodyStart, end, st, limits);
-        checkChunked(r, st, req.bodyStart, end, limits);
-        if (r === "incomplete") break;
-        if (r !== "done") return [...out, { error: r }];
-        bodyEnd = req.bodyStart + st.write;
-        next = req.bodyStart + st.read;
-      } else {
-        bodyEnd = req.bodyStart + Math.max(0, req.contentLength);
-        if (bodyEnd > end) break;
-        next = bodyEnd;
-      }
-      out.push({ method: req.method, path: req.path, version: req.version, keepAlive: req.keepAlive, body: latin1(buf, req.bodyStart, bodyEnd) });
-      start = next;
-      req = null;
-      resetChunked(st);
-    }
-  }
-  if (start < end) out.push({ pending: end - start });
-  return out;
-}
+/** The checks above, run on every parser call of a decode. */
+const checked: DecodeChecks = { head: checkHead, chunked: checkChunked };
 
 /**
- * The same, with the buffer handling of examples/http.ts: a small buffer that
- * grows by doubling; when room runs low, a chunked body in progress is
+ * Decodes input with the buffer handling of examples/http.ts: a small buffer
+ * that grows by doubling; when room runs low, a chunked body in progress is
  * compacted and the request is moved to the front (its head parsed again).
  * `pending` is reported in input bytes (compaction shrinks the buffer's copy).
  */
 function decodeLikeServer(input: Uint8Array, cuts: readonly number[], limits: Limits, initial: number, room: number): Outcome[] {
-  let buf = new Uint8Array(initial);
-  const out: Outcome[] = [];
-  const st = newChunkedState();
-  let req: Request | null = null;
-  let start = 0;
-  let end = 0;
+  const d = decoding(new Uint8Array(initial));
   let fed = 0; // input bytes fed so far
-  const bounds = [...cuts.filter((c) => c > 0 && c < input.length).sort((x, y) => x - y), input.length];
+  const bounds = pieceEnds(cuts, input.length);
   let bi = 0;
-  let startFed = 0; // input offset of `start`
+  let startFed = 0; // input offset of `d.start`
   for (;;) {
     // Answer every complete request in the buffer.
-    for (;;) {
-      if (start >= end) break;
-      if (req === null) {
-        const h = parseRequest(buf, start, end, limits);
-        checkHead(h, buf, start, end, limits);
-        if (h.kind === "incomplete") break;
-        if (h.kind === "error") return [...out, { error: h.status }];
-        req = h;
-      }
-      let bodyEnd: number;
-      let next: number;
-      if (req.chunked) {
-        const r = decodeChunked(buf, req.bodyStart, end, st, limits);
-        checkChunked(r, st, req.bodyStart, end, limits);
-        if (r === "incomplete") break;
-        if (r !== "done") return [...out, { error: r }];
-        bodyEnd = req.bodyStart + st.write;
-        next = req.bodyStart + st.read;
-      } else {
-        bodyEnd = req.bodyStart + Math.max(0, req.contentLength);
-        if (bodyEnd > end) break;
-        next = bodyEnd;
-      }
-      out.push({ method: req.method, path: req.path, version: req.version, keepAlive: req.keepAlive, body: latin1(buf, req.bodyStart, bodyEnd) });
-      // Input offset of the next request: the bytes between here and the end of the buffer are uncompacted input.
-      startFed = fed - (end - next);
-      start = next;
-      req = null;
-      resetChunked(st);
-    }
+    const answered = d.out.length;
+    if (!takeRequests(d, limits, checked)) return d.out;
+    // Input offset of the next request: the bytes between it and the end of the buffer are uncompacted input.
+    if (d.out.length > answered) startFed = fed - (d.end - d.start);
     if (bi >= bounds.length) break;
-    if (start === end) {
-      start = end = 0;
-    } else if (buf.length - end < room) {
-      if (req?.chunked) end = compactChunked(buf, req.bodyStart, end, st);
-      if (buf.length - end < room && start > 0) {
-        buf.copyWithin(0, start, end);
-        end -= start;
-        start = 0;
-        req = null; // offsets moved: parse the head again (the chunked state is relative)
+    if (d.start === d.end) {
+      d.start = d.end = 0;
+    } else if (d.buf.length - d.end < room) {
+      if (d.req?.chunked) d.end = compactChunked(d.buf, d.req.bodyStart, d.end, d.st);
+      if (d.buf.length - d.end < room && d.start > 0) {
+        d.buf.copyWithin(0, d.start, d.end);
+        d.end -= d.start;
+        d.start = 0;
+        d.req = null; // offsets moved: parse the head again (the chunked state is relative)
       }
     }
     // Read: as much of the next piece as fits; grow when full.
-    if (end === buf.length) {
-      const bigger = new Uint8Array(buf.length * 2);
-      bigger.set(buf.subarray(0, end));
-      buf = bigger;
+    if (d.end === d.buf.length) {
+      const bigger = new Uint8Array(d.buf.length * 2);
+      bigger.set(d.buf.subarray(0, d.end));
+      d.buf = bigger;
     }
     const to = bounds[bi]!;
-    const n = Math.min(to - fed, buf.length - end);
-    buf.set(input.subarray(fed, fed + n), end);
-    end += n;
+    const n = Math.min(to - fed, d.buf.length - d.end);
+    d.buf.set(input.subarray(fed, fed + n), d.end);
+    d.end += n;
     fed += n;
     if (fed === to) bi++;
   }
-  if (start < end) out.push({ pending: input.length - startFed });
-  return out;
+  if (d.start < d.end) d.out.push({ pending: input.length - startFed });
+  return d.out;
 }
 
 // ---------------------------------------------------------------- generators
@@ -403,10 +306,10 @@ function same(a: Outcome[], b: Outcome[]): boolean {
 
 /** The outcome must not depend on cuts or buffer handling. Returns the whole-input outcome. */
 function splitInvariant(rnd: Rnd, input: Uint8Array, limits: Limits, cutSets: number): Outcome[] {
-  const whole = decodeStream(input, [], limits);
+  const whole = decodeStream(input, [], limits, checked);
   for (let k = 0; k < cutSets; k++) {
     const cuts = randomCuts(rnd, input.length);
-    const cut = decodeStream(input, cuts, limits);
+    const cut = decodeStream(input, cuts, limits, checked);
     if (!same(cut, whole)) throw new Error(`outcome depends on cuts ${JSON.stringify(cuts)} for ${show(input)}: whole ${JSON.stringify(whole)}, cut ${JSON.stringify(cut)}`);
   }
   const cuts = randomCuts(rnd, input.length);
@@ -438,7 +341,7 @@ const JOBS: Record<string, (rnd: Rnd, stats: Stats) => void> = {
     const whole = splitInvariant(rnd, input, DEFAULT_LIMITS, 3);
     if (!same(whole, model)) throw new Error(`decoded ${JSON.stringify(whole)}, model ${JSON.stringify(model)} for ${show(input)}`);
     if (input.length <= 400 && rnd.one(4)) {
-      const bytewise = decodeStream(input, Array.from({ length: input.length }, (_, i) => i), DEFAULT_LIMITS);
+      const bytewise = decodeStream(input, Array.from({ length: input.length }, (_, i) => i), DEFAULT_LIMITS, checked);
       if (!same(bytewise, model)) throw new Error(`byte-at-a-time gives ${JSON.stringify(bytewise)} for ${show(input)}`);
       count(stats, "byte-at-a-time");
     }
@@ -448,7 +351,7 @@ const JOBS: Record<string, (rnd: Rnd, stats: Stats) => void> = {
       const want: Outcome[] = model.slice(0, done);
       const lastEnd = done === 0 ? 0 : ends[done - 1]!;
       if (len > lastEnd) want.push({ pending: len - lastEnd });
-      const got = decodeStream(input.subarray(0, len), randomCuts(rnd, len), DEFAULT_LIMITS);
+      const got = decodeStream(input.subarray(0, len), randomCuts(rnd, len), DEFAULT_LIMITS, checked);
       if (!same(got, want)) throw new Error(`prefix of ${len} bytes decodes to ${JSON.stringify(got)}, want ${JSON.stringify(want)}; input ${show(input)}`);
     }
     count(stats, `requests ${model.length}`);

@@ -1,16 +1,7 @@
 // Deadline stress (CONFORMANCE E8, E13). Run: bun test ./test/stress/deadline.stress.ts
 import { expect, test } from "bun:test";
-import {
-  ClosedError,
-  type Conn,
-  connect,
-  DeadlineExceededError,
-  type IpAddr,
-  listen,
-  NetError,
-  runtimeStats,
-} from "../../src/index.ts";
-import { closeAfterEach, closeAll, expectClean, sleep, within } from "../_support/index.ts";
+import { ClosedError, type Conn, connect, DeadlineExceededError, type IpAddr, listen, NetError, runtimeStats } from "../../src/index.ts";
+import { closeAfterEach, closeAll, expectClean, repeatUntil, roundTrips, sleep, within } from "../_support/index.ts";
 
 const enc = new TextEncoder();
 
@@ -110,24 +101,18 @@ test("E13 slowloris: 1,000 tricklers are cut off by a 1 s request deadline withi
 
   // The well-behaved client.
   const good = keep(await connect({ hostname: "127.0.0.1", port }));
-  const rtts: number[] = [];
-  let stopGood = false;
-  const goodLoop = (async () => {
-    const buf = new Uint8Array(16);
-    const ping = enc.encode("ping\n");
-    while (!stopGood) {
-      const t0 = performance.now();
-      await good.write(ping);
-      let got = 0;
-      while (got < 5) {
-        const n = await good.read(buf.subarray(got));
-        if (n === null) throw new Error("good client: EOF");
-        got += n;
-      }
-      rtts.push(performance.now() - t0);
-      await sleep(50);
+  const pongBuf = new Uint8Array(16);
+  const ping = enc.encode("ping\n");
+  const goodClient = roundTrips(async () => {
+    await good.write(ping);
+    let got = 0;
+    while (got < 5) {
+      const n = await good.read(pongBuf.subarray(got));
+      if (n === null) throw new Error("good client: EOF");
+      got += n;
     }
-  })();
+    return true;
+  });
   await sleep(100);
 
   // The tricklers: connect all, then 1 byte each per 100 ms until cut off.
@@ -178,16 +163,10 @@ test("E13 slowloris: 1,000 tricklers are cut off by a 1 s request deadline withi
       });
     }
   };
-  trickle();
-  const interval = setInterval(trickle, 100);
-  try {
-    await within(Promise.all(cutWaits), 5000, "tricklers cut off");
-  } finally {
-    clearInterval(interval);
-  }
+  await repeatUntil(Promise.all(cutWaits), trickle, { every: 100, ms: 5000, label: "tricklers cut off" });
   await sleep(200); // the good client keeps going after the cut-offs
-  stopGood = true;
-  await within(goodLoop, 2000, "good client loop");
+  await goodClient.stop(2000, "good client loop");
+  const { rtts } = goodClient;
 
   const lives = tricklers.map((t) => t.cutAt - t.connectedAt);
   const early = lives.filter((ms) => ms < REQUEST_MS - 50).length;

@@ -7,19 +7,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
-import {
-  ClosedError,
-  type Conn,
-  connect,
-  DeadlineExceededError,
-  type IpAddr,
-  listen,
-  type Listener,
-  NetError,
-  netpollReady,
-  runtimeStats,
-} from "../../src/index.ts";
-import { cleanupsAfterEach, closeAfterEach, closeFd, expectClean, pairOn, pipe, sleep, until, within } from "../_support/index.ts";
+import { ClosedError, type Conn, connect, DeadlineExceededError, type IpAddr, listen, type Listener, NetError, netpollReady, runtimeStats } from "../../src/index.ts";
+import { cleanupsAfterEach, closeAfterEach, closeFd, eachChunk, expectClean, pairOn, pipe, sleep, until, within } from "../_support/index.ts";
 
 const BUN = process.execPath;
 
@@ -539,16 +528,11 @@ test("close race: close() in the middle of a queued write storm: every write set
     const ws = chunks.map((b, k) => st.track(`write ${k}`, c.write(b)));
     // The peer reads slowly, collecting everything until EOF.
     const received: Uint8Array[] = [];
-    const reader = (async () => {
-      const b = new Uint8Array(new ArrayBuffer(64 * 1024));
-      let reads = 0;
-      for (;;) {
-        const n = await s.read(b);
-        if (n === null) return;
-        received.push(b.slice(0, n));
-        if (++reads % 8 === 0) await sleep(1);
-      }
-    })();
+    let reads = 0;
+    const reader = eachChunk(s, 64 * 1024, async (chunk) => {
+      received.push(chunk.slice());
+      if (++reads % 8 === 0) await sleep(1);
+    });
     // Cut the storm at a different point each round.
     const cutAfter = 60 + r * 12; // the first ~60 fit in the socket buffers at once
     await until(() => ws.filter((w) => w.settled).length >= cutAfter, 5000, "storm progress");

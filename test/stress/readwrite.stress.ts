@@ -3,7 +3,7 @@ import { expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { ClosedError, connect, type IpAddr, listen, NetError, runtimeStats } from "../../src/index.ts";
 import { sys } from "../../ffi/libc.ts";
-import { closeFd, connPairs, expectClean, pipe, readFd, rejection, settlement, tick, until, writeFd } from "../_support/index.ts";
+import { closeFd, connPairs, eachChunk, expectClean, pipe, readFd, rejection, settlement, tick, until, writeFd } from "../_support/index.ts";
 
 const { pair, conns } = connPairs();
 
@@ -144,14 +144,7 @@ test("I4 2 conns x 10,000 x 512-byte echo request/response: zero errors, exact b
       conns.push(c);
       served.push(
         (async () => {
-          const buf = new Uint8Array(new ArrayBuffer(4096));
-          let n = 0;
-          for (;;) {
-            const r = await c.read(buf);
-            if (r === null) break;
-            await c.write(buf.subarray(0, r));
-            n += r;
-          }
+          const n = await eachChunk(c, 4096, (chunk) => c.write(chunk));
           await c.close();
           return n;
         })(),

@@ -3,17 +3,7 @@ import { afterEach, expect, test } from "bun:test";
 import { heapStats } from "bun:jsc";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import {
-  ClosedError,
-  type Conn,
-  connect,
-  DeadlineExceededError,
-  type IpAddr,
-  listen,
-  type Listener,
-  NetError,
-  runtimeStats,
-} from "../../src/index.ts";
+import { ClosedError, type Conn, connect, DeadlineExceededError, type IpAddr, listen, type Listener, NetError, runtimeStats } from "../../src/index.ts";
 import { closeAfterEach, expectClean, sleep, tempDirs, within } from "../_support/index.ts";
 
 const SRC = path.resolve(import.meta.dir, "../../src/index.ts");

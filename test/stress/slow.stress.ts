@@ -9,7 +9,7 @@ import { expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type Conn, connect, type IpAddr, listen, NetError, netpollReady, runtimeStats } from "../../src/index.ts";
-import { cleanupsAfterEach, closeAfterEach, expectClean, sleep, type SpawnedServer, spawnServer, until, within } from "../_support/index.ts";
+import { cleanupsAfterEach, closeAfterEach, expectClean, repeatUntil, roundTrips, sleep, type SpawnedServer, spawnServer, until, within } from "../_support/index.ts";
 
 const ROOT = path.resolve(import.meta.dir, "../..");
 const BUN = process.execPath;
@@ -129,30 +129,24 @@ test("slowloris on examples/http.ts (HTTP_READ_TIMEOUT_MS=1000): 200 clients tri
 
   // The normal client: GET / on one keep-alive conn every 50 ms.
   const good = keep(await connect({ hostname: "127.0.0.1", port }));
-  const rtts: number[] = [];
   const goodErrors: string[] = [];
-  let stopGood = false;
-  const goodLoop = (async () => {
-    const req = enc.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    const buf = new Uint8Array(new ArrayBuffer(4096));
-    while (!stopGood) {
-      const t0 = performance.now();
-      await good.write(req);
-      let text = "";
-      // "Hello, World!" is the body; the response is complete when it is in.
-      while (!text.endsWith("Hello, World!")) {
-        const n = await good.read(buf);
-        if (n === null) {
-          goodErrors.push(`EOF after ${JSON.stringify(text)}`);
-          return;
-        }
-        text += dec.decode(buf.subarray(0, n));
+  const get = enc.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  const goodBuf = new Uint8Array(new ArrayBuffer(4096));
+  const goodClient = roundTrips(async () => {
+    await good.write(get);
+    let text = "";
+    // "Hello, World!" is the body; the response is complete when it is in.
+    while (!text.endsWith("Hello, World!")) {
+      const n = await good.read(goodBuf);
+      if (n === null) {
+        goodErrors.push(`EOF after ${JSON.stringify(text)}`);
+        return false;
       }
-      if (!text.startsWith("HTTP/1.1 200 ")) goodErrors.push(text.slice(0, 40));
-      rtts.push(performance.now() - t0);
-      await sleep(50);
+      text += dec.decode(goodBuf.subarray(0, n));
     }
-  })();
+    if (!text.startsWith("HTTP/1.1 200 ")) goodErrors.push(text.slice(0, 40));
+    return true;
+  });
 
   // The tricklers: all connected first, then one byte each per 100 ms.
   const request = enc.encode(`GET /${"x".repeat(50)} HTTP/1.1\r\nHost: x\r\nX-Pad: ${"p".repeat(100)}\r\n\r\n`);
@@ -207,17 +201,10 @@ test("slowloris on examples/http.ts (HTTP_READ_TIMEOUT_MS=1000): 200 clients tri
       t.sent++;
     }
   };
-  trickle();
-  const interval = setInterval(trickle, 100);
-  cleanups.push(() => clearInterval(interval));
-  try {
-    await within(Promise.all(readers), 5000, "tricklers cut off");
-  } finally {
-    clearInterval(interval);
-  }
+  await repeatUntil(Promise.all(readers), trickle, { every: 100, ms: 5000, label: "tricklers cut off" });
   await sleep(200); // the good client keeps going after the cut-offs
-  stopGood = true;
-  await within(goodLoop, 2000, "good client loop");
+  await goodClient.stop(2000, "good client loop");
+  const { rtts } = goodClient;
 
   const lives = tricklers.map((t) => t.cutAt - t.firstByteAt);
   const statuses: Record<string, number> = {};
