@@ -24,6 +24,7 @@
 // missing and running as root, otherwise the script says how and exits 2.
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
+import { type SpawnedServer, spawnServer } from "../test/_support/process.ts";
 
 const ROOT = path.resolve(import.meta.dir, "..");
 const BUN = process.execPath;
@@ -147,30 +148,13 @@ async function run(target: Target, wrk: string, taskset: string | null): Promise
   const serverCmd = [BUN, target.file];
   const cmd = taskset && target.cpus !== null ? [taskset, "-c", target.cpus, ...serverCmd] : serverCmd;
   console.log(`\n=== ${target.name}${taskset && target.cpus !== null ? ` (taskset -c ${target.cpus})` : " (unpinned)"}`);
-  const proc = Bun.spawn(cmd, {
-    cwd: ROOT,
-    env: { ...process.env, PORT: "0", HOST, ...target.env },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  let text = "";
-  const { promise: listening, resolve } = Promise.withResolvers<number>();
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const d = new TextDecoder();
-    for await (const chunk of stream) {
-      text += d.decode(chunk, { stream: true });
-      const m = target.listening.exec(text);
-      if (m) resolve(Number(m[1]));
-    }
-    resolve(-1);
-  };
-  const pumps = [pump(proc.stdout), pump(proc.stderr)];
-  const port = await Promise.race([listening, sleep(20_000).then(() => -1)]);
-  if (port <= 0) {
-    proc.kill("SIGKILL");
-    return { target, wrk: null, exitCode: null, problems: [`server did not start:\n${text}`] };
+  let srv: SpawnedServer;
+  try {
+    srv = await spawnServer(cmd, { cwd: ROOT, env: { PORT: "0", HOST, ...target.env }, ready: target.listening, ms: 20_000, name: "server", killSignal: "SIGKILL" });
+  } catch (err) {
+    return { target, wrk: null, exitCode: null, problems: [(err as Error).message] };
   }
+  const { proc, port } = srv;
   console.log(`server pid ${proc.pid} on port ${port}`);
 
   let result: WrkResult | null = null;
@@ -193,7 +177,7 @@ async function run(target: Target, wrk: string, taskset: string | null): Promise
 
   // Graceful stop: SIGTERM, then exit code 0 expected.
   const alive = proc.exitCode === null;
-  if (!alive) problems.push(`server died during the run (exit ${proc.exitCode}):\n${text}`);
+  if (!alive) problems.push(`server died during the run (exit ${proc.exitCode}):\n${srv.output()}`);
   proc.kill("SIGTERM");
   const exitCode = await Promise.race([proc.exited, sleep(STOP_TIMEOUT_MS).then(() => "timeout" as const)]);
   if (exitCode === "timeout") {
@@ -202,7 +186,8 @@ async function run(target: Target, wrk: string, taskset: string | null): Promise
   } else if (alive && exitCode !== 0) {
     problems.push(`server exited with code ${exitCode} after SIGTERM`);
   }
-  await Promise.race([Promise.all(pumps), sleep(1000)]);
+  await Promise.race([srv.drained, sleep(1000)]);
+  const text = srv.output();
   if (/error|bug:|failed/i.test(text)) problems.push(`server output mentions an error:\n${text}`);
 
   if (result) {

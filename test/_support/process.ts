@@ -1,5 +1,5 @@
 // A server started as a child process, ready once it prints its listening
-// line. No bun:test import.
+// line. No bun:test import: bench/http-wrk.ts uses it too.
 import type { Subprocess } from "bun";
 import { sleep } from "./time.ts";
 
@@ -10,6 +10,8 @@ export interface SpawnedServer {
   readonly port: number;
   /** Everything it printed so far (stdout and stderr, interleaved as read). */
   output(): string;
+  /** Settles once both of its output streams have ended. */
+  readonly drained: Promise<unknown>;
 }
 
 export interface SpawnServerOptions {
@@ -52,12 +54,11 @@ export async function spawnServer(cmd: string[], o: SpawnServerOptions): Promise
     }
     resolve(-1);
   };
-  void pump(proc.stdout);
-  void pump(proc.stderr);
+  const drained = Promise.all([pump(proc.stdout), pump(proc.stderr)]);
   const port = await Promise.race([listening, sleep(o.ms).then(() => -1)]);
   if (port <= 0) {
     proc.kill(o.killSignal ?? "SIGTERM");
     throw new Error(`${o.name} did not start:\n${text}`);
   }
-  return { proc, port, output: () => text };
+  return { proc, port, output: () => text, drained };
 }
