@@ -17,9 +17,7 @@ export abstract class DeadlineSetters {
    * @throws {RangeError} a number before 1971, taken for a misplaced duration
    * @throws {ClosedError} after close()
    */
-  setDeadline(t: Deadline): void {
-    this.deadlineFd.setDeadline("rw", t, "setDeadline");
-  }
+  setDeadline(t: Deadline): void { this.deadlineFd.setDeadline("rw", t, "setDeadline"); }
 
   /**
    * Sets the read deadline, an absolute time as in Go (epoch ms, e.g.
@@ -35,9 +33,7 @@ export abstract class DeadlineSetters {
    * @throws {RangeError} a number before 1971, taken for a misplaced duration
    * @throws {ClosedError} after close()
    */
-  setReadDeadline(t: Deadline): void {
-    this.deadlineFd.setDeadline("r", t, "setReadDeadline");
-  }
+  setReadDeadline(t: Deadline): void { this.deadlineFd.setDeadline("r", t, "setReadDeadline"); }
 
   /**
    * Sets the write deadline (absolute) of write, send and waitWritable; see setReadDeadline.
@@ -46,9 +42,7 @@ export abstract class DeadlineSetters {
    * @throws {RangeError} a number before 1971, taken for a misplaced duration
    * @throws {ClosedError} after close()
    */
-  setWriteDeadline(t: Deadline): void {
-    this.deadlineFd.setDeadline("w", t, "setWriteDeadline");
-  }
+  setWriteDeadline(t: Deadline): void { this.deadlineFd.setDeadline("w", t, "setWriteDeadline"); }
 
   /**
    * Sets the read deadline to ms from now: `setReadTimeout(5000)` is
@@ -59,9 +53,7 @@ export abstract class DeadlineSetters {
    * @throws {TypeError} ms is not a number or null, or is NaN
    * @throws {ClosedError} after close()
    */
-  setReadTimeout(ms: Timeout): void {
-    this.deadlineFd.setTimeout("r", ms, "setReadTimeout");
-  }
+  setReadTimeout(ms: Timeout): void { this.deadlineFd.setTimeout("r", ms, "setReadTimeout"); }
 
   /**
    * Sets the write deadline to ms from now; see setReadTimeout.
@@ -69,9 +61,7 @@ export abstract class DeadlineSetters {
    * @throws {TypeError} ms is not a number or null, or is NaN
    * @throws {ClosedError} after close()
    */
-  setWriteTimeout(ms: Timeout): void {
-    this.deadlineFd.setTimeout("w", ms, "setWriteTimeout");
-  }
+  setWriteTimeout(ms: Timeout): void { this.deadlineFd.setTimeout("w", ms, "setWriteTimeout"); }
 
   /**
    * Sets the read and write deadlines to ms from now; see setReadTimeout.
@@ -79,7 +69,5 @@ export abstract class DeadlineSetters {
    * @throws {TypeError} ms is not a number or null, or is NaN
    * @throws {ClosedError} after close()
    */
-  setTimeout(ms: Timeout): void {
-    this.deadlineFd.setTimeout("rw", ms, "setTimeout");
-  }
+  setTimeout(ms: Timeout): void { this.deadlineFd.setTimeout("rw", ms, "setTimeout"); }
 }
