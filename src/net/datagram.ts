@@ -6,7 +6,6 @@ import { AddrError, ClosedError, contextFields, type ErrorContext, NetError, sys
 import { checkOptions, IO_HINTS, optionKeys, SIGNAL_ONLY, type SignalOptions } from "../options.ts";
 import { bytesArg, signalArg } from "../runtime/bytes.ts";
 import { FD } from "../runtime/fd.ts";
-import type { Dir } from "../runtime/poll_desc.ts";
 import {
   type BindTarget,
   bindSockAddr,
@@ -158,7 +157,8 @@ export class DatagramConn extends DeadlineSetters implements AsyncDisposable {
       throw new NetError({ ...contextFields(this.#fd.ctx), op: "send", code: "EISCONN", errno: E.EISCONN!, syscall: "" }, "the socket is connected: use write(data)");
     }
     const sa = await this.#target(addr);
-    return this.#count("w", "send", "sendto", (s) => sys.sendto(s, bytes, bytes.length, MSG_NOSIGNAL, saBuf, encode(sa)), opts?.signal);
+    const fd = this.#fd;
+    return fd.io("w", "send", "sendto", () => counted(sys.sendto(fd.sysfd, bytes, bytes.length, MSG_NOSIGNAL, saBuf, encode(sa))), opts?.signal);
   }
 
   /**
@@ -213,7 +213,8 @@ export class DatagramConn extends DeadlineSetters implements AsyncDisposable {
     if (this.#remote === null) {
       throw new NetError({ ...contextFields(this.#fd.ctx), op: "write", code: "EDESTADDRREQ", errno: E.EDESTADDRREQ!, syscall: "" }, "missing address: the socket is not connected; use send(data, addr)");
     }
-    return this.#count("w", "write", "send", (s) => sys.send(s, bytes, bytes.length, MSG_NOSIGNAL), opts?.signal);
+    const fd = this.#fd;
+    return fd.io("w", "write", "send", () => counted(sys.send(fd.sysfd, bytes, bytes.length, MSG_NOSIGNAL)), opts?.signal);
   }
 
   /**
@@ -228,7 +229,8 @@ export class DatagramConn extends DeadlineSetters implements AsyncDisposable {
    */
   async read(buf: ArrayBufferView, opts?: SignalOptions): Promise<number> {
     const bytes = this.#bytes("read", "buf", buf, opts);
-    return this.#count("r", "read", "recv", (s) => sys.recv(s, bytes, bytes.length, 0), opts?.signal);
+    const fd = this.#fd;
+    return fd.io("r", "read", "recv", () => counted(sys.recv(fd.sysfd, bytes, bytes.length, 0)), opts?.signal);
   }
 
   /** The checks a send or receive starts with: the bytes of data, and opts. Throws TypeError. */
@@ -237,21 +239,6 @@ export class DatagramConn extends DeadlineSetters implements AsyncDisposable {
     checkOptions(op, opts, SIGNAL_ONLY, IO_HINTS);
     signalArg(op, opts?.signal);
     return bytes;
-  }
-
-  /** fd.io over a call that returns a count, or < 0 with errno set (read at once, in the same attempt). */
-  #count(dir: Dir, op: string, syscall: string, call: (s: number) => number, signal: AbortSignal | undefined): Promise<number> {
-    const fd = this.#fd;
-    return fd.io(
-      dir,
-      op,
-      syscall,
-      () => {
-        const n = call(fd.sysfd);
-        return n >= 0 ? n : -errno();
-      },
-      signal,
-    );
   }
 
   /**
@@ -380,6 +367,11 @@ export class DatagramConn extends DeadlineSetters implements AsyncDisposable {
       yield { data: buf.slice(0, d.n), addr: d.addr };
     }
   }
+}
+
+/** A send or recv attempt's result: the byte count, or -errno (read at once, right after the failed call). */
+function counted(n: number): number {
+  return n >= 0 ? n : -errno();
 }
 
 /**

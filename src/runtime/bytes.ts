@@ -23,9 +23,15 @@ function notBytes(op: string, name: string, v: unknown): TypeError {
 
 /** The bytes of a buffer argument as a Uint8Array (the same one when it is already). Throws TypeError. */
 export function bytesArg(op: string, name: string, v: unknown): Uint8Array {
+  const b = asBytes(v);
+  if (b === null) throw notBytes(op, name, v);
+  return b;
+}
+
+/** The bytes of an ArrayBufferView (the same Uint8Array when it is one), or null for anything else. */
+function asBytes(v: unknown): Uint8Array | null {
   if (v instanceof Uint8Array) return v;
-  if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  throw notBytes(op, name, v);
+  return ArrayBuffer.isView(v) ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : null;
 }
 
 /** An array of buffer arguments as Uint8Arrays (the same array when nothing needed converting). Throws TypeError. */
@@ -61,7 +67,7 @@ function notSignal(op: string, v: unknown): TypeError {
  * first, as bytesArg then signalArg would throw).
  */
 export function ioArgs(op: string, buf: unknown, signal: unknown): Uint8Array | TypeError {
-  const b = buf instanceof Uint8Array ? buf : ArrayBuffer.isView(buf) ? new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) : null;
+  const b = asBytes(buf);
   if (b === null) return notBytes(op, "buf", buf);
   return signal === undefined || signal instanceof AbortSignal ? b : notSignal(op, signal);
 }

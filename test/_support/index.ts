@@ -1,12 +1,16 @@
 // The test-support module: every helper the tests share, by topic.
-export * from "./chunks.ts";
 export * from "./clean.ts";
 export * from "./conns.ts";
+export * from "./exchanges.ts";
 export * from "./fd.ts";
 export * from "./http-stream.ts";
 export * from "./lines.ts";
+export * from "./net_errors.ts";
+export * from "./net_fixtures.ts";
 export * from "./pacing.ts";
+export * from "./pair_tests.ts";
 export * from "./pipe_tests.ts";
+export * from "./ports.ts";
 export * from "./primes.ts";
 export * from "./process.ts";
 export * from "./promises.ts";
@@ -14,8 +18,3 @@ export * from "./random.ts";
 export * from "./resources.ts";
 export * from "./run_script.ts";
 export * from "./time.ts";
-export * from "./exchanges.ts";
-export * from "./net_errors.ts";
-export * from "./pair_tests.ts";
-export * from "./ports.ts";
-export * from "./net_fixtures.ts";

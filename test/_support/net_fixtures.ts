@@ -8,10 +8,14 @@ export function buf(n: number): Uint8Array {
   return new Uint8Array(new ArrayBuffer(n));
 }
 
-/** A string's UTF-8 bytes, or the byte values given, in a stable buffer of exactly their length. */
+/**
+ * A string's UTF-8 bytes, or the byte values given, in a stable buffer of
+ * exactly their length (an empty one is a view of a 1-byte buffer, so the
+ * pointer handed to the kernel is never null).
+ */
 export function bytes(s: string | number[]): Uint8Array {
   const src = typeof s === "string" ? new TextEncoder().encode(s) : Uint8Array.from(s);
-  const b = buf(src.length);
+  const b = buf(Math.max(1, src.length)).subarray(0, src.length);
   b.set(src);
   return b;
 }

@@ -15,21 +15,15 @@ import {
   NetError,
   type UnixAddr,
 } from "../../src/index.ts";
-import { closeAll, connPairs, expectClean, pipesAfterEach, readFd, rejection, sleep, testOn, writeFd } from "../_support/index.ts";
+import { bytes, closeAll, connPairs, expectClean, pipesAfterEach, readFd, rejection, sleep, testOn, writeFd } from "../_support/index.ts";
 
 // Datagram sockets go to pairs.conns, descriptors the test receives to pipes.rawFds: closed after each test.
 const pairs = connPairs();
 const pipes = pipesAfterEach();
 const unixPair = () => pairs.pair("unix");
-const enc = new TextEncoder();
 const dec = new TextDecoder();
 const linux = platform.os === "linux";
 
-function bytes(s: string): Uint8Array {
-  const b = new Uint8Array(new ArrayBuffer(Math.max(1, s.length)));
-  b.set(enc.encode(s));
-  return b.subarray(0, s.length);
-}
 const isOpen = (fd: number): boolean => sys.fcntl(fd, C.F_GETFD, 0) >= 0;
 const openCount = (): number => fs.readdirSync("/proc/self/fd").length;
 
