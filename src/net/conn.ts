@@ -6,6 +6,7 @@ import { ClosedError, sysError } from "../errors.ts";
 import { IO_HINTS, optionsError, SIGNAL_ONLY, type SignalOptions } from "../options.ts";
 import { type BufferPool, chunkPool } from "../runtime/buffer_pool.ts";
 import type { ChunkSink, FD } from "../runtime/fd.ts";
+import { AHEAD_OFF, AHEAD_ON } from "../runtime/io_op.ts";
 import { type Addr, toAddr } from "./addr.ts";
 import { localName, setIntOpt } from "./sys.ts";
 import { connFromFd } from "./adopt.ts";
@@ -51,6 +52,7 @@ export class Conn extends DeadlineSetters implements AsyncDisposable, AsyncItera
     if (remote.transport !== transport) throw new TypeError(`Conn: remote address is ${remote.transport}, not ${transport}`);
     this.#remote = remote;
     this.#local = local;
+    if (transport === "tcp") fd.readAhead = AHEAD_ON;
   }
 
   /** @internal */
@@ -80,9 +82,24 @@ export class Conn extends DeadlineSetters implements AsyncDisposable, AsyncItera
     return this.#remote.transport as "tcp" | "unix";
   }
 
-  /** The descriptor number (owned by this Conn). */
+  /**
+   * The descriptor number (owned by this Conn). Once it is taken the Conn
+   * reads no further ahead, so what the descriptor yields is what follows
+   * the bytes the Conn holds (`buffered`).
+   */
   get fd(): number {
+    this.#fd.readAhead = AHEAD_OFF;
     return this.#fd.sysfd;
+  }
+
+  /**
+   * Bytes this Conn has read ahead from the socket and not yet handed out
+   * (TCP): the next read() or chunk step returns them without a syscall.
+   * They are no longer in the descriptor, so read them before handing
+   * `fd` or a `dup()` to other code.
+   */
+  get buffered(): number {
+    return this.#fd.ahead?.length ?? 0;
   }
 
   get remoteAddr(): Addr {
@@ -329,6 +346,7 @@ export class Conn extends DeadlineSetters implements AsyncDisposable, AsyncItera
   dup(): number {
     const fd = this.#fd;
     fd.incref("dup");
+    fd.readAhead = AHEAD_OFF;
     try {
       const d = sys.dup(fd.sysfd);
       if (d < 0) throw sysError("dup", "dup", errno(), fd.ctx);

@@ -19,7 +19,7 @@ import type { BufferPool } from "./buffer_pool.ts";
 import { bytesListArg, ioArgs, signalArg } from "./bytes.ts";
 import { type Deadline, type Timeout, timeoutToMono, toMono } from "./deadline.ts";
 import { Direction, type DirectionHost } from "./direction.ts";
-import { type Attempt, type ChunkSink, type Op, opName } from "./io_op.ts";
+import { AHEAD_OFF, type Attempt, type ChunkSink, dropAhead, type Op, opName } from "./io_op.ts";
 import { getLoop } from "./loop.ts";
 import { CLOSED, type Dir, type Half, PollDesc, type PollOwner, TIMEOUT } from "./poll_desc.ts";
 
@@ -70,6 +70,10 @@ export class FD implements PollOwner, DirectionHost {
   readonly owned: boolean;
   /** Error context (network and address); the net layer fills it in. */
   ctx: ErrorContext;
+  /** Read-ahead (io_op.ts): AHEAD_OFF unless the net layer turns it on for a TCP conn. */
+  readAhead = AHEAD_OFF;
+  /** Bytes read ahead and not yet handed out (a view into a chunkPool buffer), or null. */
+  ahead: Uint8Array | null = null;
   /** For caller-owned descriptors: what sysfd named at registration. */
   #file: FileId | null;
   /** In-flight references; RELEASED once the descriptor is released. */
@@ -382,6 +386,7 @@ export class FD implements PollOwner, DirectionHost {
       if (now === null || now.dev !== this.#file.dev || now.ino !== this.#file.ino) this.pd.fd = -1;
     }
     getLoop().deregister(this.pd);
+    dropAhead(this);
     // close(2) is never retried: on Linux the fd is gone even on EINTR.
     if (this.owned) sys.close(this.sysfd);
     this.pd.fd = -1;

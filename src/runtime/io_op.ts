@@ -7,11 +7,22 @@
 // first, because the kernel ends reads early with data still queued (the
 // TCP urgent mark, an AF_UNIX message carrying descriptors, a change of
 // writer under SO_PASSCRED) and edge-triggered readiness would not repeat.
+//
+// Read-ahead (TCP conns only, see FD.readAhead): once a read has filled the
+// caller's buffer, more is likely queued, so the next read with a buffer
+// smaller than a pooled one reads up to 64 KiB into a pooled buffer and
+// keeps what the caller's buffer could not take; later reads and chunk
+// steps are served from it without a syscall (after the same closed and
+// deadline checks) until it is used up. A read that comes back short of its
+// buffer turns it off again, so request/response traffic reads straight
+// into the caller's buffer as before. Never on unix sockets: a read there
+// stops at a message carrying descriptors or credentials, and reading past
+// it would drop them.
 import { IoVecs } from "../../ffi/iovec.ts";
 import { errno, sys } from "../../ffi/libc.ts";
 import { C, E } from "../../ffi/platform.ts";
 import { type ErrorContext, NetError, sysError } from "../errors.ts";
-import type { BufferPool } from "./buffer_pool.ts";
+import { type BufferPool, chunkPool } from "./buffer_pool.ts";
 import type { Half } from "./poll_desc.ts";
 
 const EAGAIN = E.EAGAIN!;
@@ -66,9 +77,20 @@ export interface IoOp {
 
 export type Op = ReadOp | WriteOp;
 
+/** FD.readAhead: off (not a TCP conn, or its descriptor was handed out). */
+export const AHEAD_OFF = 0;
+/** FD.readAhead: on; reads go straight into the caller's buffer. */
+export const AHEAD_ON = 1;
+/** FD.readAhead: the last read filled the caller's buffer; the next one reads ahead. */
+export const AHEAD_EAGER = 2;
+
 /** What the attempt needs from its FD. */
 export interface IoTarget {
   readonly sysfd: number;
+  /** AHEAD_OFF, AHEAD_ON or AHEAD_EAGER. */
+  readAhead: number;
+  /** Bytes read ahead and not yet handed out: a view into a chunkPool buffer, or null. */
+  ahead: Uint8Array | null;
   /** Writes use send(MSG_NOSIGNAL) / sendmsg instead of write / writev. */
   readonly socket: boolean;
   readonly ctx: ErrorContext;
@@ -149,8 +171,15 @@ function step(t: IoTarget, op: Op): unknown {
     case "read": {
       const len = op.buf.length;
       if (len === 0) return 0;
+      if (t.ahead !== null) return fromAhead(t, op.buf);
+      if (t.readAhead === AHEAD_EAGER && len < chunkPool.size) {
+        const b = chunkPool.takeFree();
+        if (b !== null) return readAhead(t, op.buf, b);
+      }
       const n = sys.read(t.sysfd, op.buf, len);
-      return n > 0 ? n : n === 0 ? null : -errno();
+      if (n < 0) return -errno();
+      if (n === len && t.readAhead === AHEAD_ON) t.readAhead = AHEAD_EAGER;
+      return n > 0 ? n : null;
     }
     case "pooled":
     case "chunk":
@@ -164,8 +193,56 @@ function step(t: IoTarget, op: Op): unknown {
   }
 }
 
+// A read into chunkPool buffer b for the caller's smaller buf: copies what
+// fits, keeps the rest in t.ahead (b is lent to it), or gives b back.
+function readAhead(t: IoTarget, buf: Uint8Array, b: Uint8Array): unknown {
+  const n = sys.read(t.sysfd, b, b.length);
+  // errno first, before any other work: nothing may run between the failed call and it.
+  const e = n < 0 ? errno() : 0;
+  const len = buf.length;
+  if (n > len) {
+    buf.set(b.subarray(0, len));
+    t.ahead = b.subarray(len, n);
+    return len;
+  }
+  if (n > 0) buf.set(b.subarray(0, n));
+  chunkPool.giveWhole(b);
+  if (n < len) t.readAhead = AHEAD_ON;
+  return n > 0 ? n : n === 0 ? null : -e;
+}
+
+// A read served from bytes read ahead; the pooled buffer goes back once they are used up.
+function fromAhead(t: IoTarget, buf: Uint8Array): number {
+  const a = t.ahead!;
+  if (a.length > buf.length) {
+    buf.set(a.subarray(0, buf.length));
+    t.ahead = a.subarray(buf.length);
+    return buf.length;
+  }
+  buf.set(a);
+  t.ahead = null;
+  chunkPool.give(a);
+  return a.length;
+}
+
+/** Gives bytes read ahead back to the pool (the FD is released; nobody can read them). */
+export function dropAhead(t: IoTarget): void {
+  if (t.ahead === null) return;
+  chunkPool.give(t.ahead);
+  t.ahead = null;
+}
+
 function readPooled(t: IoTarget, op: Extract<ReadOp, { kind: "pooled" | "chunk" }>): unknown {
   const sink = op.kind === "chunk" ? op : null;
+  // Bytes read ahead first, lent as they are (chunk iteration and the
+  // readable stream use chunkPool, the pool they came from).
+  const a = t.ahead;
+  if (a !== null) {
+    t.ahead = null;
+    if (sink === null) return a;
+    sink.lent = new Uint8Array(a.buffer, 0, chunkPool.size);
+    return { value: a, done: false };
+  }
   const pool = sink !== null ? sink.pool : (op as { pool: BufferPool }).pool;
   const pooled = pool.takeFree();
   const b = pooled ?? pool.scratch;
