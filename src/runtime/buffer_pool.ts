@@ -8,6 +8,14 @@
 // once than that), a read goes into one shared scratch buffer and the bytes
 // are copied out into a chunk of exactly their size: memory stays bounded,
 // and no 64 KiB buffer is allocated per read.
+//
+// Free buffers that no read needed for a whole period (TRIM_MS) are let go,
+// oldest first: a burst of activity leaves no pool behind once the server
+// has gone quiet, and a steady load keeps what it uses. The trim timer is
+// unref'd and runs only while free buffers exist.
+
+/** The trim period: free buffers unused for this long are dropped. */
+const TRIM_MS = 1000;
 
 export class BufferPool {
   readonly size: number;
@@ -15,8 +23,13 @@ export class BufferPool {
   readonly scratch: Uint8Array;
   readonly #free: Uint8Array[] = [];
   readonly #max: number;
-  /** Buffers this pool has allocated (lent or free). */
+  /** Buffers this pool has allocated (lent or free), and not dropped. */
   #made = 0;
+  /** The fewest free buffers since the last trim: that many were not needed. */
+  #lowWater = 0;
+  #trimTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The backing stores of the buffers this pool made (give() takes back only those). */
+  readonly #mine = new WeakSet<ArrayBufferLike>();
 
   constructor(size: number, max: number) {
     this.size = size;
@@ -30,33 +43,68 @@ export class BufferPool {
    */
   takeFree(): Uint8Array | null {
     const b = this.#free.pop();
-    if (b !== undefined) return b;
+    if (b !== undefined) {
+      if (this.#free.length < this.#lowWater) this.#lowWater = this.#free.length;
+      return b;
+    }
     if (this.#made >= this.#max) return null;
     this.#made++;
-    return new Uint8Array(new ArrayBuffer(this.size));
+    const made = new Uint8Array(new ArrayBuffer(this.size));
+    this.#mine.add(made.buffer);
+    return made;
   }
 
   /**
-   * Returns a chunk to the pool: a view of a pooled buffer, or a copied-out
-   * chunk that happens to be a whole buffer of `size` bytes. Smaller copies
-   * are left to the garbage collector.
+   * Returns a chunk to the pool: any view of a buffer it lent. Anything
+   * else (a copied-out chunk, a view of scratch) is left to the garbage
+   * collector.
    */
   give(buf: Uint8Array): void {
-    if (this.#free.length >= this.#max || buf.buffer.byteLength !== this.size || buf.buffer === this.scratch.buffer) return;
+    if (this.#free.length >= this.#max || !this.#mine.has(buf.buffer)) return;
     const whole = buf.byteOffset === 0 && buf.length === this.size ? buf : new Uint8Array(buf.buffer, 0, this.size);
-    this.#free.push(whole);
+    this.#push(whole);
   }
 
   /** Returns a whole buffer that takeFree() handed out (no checks needed). */
   giveWhole(buf: Uint8Array): void {
-    if (this.#free.length < this.#max) this.#free.push(buf);
+    if (this.#free.length < this.#max) this.#push(buf);
+  }
+
+  #push(buf: Uint8Array): void {
+    this.#free.push(buf);
+    if (this.#trimTimer === null) {
+      this.#lowWater = this.#free.length;
+      this.#trimTimer = setTimeout(this.#trim, TRIM_MS);
+      this.#trimTimer.unref();
+    }
+  }
+
+  /** Drops the free buffers no read took since the last trim (the oldest: the bottom of the stack). */
+  #trim = (): void => {
+    this.trimNow();
+    this.#trimTimer = null;
+    if (this.#free.length > 0) {
+      this.#lowWater = this.#free.length;
+      this.#trimTimer = setTimeout(this.#trim, TRIM_MS);
+      this.#trimTimer.unref();
+    }
+  };
+
+  /** @internal One trim period ends now (the timer's work; tests call it). */
+  trimNow(): void {
+    const unused = Math.min(this.#lowWater, this.#free.length);
+    if (unused > 0) {
+      for (const b of this.#free.splice(0, unused)) this.#mine.delete(b.buffer);
+      this.#made -= unused;
+    }
+    this.#lowWater = this.#free.length;
   }
 
   get free(): number {
     return this.#free.length;
   }
 
-  /** Buffers allocated so far (at most `max`). */
+  /** Buffers made and not yet dropped (lent or free; at most `max`). */
   get made(): number {
     return this.#made;
   }
