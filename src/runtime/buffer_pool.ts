@@ -4,7 +4,7 @@
 //
 // The pool makes buffers as reads need them, up to `max` in all; they come
 // back to the free list and are lent again, so a busy server allocates and
-// zeroes each one once. When all `max` are lent out (more connections busy at
+// zeroes each one once per busy spell. When all `max` are lent out (more connections busy at
 // once than that), a read goes into one shared scratch buffer and the bytes
 // are copied out into a chunk of exactly their size: memory stays bounded,
 // and no 64 KiB buffer is allocated per read.
@@ -14,8 +14,8 @@
 // has gone quiet, and a steady load keeps what it uses. The trim timer is
 // unref'd and runs only while free buffers exist.
 
-/** The trim period: free buffers unused for this long are dropped. */
-const TRIM_MS = 1000;
+/** The trim period: free buffers unused for a whole period are dropped (so within 2 periods of quiet). */
+const TRIM_MS = 250;
 
 export class BufferPool {
   readonly size: number;
