@@ -3,6 +3,7 @@
 //   --servers a,b      (default netpoll-echo,netpoll-echo-buf,bun-listen,c-epoll)
 //   --conns N          echo connections (default 64), 64-byte ping-pong
 //   --secs S           measured seconds per server (default 3; 1 s warm-up before)
+//   --pace-us U        the client waits U µs after each echo (the paced scenarios)
 //   --strace           a second run under `strace -c -f`: syscalls per message
 //                      (strace slows the server, so batching differs a little)
 //   --cpu-prof         run Bun servers with `bun --cpu-prof --cpu-prof-md
@@ -32,6 +33,7 @@ const opt = (n: string) => {
 const servers = (opt("--servers") ?? "netpoll-echo,netpoll-echo-buf,bun-listen,c-epoll").split(",");
 const conns = Number(opt("--conns") ?? 64);
 const secs = Number(opt("--secs") ?? 3);
+const paceUs = Number(opt("--pace-us") ?? 0);
 const idleN = opt("--idle") ? Number(opt("--idle")) : 0;
 const doStrace = argv.includes("--strace");
 const doProf = argv.includes("--cpu-prof");
@@ -154,7 +156,7 @@ async function startServer(id: string, port: number): Promise<P> {
 }
 
 async function client(port: number, pid: number, warm: number, dur: number): Promise<Record<string, number>> {
-  const c = start(["taskset", "-c", "1", join(OUT, "echo_client"), "--port", String(port), "--conns", String(conns), "--warmup", String(warm), "--duration", String(dur), "--server-pid", String(pid)]);
+  const c = start(["taskset", "-c", "1", join(OUT, "echo_client"), "--port", String(port), "--conns", String(conns), "--warmup", String(warm), "--duration", String(dur), "--server-pid", String(pid), ...(paceUs > 0 ? ["--pace-us", String(paceUs)] : [])]);
   await c.exited;
   const l = c.lines.find((x) => x.startsWith("{"));
   if (!l) throw new Error("client failed");
