@@ -4,10 +4,10 @@
 //
 // The pool makes buffers as reads need them, up to `max` in all; they come
 // back to the free list and are lent again, so a busy server allocates and
-// zeroes each one once per busy spell. When all `max` are lent out (more connections busy at
-// once than that), a read goes into one shared scratch buffer and the bytes
-// are copied out into a chunk of exactly their size: memory stays bounded,
-// and no 64 KiB buffer is allocated per read.
+// zeroes each one once per busy spell. When all `max` are lent out (more
+// connections busy at once than that), a read goes into one shared scratch
+// buffer and the bytes are copied out into a chunk of exactly their size:
+// memory stays bounded, and no 64 KiB buffer is allocated per read.
 //
 // Free buffers that no read needed for a whole period (TRIM_MS) are let go,
 // oldest first: a burst of activity leaves no pool behind once the server
