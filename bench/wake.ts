@@ -18,6 +18,11 @@
 //   native   the same writer, but the pipe is read by Bun's own reader
 //            (`Bun.file(r).stream()`): the reference for (1)
 //   uring, worker   the runtime with BUN_NETPOLL_BRIDGE forced to that bridge
+//   raw      the io_uring bridge's mechanism with none of the runtime (Linux):
+//            the pipe in a private epoll (edge-triggered), POLL_ADD on that
+//            epoll fd linked to a 1-byte SEND into a socketpair Bun watches,
+//            epoll_wait(…, 0) on wake, read until EAGAIN, arm again. What is
+//            left between raw and uring is the runtime's own JavaScript.
 // Each child also reports the CPU its threads used per wake (all threads but
 // the writer's, from /proc/self/task/*/schedstat), beside the latency.
 // `bun bench/wake.ts --one <mode>` runs one child and prints its JSON line;
@@ -26,8 +31,10 @@
 // This is a benchmark, not a test: it prints numbers and checks only that the
 // runtime ends clean.
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { epollEventLayout } from "../ffi/layout.ts";
 import { errno, sys } from "../ffi/libc.ts";
 import { C, E } from "../ffi/platform.ts";
+import { IoUring, IOSQE_IO_LINK, POLLIN } from "../ffi/uring.ts";
 import { type PollFd, pollFd, runtimeStats } from "../src/index.ts";
 import { getLoop } from "../src/runtime/loop.ts";
 
@@ -228,10 +235,79 @@ function processThreadsCpuNs(): number {
 }
 
 /**
- * `native`: the pipe is read by Bun's own reader instead of the runtime, the
- * reference the bridges are measured against.
+ * The io_uring bridge's mechanism alone (mode `raw`): one descriptor in a
+ * private edge-triggered epoll; wait() arms POLL_ADD(epoll fd) linked to a
+ * 1-byte SEND into a socketpair whose other end Bun watches, and resolves
+ * when Bun's data callback sees the pair complete (after epoll_wait(…, 0)).
  */
-async function benchWake(native = false): Promise<WakeResult> {
+class RawWait {
+  readonly #ep: number;
+  readonly #events: Uint8Array;
+  readonly #ring: IoUring;
+  readonly #pair = new Int32Array(new ArrayBuffer(8));
+  readonly #byte = new Uint8Array(new ArrayBuffer(8));
+  #socket: { unref(): void; terminate(): void } | null = null;
+  #resolve: (() => void) | null = null;
+
+  private constructor(fd: number) {
+    const layout = epollEventLayout(process.arch);
+    this.#events = new Uint8Array(new ArrayBuffer(layout.size * 8));
+    this.#ep = sys.epoll_create1(C.EPOLL_CLOEXEC);
+    if (this.#ep < 0) throw new Error(`epoll_create1: errno ${errno()}`);
+    const v = new DataView(this.#events.buffer);
+    v.setUint32(layout.events, (C.EPOLLIN | C.EPOLLET) >>> 0, true);
+    if (sys.epoll_ctl(this.#ep, C.EPOLL_CTL_ADD, fd, this.#events) !== 0) throw new Error(`epoll_ctl: errno ${errno()}`);
+    const ring = IoUring.open(4);
+    if (!(ring instanceof IoUring)) throw new Error(`${ring.step}: errno ${ring.errno}`);
+    this.#ring = ring;
+    if (sys.socketpair(C.AF_UNIX, C.SOCK_STREAM | C.SOCK_NONBLOCK | C.SOCK_CLOEXEC, 0, this.#pair) !== 0) throw new Error(`socketpair: errno ${errno()}`);
+    this.#byte[0] = 1;
+  }
+
+  static async open(fd: number): Promise<RawWait> {
+    const w = new RawWait(fd);
+    const s = await Bun.connect({ fd: w.#pair[0]!, socket: { data: w.#onData } } as unknown as Parameters<typeof Bun.connect>[0]);
+    w.#socket = s as unknown as { unref(): void; terminate(): void };
+    return w;
+  }
+
+  wait(): Promise<void> {
+    const p = new Promise<void>((resolve) => (this.#resolve = resolve));
+    this.#ring.prepPoll(this.#ep, POLLIN, 1, IOSQE_IO_LINK);
+    this.#ring.prepSend(this.#pair[1]!, this.#byte, 1, C.MSG_NOSIGNAL, 2);
+    if (this.#ring.submit() < 0) throw new Error(`io_uring_enter: errno ${errno()}`);
+    return p;
+  }
+
+  #onData = (): void => {
+    let sent = false;
+    this.#ring.reap((ud) => {
+      if (ud === 2) sent = true;
+    });
+    if (!sent) return;
+    sys.epoll_wait(this.#ep, this.#events, 8, 0);
+    const resolve = this.#resolve;
+    this.#resolve = null;
+    resolve?.();
+  };
+
+  close(): void {
+    this.#socket?.terminate();
+    this.#ring.close();
+    sys.close(this.#pair[1]!);
+    sys.close(this.#ep);
+  }
+}
+
+type WakeKind = "native" | "raw" | "runtime";
+
+/**
+ * `native`: the pipe is read by Bun's own reader instead of the runtime, the
+ * reference the bridges are measured against; `raw`: RawWait; `runtime`:
+ * pollFd(r).waitReadable().
+ */
+async function benchWake(kind: WakeKind): Promise<WakeResult> {
+  const native = kind === "native";
   const [r, w] = pipe();
   const total = WARMUP + N;
   const CAL_ROUNDS = 200;
@@ -242,7 +318,8 @@ async function benchWake(native = false): Promise<WakeResult> {
   const calBuf = new SharedArrayBuffer((2 * CAL_ROUNDS + 2) * 8);
   const cal = new Float64Array(calBuf);
 
-  const p = native ? null : pollFd(r);
+  const p = kind === "runtime" ? pollFd(r) : null;
+  const raw = kind === "raw" ? await RawWait.open(r) : null;
   const worker = await startWriter({
     libc: "libc.so.6",
     fd: w,
@@ -305,7 +382,7 @@ async function benchWake(native = false): Promise<WakeResult> {
       if (c.done) throw new Error("unexpected end of the pipe");
       n = (c.value as Uint8Array).length;
     } else {
-      await p!.waitReadable();
+      await (raw !== null ? raw.wait() : p!.waitReadable());
       now = absNow();
       n = drainFd(r);
     }
@@ -332,6 +409,7 @@ async function benchWake(native = false): Promise<WakeResult> {
   const cpuUs = (processThreadsCpuNs() - cpu0 - cal[0]!) / 1000 / wakes;
   worker.terminate();
   p?.close();
+  raw?.close();
   await chunks?.return?.();
   await sleep(0);
   if (!native) sys.close(r); // Bun's reader owns and closes it in native mode
@@ -445,7 +523,7 @@ function benchPoll(): ReturnType<typeof summarize> {
 // ---------------------------------------------------------------- main
 
 /** The modes compared side by side (native = Bun's own reader). */
-const MODES = ["native", "uring", "worker"] as const;
+const MODES = ["native", "raw", "uring", "worker"] as const;
 type Mode = (typeof MODES)[number];
 const ROUNDS_ALL = 3;
 
@@ -459,8 +537,8 @@ interface OneResult {
 }
 
 async function runOne(mode: Mode): Promise<OneResult> {
-  const native = mode === "native";
-  const wake = await benchWake(native);
+  const native = mode === "native" || mode === "raw";
+  const wake = await benchWake(mode === "native" || mode === "raw" ? mode : "runtime");
   const out: OneResult = {
     mode,
     bridge: native ? "-" : runtimeStats().loop.bridge,
@@ -491,7 +569,7 @@ const median = (xs: number[]): number => {
 
 async function runChild(mode: Mode): Promise<OneResult> {
   const env = { ...process.env };
-  if (mode === "native") delete env.BUN_NETPOLL_BRIDGE;
+  if (mode === "native" || mode === "raw") delete env.BUN_NETPOLL_BRIDGE;
   else env.BUN_NETPOLL_BRIDGE = mode;
   const proc = Bun.spawn([process.execPath, import.meta.path, "--one", mode], { env, stdout: "pipe", stderr: "inherit" });
   const text = await new Response(proc.stdout).text();
@@ -508,7 +586,8 @@ function table(results: OneResult[][]): string {
   const natCpu = median(nat.map((r) => r.wake.cpuUs));
   const lines = [
     `Wake probe (a Worker writes 1 byte to a pipe every 1–3 ms; write → reader resumed), ${N} samples per process, ` +
-      `median of ${results.length} processes per mode, interleaved. CPU = all threads but the writer's, per wake.`,
+      `median of ${results.length} processes per mode, interleaved. CPU = all threads but the writer's, per wake. ` +
+      `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC.`,
     "",
     "| mode | p50 µs | p90 µs | p99 µs | CPU µs/wake | p50 ÷ native | p99 ÷ native | CPU ÷ native | arms/rings per wake |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -520,16 +599,16 @@ function table(results: OneResult[][]): string {
     const p99 = median(rs.map((r) => r.wake.p99));
     const cpu = median(rs.map((r) => r.wake.cpuUs));
     const ar =
-      m === "native" ? "–" : `${fmt(median(rs.map((r) => r.wake.arms / r.wake.wakes)), 2)} / ${fmt(median(rs.map((r) => r.wake.rings / r.wake.wakes)), 2)}`;
+      m === "native" || m === "raw" ? "–" : `${fmt(median(rs.map((r) => r.wake.arms / r.wake.wakes)), 2)} / ${fmt(median(rs.map((r) => r.wake.rings / r.wake.wakes)), 2)}`;
     lines.push(
-      `| ${m === "native" ? "Bun's reader (Bun.file(r).stream())" : `bun-netpoll, ${m} bridge`} | ${fmt(p50)} | ` +
+      `| ${m === "native" ? "Bun's reader (Bun.file(r).stream())" : m === "raw" ? "the uring bridge's mechanism alone (no runtime)" : `bun-netpoll, ${m} bridge`} | ${fmt(p50)} | ` +
         `${fmt(median(rs.map((r) => r.wake.p90)))} | ${fmt(p99)} | ${fmt(cpu)} | ${fmt(p50 / natP50, 2)}× | ` +
         `${fmt(p99 / natP99, 2)}× | ${fmt(cpu / natCpu, 2)}× | ${ar} |`,
     );
   }
   lines.push("", `| bridge | busy drain from idle µs/event (K=${K}) | busy drain hot µs/event | poll(0) idle ns |`, "| --- | ---: | ---: | ---: |");
   for (const m of MODES) {
-    if (m === "native") continue;
+    if (m === "native" || m === "raw") continue;
     const rs = by(m);
     if (rs.length === 0) continue;
     lines.push(
