@@ -275,7 +275,8 @@ class RawWait {
     const p = new Promise<void>((resolve) => (this.#resolve = resolve));
     this.#ring.prepPoll(this.#ep, POLLIN, 1, IOSQE_IO_LINK);
     this.#ring.prepSend(this.#pair[1]!, this.#byte, 1, C.MSG_NOSIGNAL, 2);
-    if (this.#ring.submit() < 0) throw new Error(`io_uring_enter: errno ${errno()}`);
+    const r = this.#ring.submit();
+    if (r < 0) throw new Error(`io_uring_enter: errno ${-r}`);
     return p;
   }
 
