@@ -18,11 +18,11 @@
 //   native   the same writer, but the pipe is read by Bun's own reader
 //            (`Bun.file(r).stream()`): the reference for (1)
 //   uring, worker   the runtime with BUN_NETPOLL_BRIDGE forced to that bridge
-//   raw      the io_uring bridge's mechanism with none of the runtime (Linux):
-//            the pipe in a private epoll (edge-triggered), POLL_ADD on that
-//            epoll fd linked to a 1-byte SEND into a socketpair Bun watches,
-//            epoll_wait(…, 0) on wake, read until EAGAIN, arm again. What is
-//            left between raw and uring is the runtime's own JavaScript.
+//   raw      the runtime's io_uring bridge (UringBridge) with none of the rest
+//            of the runtime (Linux): the pipe in a private edge-triggered
+//            epoll, the bridge armed on it, epoll_wait(…, 0) on wake, read
+//            until EAGAIN, arm again. What is left between raw and uring is
+//            the runtime's own JavaScript.
 // Each child also reports the CPU its threads used per wake (all threads but
 // the writer's, from /proc/self/task/*/schedstat), beside the latency.
 // `bun bench/wake.ts --one <mode>` runs one child and prints its JSON line;
@@ -34,8 +34,8 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { epollEventLayout } from "../ffi/layout.ts";
 import { errno, sys } from "../ffi/libc.ts";
 import { C, E } from "../ffi/platform.ts";
-import { IoUring, IOSQE_IO_LINK, POLLIN } from "../ffi/uring.ts";
 import { type PollFd, pollFd, runtimeStats } from "../src/index.ts";
+import { UringBridge } from "../src/runtime/bridge_uring.ts";
 import { getLoop } from "../src/runtime/loop.ts";
 
 const N = 2000; // wake-latency samples kept
@@ -235,67 +235,50 @@ function processThreadsCpuNs(): number {
 }
 
 /**
- * The io_uring bridge's mechanism alone (mode `raw`): one descriptor in a
- * private edge-triggered epoll; wait() arms POLL_ADD(epoll fd) linked to a
- * 1-byte SEND into a socketpair whose other end Bun watches, and resolves
- * when Bun's data callback sees the pair complete (after epoll_wait(…, 0)).
+ * The io_uring bridge alone (mode `raw`): the runtime's own UringBridge over
+ * a private edge-triggered epoll holding one descriptor, and nothing else of
+ * the runtime (no loop, pollDesc, FD or table). wait() arms the bridge; the
+ * wake runs epoll_wait(…, 0) and resolves.
  */
 class RawWait {
   readonly #ep: number;
   readonly #events: Uint8Array;
-  readonly #ring: IoUring;
-  readonly #pair = new Int32Array(new ArrayBuffer(8));
-  readonly #byte = new Uint8Array(new ArrayBuffer(8));
-  #socket: { unref(): void; terminate(): void } | null = null;
-  #resolve: (() => void) | null = null;
+  readonly #bridge: UringBridge;
 
-  private constructor(fd: number) {
-    const layout = epollEventLayout(process.arch);
-    this.#events = new Uint8Array(new ArrayBuffer(layout.size * 8));
-    this.#ep = sys.epoll_create1(C.EPOLL_CLOEXEC);
-    if (this.#ep < 0) throw new Error(`epoll_create1: errno ${errno()}`);
-    const v = new DataView(this.#events.buffer);
-    v.setUint32(layout.events, (C.EPOLLIN | C.EPOLLET) >>> 0, true);
-    if (sys.epoll_ctl(this.#ep, C.EPOLL_CTL_ADD, fd, this.#events) !== 0) throw new Error(`epoll_ctl: errno ${errno()}`);
-    const ring = IoUring.open(4);
-    if (!(ring instanceof IoUring)) throw new Error(`${ring.step}: errno ${ring.errno}`);
-    this.#ring = ring;
-    if (sys.socketpair(C.AF_UNIX, C.SOCK_STREAM | C.SOCK_NONBLOCK | C.SOCK_CLOEXEC, 0, this.#pair) !== 0) throw new Error(`socketpair: errno ${errno()}`);
-    this.#byte[0] = 1;
+  private constructor(ep: number, events: Uint8Array, bridge: UringBridge) {
+    this.#ep = ep;
+    this.#events = events;
+    this.#bridge = bridge;
   }
 
   static async open(fd: number): Promise<RawWait> {
-    const w = new RawWait(fd);
-    const s = await Bun.connect({ fd: w.#pair[0]!, socket: { data: w.#onData } } as unknown as Parameters<typeof Bun.connect>[0]);
-    w.#socket = s as unknown as { unref(): void; terminate(): void };
-    return w;
+    const layout = epollEventLayout(process.arch);
+    const events = new Uint8Array(new ArrayBuffer(layout.size * 8));
+    const ep = sys.epoll_create1(C.EPOLL_CLOEXEC);
+    if (ep < 0) throw new Error(`epoll_create1: errno ${errno()}`);
+    new DataView(events.buffer).setUint32(layout.events, (C.EPOLLIN | C.EPOLLET) >>> 0, true);
+    if (sys.epoll_ctl(ep, C.EPOLL_CTL_ADD, fd, events) !== 0) throw new Error(`epoll_ctl: errno ${errno()}`);
+    const bridge = new UringBridge(ep);
+    await bridge.started;
+    return new RawWait(ep, events, bridge);
   }
 
   wait(): Promise<void> {
-    const p = new Promise<void>((resolve) => (this.#resolve = resolve));
-    this.#ring.prepPoll(this.#ep, POLLIN, 1, IOSQE_IO_LINK);
-    this.#ring.prepSend(this.#pair[1]!, this.#byte, 1, C.MSG_NOSIGNAL, 2);
-    const r = this.#ring.submit();
-    if (r < 0) throw new Error(`io_uring_enter: errno ${-r}`);
-    return p;
+    return new Promise<void>((resolve) =>
+      this.#bridge.arm(() => {
+        sys.epoll_wait(this.#ep, this.#events, 8, 0);
+        resolve();
+      }),
+    );
   }
 
-  #onData = (): void => {
-    let sent = false;
-    this.#ring.reap((ud) => {
-      if (ud === 2) sent = true;
-    });
-    if (!sent) return;
-    sys.epoll_wait(this.#ep, this.#events, 8, 0);
-    const resolve = this.#resolve;
-    this.#resolve = null;
-    resolve?.();
-  };
+  /** Bridge arms and rings so far. */
+  get stats(): { arms: number; rings: number } {
+    return this.#bridge.stats;
+  }
 
   close(): void {
-    this.#socket?.terminate();
-    this.#ring.close();
-    sys.close(this.#pair[1]!);
+    this.#bridge.close();
     sys.close(this.#ep);
   }
 }
@@ -363,7 +346,9 @@ async function benchWake(kind: WakeKind): Promise<WakeResult> {
   let wakes = 0;
   let spurious = 0;
   let coalesced = 0;
-  let before = loopCounters();
+  // In raw mode the arms and rings are the private bridge's.
+  const counters = () => (raw !== null ? { ...loopCounters(), ...raw.stats } : loopCounters());
+  let before = counters();
   let snapped = false;
 
   const cpu0 = processThreadsCpuNs();
@@ -398,11 +383,11 @@ async function benchWake(kind: WakeKind): Promise<WakeResult> {
     }
     // Counters from here on cover the timed wakes.
     if (!snapped && seen >= WARMUP) {
-      before = loopCounters();
+      before = counters();
       snapped = true;
     }
   }
-  const stats = diff(before, loopCounters());
+  const stats = diff(before, counters());
 
   // Wait for the worker's done flag (it is already set or about to be).
   while (Atomics.load(ctl, DONE) === 0) await sleep(1);
@@ -600,9 +585,9 @@ function table(results: OneResult[][]): string {
     const p99 = median(rs.map((r) => r.wake.p99));
     const cpu = median(rs.map((r) => r.wake.cpuUs));
     const ar =
-      m === "native" || m === "raw" ? "–" : `${fmt(median(rs.map((r) => r.wake.arms / r.wake.wakes)), 2)} / ${fmt(median(rs.map((r) => r.wake.rings / r.wake.wakes)), 2)}`;
+      m === "native" ? "–" : `${fmt(median(rs.map((r) => r.wake.arms / r.wake.wakes)), 2)} / ${fmt(median(rs.map((r) => r.wake.rings / r.wake.wakes)), 2)}`;
     lines.push(
-      `| ${m === "native" ? "Bun's reader (Bun.file(r).stream())" : m === "raw" ? "the uring bridge's mechanism alone (no runtime)" : `bun-netpoll, ${m} bridge`} | ${fmt(p50)} | ` +
+      `| ${m === "native" ? "Bun's reader (Bun.file(r).stream())" : m === "raw" ? "the uring bridge alone (no loop, pollDesc or FD)" : `bun-netpoll, ${m} bridge`} | ${fmt(p50)} | ` +
         `${fmt(median(rs.map((r) => r.wake.p90)))} | ${fmt(p99)} | ${fmt(cpu)} | ${fmt(p50 / natP50, 2)}× | ` +
         `${fmt(p99 / natP99, 2)}× | ${fmt(cpu / natCpu, 2)}× | ${ar} |`,
     );

@@ -72,25 +72,24 @@ export class BufferPool {
 
   #push(buf: Uint8Array): void {
     this.#free.push(buf);
-    if (this.#trimTimer === null) {
-      this.#lowWater = this.#free.length;
-      this.#trimTimer = setTimeout(this.#trim, TRIM_MS);
-      this.#trimTimer.unref();
-    }
+    if (this.#trimTimer === null) this.#startPeriod();
   }
 
-  /** Drops the free buffers no read took since the last trim (the oldest: the bottom of the stack). */
+  /** A trim period starts: every buffer free now counts as unused until a read takes it. */
+  #startPeriod(): void {
+    this.#lowWater = this.#free.length;
+    this.#trimTimer = setTimeout(this.#trim, TRIM_MS);
+    this.#trimTimer.unref();
+  }
+
+  /** The period ends: drops what it did not use; the next starts while free buffers remain. */
   #trim = (): void => {
     this.trimNow();
     this.#trimTimer = null;
-    if (this.#free.length > 0) {
-      this.#lowWater = this.#free.length;
-      this.#trimTimer = setTimeout(this.#trim, TRIM_MS);
-      this.#trimTimer.unref();
-    }
+    if (this.#free.length > 0) this.#startPeriod();
   };
 
-  /** @internal One trim period ends now (the timer's work; tests call it). */
+  /** @internal One trim period ends now (the timer's work; tests call it): drops the oldest unused free buffers. */
   trimNow(): void {
     const unused = Math.min(this.#lowWater, this.#free.length);
     if (unused > 0) {
