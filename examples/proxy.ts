@@ -101,23 +101,25 @@ async function handle(client: Conn): Promise<void> {
   };
   touch();
 
-  // When one direction fails, close both so the other stops too.
+  // When one direction fails, close both so the other stops too. The first
+  // failure is what ended the pair: the other direction then fails with the
+  // close that followed it (ClosedError).
+  const ended = { by: "done" };
   const fail = (err: unknown) => {
+    if (ended.by === "done") ended.by = why(err);
     void closeQuietly(client);
     void closeQuietly(upstream);
     throw err;
   };
-  const results = await Promise.allSettled([
+  const [up, down] = await Promise.allSettled([
     pipe(client, upstream, touch).catch(fail),
     pipe(upstream, client, touch).catch(fail),
   ]);
   await Promise.all([closeQuietly(client), closeQuietly(upstream)]);
   conns.delete(client);
   conns.delete(upstream);
-  const [up, down] = results;
-  const failed = results.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
   const count = (r: PromiseSettledResult<number>) => (r.status === "fulfilled" ? `${r.value}` : "?");
-  console.error(`- ${peer} (${failed ? why(failed.reason) : "done"}; up ${count(up!)} bytes, down ${count(down!)} bytes)`);
+  console.error(`- ${peer} (${ended.by}; up ${count(up!)} bytes, down ${count(down!)} bytes)`);
 }
 
 async function shutdown(signal: string): Promise<void> {

@@ -6,7 +6,7 @@ import type { Subprocess } from "bun";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { type Conn, connect } from "../../src/index.ts";
+import { type Conn, connect, listen } from "../../src/index.ts";
 import { LineConn, sleep, within } from "../_support/index.ts";
 
 const ROOT = path.resolve(import.meta.dir, "../..");
@@ -308,6 +308,33 @@ describe("proxy", () => {
     await proc.waitFor(/idle timeout/, 2000, "err"); // the server's log line
     await expectCleanExit(proc, "proxy");
     await expectCleanExit(up.proc, "echo");
+  });
+
+  test("the log names what ended the pair (an upstream reset), not the close that followed it in the other direction", async () => {
+    // An upstream that takes the request and resets the connection (SO_LINGER 0).
+    const ln = listen({ hostname: "127.0.0.1", port: 0 });
+    const upPort = ln.addr.transport === "tcp" ? ln.addr.port : 0;
+    const upstream = (async () => {
+      const s = await ln.accept();
+      const got = new Uint8Array(new ArrayBuffer(5));
+      expect(await s.read(got)).toBe(5);
+      expect(dec.decode(got)).toBe("hello");
+      s.setLinger(0);
+      await s.close();
+    })();
+    const { proc, port } = await server("proxy.ts", "proxy", { UPSTREAM_PORT: String(upPort) });
+    const c = await dial(port);
+    await c.write(enc.encode("hello"));
+    await upstream;
+    // The proxy closes the client side once upstream is gone.
+    expect((await readAll(c)).length).toBe(0);
+    await c.close();
+    await ln.close();
+    // The upstream→client copy failed with the reset; the client→upstream
+    // copy was then ended by the proxy's own close.
+    const m = await proc.waitFor(/^- 127\.0\.0\.1:\d+ \(([^;]*);/m, 2000, "err");
+    expect(m[1]).toBe("ECONNRESET");
+    await expectCleanExit(proc, "proxy");
   });
 });
 
