@@ -58,8 +58,24 @@ export function toMono(t: Deadline, op = "deadline"): number {
   const ms = typeof t === "number" ? t : t.getTime();
   if (ms === 0 || ms === Infinity) return 0;
   if (Number.isNaN(ms)) throw new TypeError(`${op}: deadline must be a number of epoch ms, a Date, or null, got an invalid Date`);
-  const mono = performance.now() + (ms - Date.now());
+  const mono = wallToMono(ms);
   return mono > 0 ? mono : Number.MIN_VALUE;
+}
+
+// Wall-clock ms to monotonic ms through one offset (wall − monotonic), kept
+// while the wall clock agrees with it to within Date.now()'s whole
+// milliseconds, and read again when the clock has stepped (or slewed) past
+// that. Reading Date.now() afresh for every conversion would move the same
+// deadline by up to 1 ms from one call to the next, in either direction: set
+// on two sockets, it would expire on them in no particular order.
+let wallOffset = performance.timeOrigin;
+
+function wallToMono(ms: number): number {
+  const now = performance.now();
+  const wall = Date.now();
+  const drift = wall - (wallOffset + now);
+  if (drift > 1 || drift < -1) wallOffset = wall - now;
+  return ms - wallOffset;
 }
 
 /**
