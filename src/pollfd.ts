@@ -192,14 +192,26 @@ export class PollFd extends DeadlineSetters {
     return this.#wait("w", "waitWritable", opts);
   }
 
-  async #wait(d: Dir, op: string, opts?: WaitOptions): Promise<void> {
+  // Not async: an edge wait returns the FD's own promise, so a wakeup
+  // settles the caller's await with no extra hop. Errors are rejections.
+  #wait(d: Dir, op: string, opts?: WaitOptions): Promise<void> {
+    if (opts !== undefined) {
+      try {
+        this.#options(d, op, opts);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    if (this.mode === "level") return this.#fd.waitLevel(d, op, opts?.signal);
+    return this.#fd.waitOnce(d, op, opts?.signal);
+  }
+
+  #options(d: Dir, op: string, opts: WaitOptions): void {
     const bad = optionsError(op, opts, WAIT_KEYS);
     if (bad !== null) throw bad;
-    if (opts?.deadline !== undefined && opts.timeout !== undefined) throw new TypeError(`${op}: give deadline or timeout, not both`);
-    if (opts?.deadline !== undefined) this.#fd.setDeadline(d, opts.deadline, op);
-    if (opts?.timeout !== undefined) this.#fd.setTimeout(d, opts.timeout, op);
-    if (this.mode === "level") await this.#fd.waitLevel(d, op, opts?.signal);
-    else await this.#fd.waitOnce(d, op, opts?.signal);
+    if (opts.deadline !== undefined && opts.timeout !== undefined) throw new TypeError(`${op}: give deadline or timeout, not both`);
+    if (opts.deadline !== undefined) this.#fd.setDeadline(d, opts.deadline, op);
+    if (opts.timeout !== undefined) this.#fd.setTimeout(d, opts.timeout, op);
   }
 
   get closed(): boolean {

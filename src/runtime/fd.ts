@@ -262,16 +262,9 @@ export class FD implements PollOwner, DirectionHost {
    * mode. Follows a replaced descriptor first (followFile).
    */
   waitOnce(d: Dir, op: string, signal?: AbortSignal): Promise<void> {
-    return this.exclusive(
-      d,
-      op,
-      (h) => {
-        this.check(h, op);
-        this.followFile(op);
-        return this.pd.consume(h) ? undefined : this.pd.park(h, signal, op);
-      },
-      signal,
-    );
+    // A Direction operation like a read: with the lock free it runs at once
+    // and parks directly, so a wakeup settles the caller's one promise.
+    return ((d === "r" ? this.pd.r : this.pd.w) as Direction).run({ kind: "wait", op, fresh: true }, signal) as Promise<void>;
   }
 
   /**

@@ -54,18 +54,32 @@ export interface ChunkSink {
  */
 export type Attempt<T> = () => T | number;
 
-/** A read-side operation: into the caller's buffer, a pooled chunk, an iterator step, or an io() attempt. */
+/** A read-side operation: into the caller's buffer, a pooled chunk, an iterator step, an io() attempt, or a readiness wait. */
 export type ReadOp =
   | { readonly kind: "read"; readonly buf: Uint8Array }
   | { readonly kind: "pooled"; readonly pool: BufferPool }
   | ChunkSink
-  | IoOp;
+  | IoOp
+  | WaitOp;
 
-/** A write-side operation, with its progress. */
+/** A write-side operation, with its progress, or a readiness wait. */
 export type WriteOp =
   | { readonly kind: "write"; readonly buf: Uint8Array; off: number }
   | { readonly kind: "writev"; readonly bufs: readonly Uint8Array[]; readonly total: number; idx: number; off: number; written: number }
-  | IoOp;
+  | IoOp
+  | WaitOp;
+
+/**
+ * One edge-triggered readiness wait (pollFd's edge mode): no syscall of its
+ * own. Its first attempt follows a replaced descriptor (FD.followFile) and
+ * would block; any later one (a latched edge, or the wakeup of its park) is
+ * the readiness it waited for, and completes with undefined.
+ */
+export interface WaitOp {
+  readonly kind: "wait";
+  readonly op: string;
+  fresh: boolean;
+}
 
 /** accept, recvfrom, sendto, connect and friends. */
 export interface IoOp {
@@ -102,17 +116,21 @@ export interface IoTarget {
    * so a read can then see only EOF or EAGAIN.
    */
   takeSocketError(): number;
+  /** For a caller-owned descriptor: re-registers it if its number names a new file (throws EBADF / EEXIST). */
+  followFile(op: string): void;
 }
 
 /** The operation name errors carry. */
 export function opName(op: Op): string {
-  return op.kind === "io" ? op.op : op.kind === "write" || op.kind === "writev" ? "write" : "read";
+  return op.kind === "io" || op.kind === "wait" ? op.op : op.kind === "write" || op.kind === "writev" ? "write" : "read";
 }
 
 function syscallName(t: IoTarget, op: Op): string {
   switch (op.kind) {
     case "io":
       return op.syscall;
+    case "wait":
+      return "";
     case "write":
       return t.socket ? "send" : "write";
     case "writev":
@@ -137,6 +155,13 @@ export function withProgress(op: Op | null, err: unknown): unknown {
  */
 export function attempt(t: IoTarget, h: Half, op: Op): unknown {
   const name = opName(op);
+  if (op.kind === "wait") {
+    t.check(h, name);
+    if (!op.fresh) return undefined;
+    op.fresh = false;
+    t.followFile(name);
+    return AGAIN;
+  }
   for (;;) {
     t.check(h, name);
     const r = step(t, op);
@@ -186,6 +211,8 @@ function step(t: IoTarget, op: Op): unknown {
       return readPooled(t, op);
     case "io":
       return op.attempt();
+    case "wait":
+      return undefined; // attempt() answers waits itself
     case "write":
       return writeStep(t, op);
     case "writev":
