@@ -243,6 +243,32 @@ describe("pollFd", () => {
     expect(a.at).toBeLessThanOrEqual(b.at);
   });
 
+  pipeTest(pipes, "bad wait options are rejections of the returned promise, never throws; the PollFd stays usable", async (r, w) => {
+    const p = poll(r);
+    const cases: [unknown, string][] = [
+      [{ bogus: 1 }, 'waitReadable: unknown option "bogus"'],
+      [{ deadline: Date.now() + 1000, timeout: 1000 }, "waitReadable: give deadline or timeout, not both"],
+      [{ timeout: "soon" }, "waitReadable: timeout must be a number of ms or null, got string"],
+    ];
+    for (const [opts, message] of cases) {
+      let got: Promise<void> | null = null;
+      let threw: unknown = null;
+      try {
+        got = p.waitReadable(opts as never);
+      } catch (e) {
+        threw = e;
+      }
+      expect(threw).toBeNull();
+      expect(got).toBeInstanceOf(Promise);
+      const err = await rejection(got!);
+      expect({ type: (err as Error).constructor.name, message: (err as Error).message }).toEqual({ type: "TypeError", message });
+    }
+    writeFd(w, "x");
+    await p.waitReadable();
+    expect(dec.decode(readFd(r)!)).toBe("x");
+    p.close();
+  });
+
   test("invalid fds throw TypeError", () => {
     for (const bad of [-1, 1.5, Number.NaN, Infinity]) {
       expect(() => pollFd(bad)).toThrow(TypeError);
