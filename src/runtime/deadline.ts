@@ -62,20 +62,26 @@ export function toMono(t: Deadline, op = "deadline"): number {
   return mono > 0 ? mono : Number.MIN_VALUE;
 }
 
-// Wall-clock ms to monotonic ms through one offset (wall − monotonic), kept
-// while the wall clock agrees with it to within Date.now()'s whole
-// milliseconds, and read again when the clock has stepped (or slewed) past
-// that. Reading Date.now() afresh for every conversion would move the same
-// deadline by up to 1 ms from one call to the next, in either direction: set
-// on two sockets, it would expire on them in no particular order.
-let wallOffset = performance.timeOrigin;
+// Wall-clock ms to monotonic ms. Date.now() is whole milliseconds, so the
+// conversion of one deadline moves by up to 1 ms from one call to the next
+// (never earlier than the wall clock says). Set on two sockets in turn, one
+// deadline would then expire on them up to 1 ms apart, in either order. The
+// last conversion is kept for CONVERSION_REUSE_MS: the same deadline given
+// again within that time (the same loop over sockets) is the same instant.
+// A deadline given later is converted afresh, so a step of the wall clock
+// is followed.
+const CONVERSION_REUSE_MS = 100;
+let lastWall = Number.NaN;
+let lastMono = 0;
+let lastAt = Number.NEGATIVE_INFINITY;
 
 function wallToMono(ms: number): number {
   const now = performance.now();
-  const wall = Date.now();
-  const drift = wall - (wallOffset + now);
-  if (drift > 1 || drift < -1) wallOffset = wall - now;
-  return ms - wallOffset;
+  if (ms === lastWall && now - lastAt < CONVERSION_REUSE_MS) return lastMono;
+  lastWall = ms;
+  lastAt = now;
+  lastMono = now + (ms - Date.now());
+  return lastMono;
 }
 
 /**

@@ -1,6 +1,7 @@
 // Deadlines given as wall-clock time (epoch ms or a Date) become monotonic
-// instants: the same deadline always becomes the same instant, and a step of
-// the wall clock is followed.
+// instants: the same deadline given again at once (one loop over sockets)
+// becomes the same instant, different deadlines keep their distance, and a
+// step of the wall clock is followed.
 import { afterEach, expect, test } from "bun:test";
 import { toMono } from "../../src/runtime/deadline.ts";
 
@@ -24,6 +25,15 @@ test("one wall deadline converts to one monotonic instant on every call, across 
   expect([...seen]).toEqual([first]);
   // And it is the instant 5 s ahead, to within Date.now()'s whole milliseconds.
   expect(Math.abs(first - performance.now() - 5000)).toBeLessThan(10);
+});
+
+test("two deadlines 10 ms apart convert to instants 10 ms apart, each stable when given again", () => {
+  const t = Date.now() + 5000;
+  const a = toMono(t);
+  const b = toMono(t + 10);
+  expect(b - a).toBeGreaterThanOrEqual(9);
+  expect(b - a).toBeLessThanOrEqual(11);
+  expect(toMono(t + 10)).toBe(b);
 });
 
 test("a step of the wall clock is followed: a deadline 1 s ahead of the stepped clock is 1 s ahead", () => {
