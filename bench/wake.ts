@@ -25,6 +25,8 @@
 //            the runtime's own JavaScript.
 // Each child also reports the CPU its threads used per wake (all threads but
 // the writer's, from /proc/self/task/*/schedstat), beside the latency.
+// `--warmup N` discards N writes before the samples (default 50; a few
+// thousand let JSC optimize the runtime's code first, see bench/README.md);
 // `bun bench/wake.ts --one <mode>` runs one child and prints its JSON line;
 // `--markdown FILE` also writes the table there (npm run bench uses it).
 //
@@ -39,7 +41,12 @@ import { UringBridge } from "../src/runtime/bridge_uring.ts";
 import { getLoop } from "../src/runtime/loop.ts";
 
 const N = 2000; // wake-latency samples kept
-const WARMUP = 50; // extra writes first, discarded (bridge Worker start-up, JIT)
+// Extra writes first, discarded (bridge start-up). `--warmup N` raises it:
+// with a few thousand, the runtime's JavaScript has been optimized by JSC
+// before the samples start, as in a server that has been running a while.
+const WARMUP_AT = process.argv.indexOf("--warmup");
+const WARMUP = WARMUP_AT >= 0 ? Number(process.argv[WARMUP_AT + 1]) : 50;
+if (!Number.isInteger(WARMUP) || WARMUP < 0) throw new Error("--warmup takes a whole number of writes");
 const K = 64; // pipes in the busy-drain test
 const ROUNDS = 200; // busy-drain rounds per variant
 const DRAIN_WARMUP = 20;
@@ -557,7 +564,7 @@ async function runChild(mode: Mode): Promise<OneResult> {
   const env = { ...process.env };
   if (mode === "native" || mode === "raw") delete env.BUN_NETPOLL_BRIDGE;
   else env.BUN_NETPOLL_BRIDGE = mode;
-  const proc = Bun.spawn([process.execPath, import.meta.path, "--one", mode], { env, stdout: "pipe", stderr: "inherit" });
+  const proc = Bun.spawn([process.execPath, import.meta.path, "--one", mode, "--warmup", String(WARMUP)], { env, stdout: "pipe", stderr: "inherit" });
   const text = await new Response(proc.stdout).text();
   if ((await proc.exited) !== 0) throw new Error(`wake bench child (${mode}) failed`);
   const line = text.trim().split("\n").pop() ?? "";
@@ -571,7 +578,7 @@ function table(results: OneResult[][]): string {
   const natP99 = median(nat.map((r) => r.wake.p99));
   const natCpu = median(nat.map((r) => r.wake.cpuUs));
   const lines = [
-    `Wake probe (a Worker writes 1 byte to a pipe every 1–3 ms; write → reader resumed), ${N} samples per process, ` +
+    `Wake probe (a Worker writes 1 byte to a pipe every 1–3 ms; write → reader resumed), ${N} samples per process after ${WARMUP} warm-up writes, ` +
       `median of ${results.length} processes per mode, interleaved. CPU = all threads but the writer's, per wake. ` +
       `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC.`,
     "",
